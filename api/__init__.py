@@ -1,0 +1,1 @@
+"""The riskshare service: gRPC servicers, the client and the ``riskshare`` CLI."""

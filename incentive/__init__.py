@@ -1,0 +1,1 @@
+"""Point-based incentive rules: deterministic, versioned, integer-only, replayed by auditors."""

@@ -1,0 +1,47 @@
+"""The exceptions of the MPC engine. Programmer errors stay TypeError / ValueError."""
+
+from __future__ import annotations
+
+
+class RiskshareError(Exception):
+    """Base class of every domain error raised by riskshare."""
+
+
+class InternalError(RiskshareError):
+    """A native library (OpenSSL, GMP) failed unexpectedly; carries its error text."""
+
+
+class InvalidSignature(RiskshareError):
+    """A signature did not verify."""
+
+
+class InvalidTag(RiskshareError):
+    """AEAD authentication failed (wrong key, nonce, data or associated data)."""
+
+
+class InvalidProof(RiskshareError):
+    """A zero-knowledge or Merkle proof did not verify."""
+
+
+class InvalidPoint(RiskshareError, ValueError):
+    """An encoded point is malformed, off the curve or the point at infinity."""
+
+
+class DecryptionError(RiskshareError):
+    """A public-key ciphertext (SM2, Paillier) was rejected."""
+
+
+class InvalidEnvelope(RiskshareError):
+    """A digital envelope could not be opened; one error for every cause (no oracle)."""
+
+
+class PaillierOverflow(RiskshareError, OverflowError):
+    """A Paillier plaintext or result left the encodable range."""
+
+
+class ProtocolAbort(RiskshareError):
+    """A protocol peer sent a message that fails a check; the run is over."""
+
+
+class ProtocolStateError(RiskshareError):
+    """A protocol step was called out of order or twice."""

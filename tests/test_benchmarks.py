@@ -1,0 +1,18 @@
+"""Smoke test of the benchmark harness (figures are not asserted: performance lives in benchmarks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.__main__ import main
+
+
+def test_quick_sm_run_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["sm", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    ops = {r["operation"] for r in rows}
+    assert {"SM3 1 MiB", "SM4-GCM encrypt 1 MiB"} <= ops
+    assert all(r["ours"] > 0 for r in rows)
+    assert all(r["ratio"] is None or r["ratio"] > 0 for r in rows)
