@@ -62,3 +62,7 @@ def ghash(h: Buffer, data: Buffer, /) -> bytes: ...
 # --- paillier ---
 
 # --- ot ---
+
+# --- sm2core ---
+
+# --- merkle ---

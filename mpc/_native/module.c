@@ -166,9 +166,11 @@ int rs_core_init(PyObject *m)
 static int rs_exec(PyObject *m)
 {
     PyMethodDef *tables[] = {rs_core_methods, rs_sm3_methods, rs_sm4_methods, rs_sm2_methods,
-                             rs_ec_methods, rs_paillier_methods, rs_ot_methods};
+                             rs_ec_methods, rs_paillier_methods, rs_ot_methods,
+                             rs_sm2core_methods, rs_merkle_methods};
     int (*inits[])(PyObject *) = {rs_core_init, rs_sm3_init, rs_sm4_init, rs_sm2_init,
-                                  rs_ec_init, rs_paillier_init, rs_ot_init};
+                                  rs_ec_init, rs_paillier_init, rs_ot_init,
+                                  rs_sm2core_init, rs_merkle_init};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         if (PyModule_AddFunctions(m, tables[i]) < 0)
             return -1;
