@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [a for a in args.areas if a not in AREAS]
     if unknown:
         p.error(f"unknown area(s) {', '.join(unknown)}; choose from {', '.join(AREAS)}")
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 180)
     console.print(
         f"[bold]riskshare benchmarks[/bold] on {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}{' (quick)' if args.quick else ''}"

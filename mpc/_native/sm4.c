@@ -97,18 +97,24 @@ static void ghash_portable(uint8_t y[16], const uint8_t h[16], const uint8_t *da
     store64be(y + 8, y0);
 }
 
-__attribute__((target("pclmul,sse4.1,ssse3"))) static inline __m128i gfmul_clmul(__m128i a, __m128i b)
+/* Carry-less 128x128 product of byte-reflected blocks, unreduced: hi:lo (Intel's carry-less
+ * multiplication white paper, algorithm 5, split so that several products can share one
+ * reduction). */
+__attribute__((target("pclmul,sse4.1,ssse3"))) static inline void clmul_wide(__m128i a, __m128i b, __m128i *lo,
+                                                                             __m128i *hi)
 {
-    /* Intel's carry-less multiplication white paper, algorithm 5: 4 products, shift, reduce. */
     __m128i t3 = _mm_clmulepi64_si128(a, b, 0x00);
     __m128i t4 = _mm_clmulepi64_si128(a, b, 0x10);
     __m128i t5 = _mm_clmulepi64_si128(a, b, 0x01);
     __m128i t6 = _mm_clmulepi64_si128(a, b, 0x11);
     t4 = _mm_xor_si128(t4, t5);
-    t5 = _mm_slli_si128(t4, 8);
-    t4 = _mm_srli_si128(t4, 8);
-    t3 = _mm_xor_si128(t3, t5);
-    t6 = _mm_xor_si128(t6, t4);
+    *lo = _mm_xor_si128(t3, _mm_slli_si128(t4, 8));
+    *hi = _mm_xor_si128(t6, _mm_srli_si128(t4, 8));
+}
+
+/* Shift the 256-bit hi:lo left by one (bit reflection) and reduce modulo the GCM polynomial. */
+__attribute__((target("pclmul,sse4.1,ssse3"))) static inline __m128i clmul_reduce(__m128i t3, __m128i t6)
+{
     __m128i t7 = _mm_srli_epi32(t3, 31);
     __m128i t8 = _mm_srli_epi32(t6, 31);
     t3 = _mm_slli_epi32(t3, 1);
@@ -128,8 +134,8 @@ __attribute__((target("pclmul,sse4.1,ssse3"))) static inline __m128i gfmul_clmul
     t7 = _mm_slli_si128(t7, 12);
     t3 = _mm_xor_si128(t3, t7);
     __m128i t2 = _mm_srli_epi32(t3, 1);
-    t4 = _mm_srli_epi32(t3, 2);
-    t5 = _mm_srli_epi32(t3, 7);
+    __m128i t4 = _mm_srli_epi32(t3, 2);
+    __m128i t5 = _mm_srli_epi32(t3, 7);
     t2 = _mm_xor_si128(t2, t4);
     t2 = _mm_xor_si128(t2, t5);
     t2 = _mm_xor_si128(t2, t8);
@@ -137,13 +143,43 @@ __attribute__((target("pclmul,sse4.1,ssse3"))) static inline __m128i gfmul_clmul
     return _mm_xor_si128(t6, t3);
 }
 
+__attribute__((target("pclmul,sse4.1,ssse3"))) static inline __m128i gfmul_clmul(__m128i a, __m128i b)
+{
+    __m128i lo, hi;
+    clmul_wide(a, b, &lo, &hi);
+    return clmul_reduce(lo, hi);
+}
+
+/* Four blocks per reduction: Y' = (Y^X1)H^4 ^ X2 H^3 ^ X3 H^2 ^ X4 H. */
 __attribute__((target("pclmul,sse4.1,ssse3"))) static void ghash_clmul(uint8_t y[16], const uint8_t h[16],
                                                                         const uint8_t *data, size_t nblocks)
 {
     const __m128i bswap = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m128i H = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)h), bswap);
     __m128i Y = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)y), bswap);
-    for (size_t i = 0; i < nblocks; i++, data += 16) {
+    size_t i = 0;
+    if (nblocks >= 4) {
+        __m128i H2 = gfmul_clmul(H, H), H3 = gfmul_clmul(H2, H), H4 = gfmul_clmul(H3, H);
+        for (; i + 4 <= nblocks; i += 4, data += 64) {
+            __m128i x1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)data), bswap);
+            __m128i x2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 16)), bswap);
+            __m128i x3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 32)), bswap);
+            __m128i x4 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 48)), bswap);
+            __m128i lo, hi, l, h_;
+            clmul_wide(_mm_xor_si128(Y, x1), H4, &lo, &hi);
+            clmul_wide(x2, H3, &l, &h_);
+            lo = _mm_xor_si128(lo, l);
+            hi = _mm_xor_si128(hi, h_);
+            clmul_wide(x3, H2, &l, &h_);
+            lo = _mm_xor_si128(lo, l);
+            hi = _mm_xor_si128(hi, h_);
+            clmul_wide(x4, H, &l, &h_);
+            lo = _mm_xor_si128(lo, l);
+            hi = _mm_xor_si128(hi, h_);
+            Y = clmul_reduce(lo, hi);
+        }
+    }
+    for (; i < nblocks; i++, data += 16) {
         __m128i X = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)data), bswap);
         Y = gfmul_clmul(_mm_xor_si128(Y, X), H);
     }
@@ -287,19 +323,58 @@ static void inc32(uint8_t b[16])
             break;
 }
 
-static void gcm_tag(GCMObject *o, const uint8_t j0[16], const uint8_t *aad, size_t alen, const uint8_t *ct,
-                    size_t clen, uint8_t tag[16], int *ok)
+/* Finish the tag: lengths block, then E(J0) xor S. */
+static int gcm_finish(GCMObject *o, uint8_t s[16], const uint8_t j0[16], size_t alen, size_t clen, uint8_t tag[16])
 {
-    uint8_t s[16] = {0}, lens[16], ej0[16];
-    ghash_padded(s, o->h, aad, alen);
-    ghash_padded(s, o->h, ct, clen);
+    uint8_t lens[16], ej0[16];
     store64be(lens, (uint64_t)alen * 8);
     store64be(lens + 8, (uint64_t)clen * 8);
     ghash_blocks(s, o->h, lens, 1);
-    *ok = *ok && ecb_block(o->ecb, j0, ej0);
+    int ok = ecb_block(o->ecb, j0, ej0);
     for (int i = 0; i < 16; i++)
         tag[i] = s[i] ^ ej0[i];
     rs_secure_zero(ej0, sizeof ej0);
+    return ok;
+}
+
+static void gcm_tag(GCMObject *o, const uint8_t j0[16], const uint8_t *aad, size_t alen, const uint8_t *ct,
+                    size_t clen, uint8_t tag[16], int *ok)
+{
+    uint8_t s[16] = {0};
+    ghash_padded(s, o->h, aad, alen);
+    ghash_padded(s, o->h, ct, clen);
+    *ok = gcm_finish(o, s, j0, alen, clen, tag) && *ok;
+}
+
+/* Add n to the low 32 bits of a counter block (GCM's inc32 arithmetic). */
+static void ctr_add(uint8_t cb[16], uint64_t n)
+{
+    uint32_t c = ((uint32_t)cb[12] << 24) | ((uint32_t)cb[13] << 16) | ((uint32_t)cb[14] << 8) | cb[15];
+    c += (uint32_t)n;
+    cb[12] = (uint8_t)(c >> 24);
+    cb[13] = (uint8_t)(c >> 16);
+    cb[14] = (uint8_t)(c >> 8);
+    cb[15] = (uint8_t)c;
+}
+
+/* Encrypt and authenticate in cache-sized chunks so GHASH reads ciphertext still in L1/L2. */
+#define GCM_CHUNK (16 * 1024)
+static int gcm_seal(GCMObject *o, const uint8_t *nonce, size_t nlen, const uint8_t *aad, size_t alen,
+                    const uint8_t *pt, size_t len, uint8_t *ct)
+{
+    uint8_t j0[16], cb[16], s[16] = {0};
+    gcm_j0(o, nonce, nlen, j0);
+    memcpy(cb, j0, 16);
+    inc32(cb);
+    ghash_padded(s, o->h, aad, alen);
+    for (size_t off = 0; off < len; off += GCM_CHUNK) {
+        size_t n = len - off < GCM_CHUNK ? len - off : GCM_CHUNK;
+        if (!gcm_ctr(o, cb, pt + off, ct + off, n))
+            return 0;
+        ghash_padded(s, o->h, ct + off, n); /* pads only the final chunk: others are whole blocks */
+        ctr_add(cb, GCM_CHUNK / 16);
+    }
+    return gcm_finish(o, s, j0, alen, len, ct + len);
 }
 
 static int parse_gcm_args(PyObject *args, Py_buffer *nonce, Py_buffer *data, Py_buffer *aad, const char *fmt)
@@ -354,7 +429,6 @@ static void release3(Py_buffer *a, Py_buffer *b, Py_buffer *c)
 static PyObject *gcm_encrypt(GCMObject *o, PyObject *args)
 {
     Py_buffer nonce, data, aad;
-    uint8_t j0[16], j1[16];
     if (!parse_gcm_args(args, &nonce, &data, &aad, "y*y*O:encrypt"))
         return NULL;
     if ((uint64_t)data.len > GCM_MAX_DATA) {
@@ -372,18 +446,10 @@ static PyObject *gcm_encrypt(GCMObject *o, PyObject *args)
     LOCK_OBJ(o);
     if (len >= RS_GIL_THRESHOLD) {
         Py_BEGIN_ALLOW_THREADS
-        gcm_j0(o, nonce.buf, (size_t)nonce.len, j0);
-        memcpy(j1, j0, 16);
-        inc32(j1);
-        ok = gcm_ctr(o, j1, data.buf, ct, len);
-        gcm_tag(o, j0, aad.buf, (size_t)aad.len, ct, len, ct + len, &ok);
+        ok = gcm_seal(o, nonce.buf, (size_t)nonce.len, aad.buf, (size_t)aad.len, data.buf, len, ct);
         Py_END_ALLOW_THREADS
     } else {
-        gcm_j0(o, nonce.buf, (size_t)nonce.len, j0);
-        memcpy(j1, j0, 16);
-        inc32(j1);
-        ok = gcm_ctr(o, j1, data.buf, ct, len);
-        gcm_tag(o, j0, aad.buf, (size_t)aad.len, ct, len, ct + len, &ok);
+        ok = gcm_seal(o, nonce.buf, (size_t)nonce.len, aad.buf, (size_t)aad.len, data.buf, len, ct);
     }
     PyThread_release_lock(o->lock);
     release3(&nonce, &data, &aad);
