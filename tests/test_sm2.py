@@ -769,3 +769,30 @@ def test_key_exchange_tamper_and_misuse() -> None:
     with pytest.raises(TypeError):
         KeyExchangeInitiator(a, b)  # type: ignore[arg-type]
     assert "state=" in repr(alice) and a.private_bytes().hex() not in repr(alice)
+
+
+def test_handles_are_shared_safely_across_threads(key: SM2PrivateKey) -> None:
+    """The native calls release the GIL; key handles are read-only after construction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pub = key.public_key()
+
+    def job(i: int) -> bytes:
+        msg = i.to_bytes(4, "big")
+        sig = key.sign(msg)
+        pub.verify(sig, msg)
+        assert key.decrypt(pub.encrypt(msg)) == msg
+        return key.exchange(pub)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = set(pool.map(job, range(64)))
+    assert len(results) == 1
+
+
+def test_der_keys_with_trailing_bytes_are_refused(key: SM2PrivateKey) -> None:
+    from mpc.sm2 import load_der_private_key, load_der_public_key
+
+    with pytest.raises(ValueError, match="malformed"):
+        load_der_public_key(key.public_key().public_bytes_der() + b"\x00")
+    with pytest.raises(ValueError, match="malformed"):
+        load_der_private_key(key.private_bytes_der() + b"\x00")

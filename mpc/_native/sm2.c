@@ -1241,7 +1241,8 @@ static PyObject *py_load(PyObject *self, PyObject *args)
         rs_raise_openssl("SM2 key decoder");
         goto done;
     }
-    if (OSSL_DECODER_from_data(dctx, &p, &plen) != 1 || !pkey) {
+    /* DER must be exactly one structure; PEM may carry text around its block. */
+    if (OSSL_DECODER_from_data(dctx, &p, &plen) != 1 || !pkey || (!pem && plen != 0)) {
         ERR_clear_error();
         rs_raise(RS_ERR_VALUE, priv ? "could not load SM2 private key: malformed data or wrong password"
                                     : "could not load SM2 public key: malformed data");
