@@ -877,6 +877,18 @@ class SlotProof:
     slot: bytes
     path: tuple[bytes, ...]
 
+    def to_payload(self) -> bytes:
+        """Slot ‖ path: the OT message (the receiver knows the index it chose)."""
+        return self.slot + b"".join(self.path)
+
+    @classmethod
+    def from_payload(cls, index: int, payload: bytes, cap: int, bucket_size: int) -> SlotProof:
+        n = slot_size(cap)
+        depth = bucket_size.bit_length() - 1
+        if len(payload) != n + 32 * depth:
+            raise InvalidProof("slot payload has the wrong size")
+        return cls(index, payload[:n], tuple(payload[o : o + 32] for o in range(n, len(payload), 32)))
+
 
 _EMPTY_SLOT = Slot((), False)
 
@@ -916,8 +928,12 @@ class Snapshot:
         return SlotProof(index, slot.to_bytes(self.cap), tuple(_path(self._levels[bucket], index)))
 
     def all_slots(self, bucket: int) -> list[bytes]:
-        """The N padded slots of a bucket in tag order: the sender's input to the 1-of-N OT."""
+        """The N padded slots of a bucket in tag order."""
         return [self._slots[bucket].get(t, _EMPTY_SLOT).to_bytes(self.cap) for t in self._tags[bucket]]
+
+    def ot_messages(self, bucket: int) -> list[bytes]:
+        """The sender's N inputs to the 1-of-N OT: each slot with its Merkle path, one size."""
+        return [self.slot(bucket, i).to_payload() for i in range(self.bucket_size)]
 
 
 def build_snapshot(
@@ -933,8 +949,9 @@ def build_snapshot(
     ``seed`` (the index root it is cut at) makes the dummy tags deterministic so that auditors
     recompute the same snapshot root. The bucket count is the smallest power of two ≥ 2^min_bits
     for which no bucket holds more than ``bucket_size`` real tags."""
-    if bucket_size < 2 or not 1 <= cap <= 255:
-        raise ValueError("bucket size must be at least 2 and the slot cap 1 to 255")
+    if bucket_size < 2 or bucket_size & (bucket_size - 1) or not 1 <= cap <= 255:
+        # A power of two gives every slot path the same length, so OT messages are one size.
+        raise ValueError("bucket size must be a power of two ≥ 2 and the slot cap 1 to 255")
     live = state.live_by_tag()
     bits = min_bits
     while True:
