@@ -25,6 +25,9 @@ if getattr(lib, "__version__", None) != __version__:  # pragma: no cover - stale
     )
 
 __all__ = [
+    "MERKLE_HASH_SIZE",
+    "MERKLE_SHA256",
+    "MERKLE_SM3",
     "OPENSSL_VERSION",
     "SM3_BLOCK_SIZE",
     "SM3_DIGEST_SIZE",
@@ -58,6 +61,10 @@ SM3_BLOCK_SIZE: int = lib.SM3_BLOCK_SIZE
 SM4_KEY_SIZE: int = lib.SM4_KEY_SIZE
 SM4_BLOCK_SIZE: int = lib.SM4_BLOCK_SIZE
 SM4_GCM_TAG_SIZE: int = lib.SM4_GCM_TAG_SIZE
+# merkle
+MERKLE_HASH_SIZE: int = lib.MERKLE_HASH_SIZE
+MERKLE_SM3: int = lib.MERKLE_SM3
+MERKLE_SHA256: int = lib.MERKLE_SHA256
 
 
 def cpu_features() -> dict[str, bool]:
