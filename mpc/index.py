@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from mpc import merkle
 from mpc._binding import ct_equal
 from mpc.exceptions import InvalidIndexOperation, InvalidProof, InvalidRecord, InvalidTag
 from mpc.records import RiskRecord, dedup_key
@@ -89,10 +90,10 @@ GCM_TAG_SIZE = 16
 HANDLE_SIZE = 32
 SECRET_SIZE = 32
 DECISION_SIZE = 32
-MAX_NAME_BYTES = 32
+MAX_NAME_BYTES = 40  # a member name; 13 CJK characters
 MAX_SIGNATURE_BYTES = 72  # DER of an SM2 signature: two 32-byte integers, each possibly 33 bytes
 MAX_EPOCH_BYTES = 64
-BLOCK_SIZE = 216  # fits the largest record (100 bytes) with a named, signed attribution (107)
+BLOCK_SIZE = 224  # the largest record (100 bytes) + a named, signed attribution (115) + length, padded
 _FRAME = struct.Struct(">BBH")
 _HEADER_SIZE = _FRAME.size + ENTRY_ID_SIZE + TAG_SIZE + COMMIT_SIZE + NONCE_SIZE
 ENTRY_SIZE = _HEADER_SIZE + BLOCK_SIZE + GCM_TAG_SIZE
@@ -360,99 +361,6 @@ def _parse_block(entry_id: bytes, block: bytes) -> OpenedEntry:
     raise ValueError("bad attribution")
 
 
-# --- RFC 9162 Merkle trees over SM3 ---------------------------------------------------------
-# Private until mpc/merkle.py (ledger branch) lands; same definitions: leaf = SM3(0x00 ‖ d),
-# node = SM3(0x01 ‖ l ‖ r), a tree of n leaves splits at the largest power of two below n.
-
-
-def _leaf_hash(data: bytes) -> bytes:
-    return sm3(b"\x00" + data)
-
-
-def _node_hash(left: bytes, right: bytes) -> bytes:
-    return sm3(b"\x01" + left + right)
-
-
-def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
-    """Bottom-up levels; an unpaired last node is carried up, which equals RFC 9162's split."""
-    levels = [list(leaves)]
-    while len(levels[-1]) > 1:
-        cur = levels[-1]
-        nxt = [_node_hash(cur[i], cur[i + 1]) for i in range(0, len(cur) - 1, 2)]
-        if len(cur) % 2:
-            nxt.append(cur[-1])
-        levels.append(nxt)
-    return levels
-
-
-def _root(leaves: Sequence[bytes]) -> bytes:
-    if not leaves:
-        return sm3(b"")
-    return _levels(leaves)[-1][0]
-
-
-def _path(levels: list[list[bytes]], index: int) -> list[bytes]:
-    path = []
-    for level in levels[:-1]:
-        sib = index ^ 1
-        if sib < len(level):
-            path.append(level[sib])
-        index //= 2
-    return path
-
-
-def _verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> None:
-    """RFC 9162, 2.1.3.2; raises InvalidProof."""
-    if not 0 <= index < size:
-        raise InvalidProof("leaf index out of range")
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
-        if sn == 0:
-            raise InvalidProof("inclusion path too long")
-        if fn & 1 or fn == sn:
-            r = _node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = _node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0 or not ct_equal(r, root):
-        raise InvalidProof("inclusion proof does not match the root")
-
-
-class _CompactRange:
-    """Roots of the perfect subtrees covering a log prefix: O(log n) append and root."""
-
-    __slots__ = ("_stack",)
-
-    def __init__(self) -> None:
-        self._stack: list[tuple[int, bytes]] = []  # (height, hash), heights strictly decreasing
-
-    def copy(self) -> _CompactRange:
-        c = _CompactRange()
-        c._stack = list(self._stack)
-        return c
-
-    def append(self, leaf: bytes) -> None:
-        h, node = 0, leaf
-        while self._stack and self._stack[-1][0] == h:
-            _, left = self._stack.pop()
-            node = _node_hash(left, node)
-            h += 1
-        self._stack.append((h, node))
-
-    def root(self) -> bytes:
-        if not self._stack:
-            return sm3(b"")
-        r = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
-            r = _node_hash(left, r)
-        return r
-
-
 # --- the operation log --------------------------------------------------------------------
 
 
@@ -686,7 +594,7 @@ class _Replica:
     def __init__(self) -> None:
         self.state = IndexState()
         self._ops: list[bytes] = []
-        self._range = _CompactRange()
+        self._range = merkle.CompactRange()
 
     @property
     def size(self) -> int:
@@ -713,7 +621,7 @@ class _Replica:
         self.state.apply(ops, decisions)
         for b in encoded:
             self._ops.append(b)
-            self._range.append(_leaf_hash(b))
+            self._range.append(merkle.leaf_hash(b))
 
 
 class IndexLog(_Replica):
@@ -786,7 +694,7 @@ class MirrorIndex(_Replica):
             raise InvalidProof("delta does not end at the checkpoint's index size")
         rng = self._range.copy()
         for b in delta.ops:
-            rng.append(_leaf_hash(b))
+            rng.append(merkle.leaf_hash(b))
         if not ct_equal(rng.root(), checkpoint.root):
             raise InvalidProof("index root does not match the checkpoint")
         ops = [IndexOp.from_bytes(b) for b in delta.ops]
@@ -851,7 +759,7 @@ def slot_size(cap: int) -> int:
 
 
 def _slot_leaf(tag: bytes, content: bytes) -> bytes:
-    return _leaf_hash(tag + content)
+    return merkle.leaf_hash(tag + content)  # the leaf binds the slot to its tag
 
 
 def _bucket_root(tags: Sequence[bytes], slot_root: bytes) -> bytes:
@@ -902,9 +810,9 @@ class Snapshot:
         self.cap = cap
         self._tags: list[list[bytes]] = []
         self._slots: list[dict[bytes, Slot]] = []
-        self._levels: list[list[list[bytes]]] = []
+        self._trees: list[merkle.Tree] = []
         self._bucket_roots: list[bytes] = []
-        self._top: list[list[bytes]] = []
+        self._top = merkle.Tree()
 
     @property
     def buckets(self) -> int:
@@ -912,20 +820,20 @@ class Snapshot:
 
     @property
     def root(self) -> bytes:
-        return self._top[-1][0]
+        return self._top.root()
 
     def bucket_proof(self, bucket: int) -> BucketProof:
         return BucketProof(
             bucket,
             tuple(self._tags[bucket]),
-            self._levels[bucket][-1][0],
-            tuple(_path(self._top, bucket)),
+            self._trees[bucket].root(),
+            tuple(self._top.inclusion_proof(bucket)),
         )
 
     def slot(self, bucket: int, index: int) -> SlotProof:
         tag = self._tags[bucket][index]
         slot = self._slots[bucket].get(tag, _EMPTY_SLOT)
-        return SlotProof(index, slot.to_bytes(self.cap), tuple(_path(self._levels[bucket], index)))
+        return SlotProof(index, slot.to_bytes(self.cap), tuple(self._trees[bucket].inclusion_proof(index)))
 
     def all_slots(self, bucket: int) -> list[bytes]:
         """The N padded slots of a bucket in tag order."""
@@ -984,13 +892,14 @@ def build_snapshot(
             es = live[t]
             slots[t] = Slot(tuple(reversed(es[-cap:])), len(es) > cap)
         empty = _EMPTY_SLOT.content()
-        leaves = [_slot_leaf(t, slots[t].content() if t in slots else empty) for t in ordered]
-        levels = _levels(leaves)
+        tree = merkle.Tree(
+            "sm3", merkle.leaf_hashes([t + (slots[t].content() if t in slots else empty) for t in ordered])
+        )
         snap._tags.append(ordered)
         snap._slots.append(slots)
-        snap._levels.append(levels)
-        snap._bucket_roots.append(_bucket_root(ordered, levels[-1][0]))
-    snap._top = _levels([_leaf_hash(r) for r in snap._bucket_roots])
+        snap._trees.append(tree)
+        snap._bucket_roots.append(_bucket_root(ordered, tree.root()))
+    snap._top = merkle.Tree("sm3", merkle.leaf_hashes(snap._bucket_roots))
     return snap
 
 
@@ -1011,7 +920,7 @@ def verify_bucket(
     if any(bucket_of(t, bits) != proof.bucket for t in (tags[0], tags[-1])):
         raise InvalidProof("tag list strays outside its bucket")
     root = _bucket_root(tags, proof.slot_root)
-    _verify_inclusion(_leaf_hash(root), proof.bucket, 1 << bits, proof.path, snapshot_root)
+    merkle.verify_inclusion(merkle.leaf_hash(root), proof.bucket, 1 << bits, proof.path, snapshot_root)
     i = bisect.bisect_left(tags, tag)
     return i if i < len(tags) and tags[i] == tag else None
 
@@ -1022,7 +931,7 @@ def verify_slot(proof: SlotProof, bucket: BucketProof, cap: int) -> Slot:
     if not 0 <= proof.index < len(bucket.tags):
         raise InvalidProof("slot index out of range")
     leaf = _slot_leaf(bucket.tags[proof.index], slot.content())
-    _verify_inclusion(leaf, proof.index, len(bucket.tags), proof.path, bucket.slot_root)
+    merkle.verify_inclusion(leaf, proof.index, len(bucket.tags), proof.path, bucket.slot_root)
     if any(e.tag != bucket.tags[proof.index] for e in slot.entries):
         raise InvalidProof("slot holds an entry of another tag")
     return slot

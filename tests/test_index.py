@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mpc import index as ix
+from mpc import merkle
 from mpc.exceptions import InvalidIndexOperation, InvalidProof, InvalidSignature, InvalidTag
 from mpc.index import (
     ContributorSecret,
@@ -95,7 +96,7 @@ def test_named_needs_both_and_limits() -> None:
     with pytest.raises(ValueError):
         ix.seal_entry(h_of(1), EPOCH, rec(), SECRET, name="x")
     with pytest.raises(ValueError):
-        ix.seal_entry(h_of(1), EPOCH, rec(), SECRET, name="x" * 33, signer=FakeSigner(b""))
+        ix.seal_entry(h_of(1), EPOCH, rec(), SECRET, name="x" * 41, signer=FakeSigner(b""))
 
 
 records = st.integers(0, 2**32).map(rec)
@@ -113,7 +114,7 @@ def test_every_entry_has_one_size(r: RiskRecord, named: bool, name: str) -> None
         EPOCH,
         r,
         SECRET,
-        name=("甲" * 10 + "ab") if named else None,
+        name=("甲" * 13 + "a") if named else None,
         signer=FakeSigner(b"k") if named else None,
     )
     assert len(sealed.entry.to_bytes()) == ix.ENTRY_SIZE
@@ -146,7 +147,7 @@ def test_wrong_key_or_epoch_collapses_to_invalid_tag() -> None:
 def test_known_answer_is_stable() -> None:
     # Pins the entry layout and derivations (regression guard for the format version).
     sealed = ix._seal_with(h_of(7), EPOCH, rec(7), SECRET, bytes(16), bytes(12))
-    assert sealed.entry.to_bytes()[:4] == bytes([1, 0, 1, 52])
+    assert sealed.entry.to_bytes()[:4] == bytes([1, 0, 1, 60])
     assert sealed == ix._seal_with(h_of(7), EPOCH, rec(7), SECRET, bytes(16), bytes(12))
     assert sealed.dedup_key == dedup_key(ix.label_key(h_of(7), EPOCH), rec(7))
 
@@ -275,27 +276,15 @@ def ref_mth(leaves: list[bytes]) -> bytes:
     return sm3(b"\x01" + ref_mth(leaves[:k]) + ref_mth(leaves[k:]))
 
 
-@pytest.mark.parametrize("n", [*range(0, 18), 31, 32, 33, 100])
-def test_merkle_matches_rfc9162_reference(n: int) -> None:
-    data = [bytes([i]) * 3 for i in range(n)]
-    leaves = [ix._leaf_hash(d) for d in data]
-    assert ix._root(leaves) == ref_mth(data)
-    cr = ix._CompactRange()
-    for leaf in leaves:
-        cr.append(leaf)
-    assert cr.root() == ref_mth(data)
-    if n:
-        levels = ix._levels(leaves)
-        for i in range(n):
-            path = ix._path(levels, i)
-            ix._verify_inclusion(leaves[i], i, n, path, ref_mth(data))
-            with pytest.raises(InvalidProof):
-                ix._verify_inclusion(leaves[(i + 1) % n] if n > 1 else sm3(b"x"), i, n, path, ref_mth(data))
-            if path:
-                with pytest.raises(InvalidProof):
-                    ix._verify_inclusion(leaves[i], i, n, path[:-1], ref_mth(data))
-                with pytest.raises(InvalidProof):
-                    ix._verify_inclusion(leaves[i], i, n, [*path, path[0]], ref_mth(data))
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 8, 13])
+def test_log_root_is_rfc9162_over_operation_bytes(n: int) -> None:
+    log = IndexLog()
+    for seed in range(n):
+        _add(log, 300 + seed)
+    log.publish()
+    ops = list(log.delta_since(0).ops)
+    assert log.root() == ref_mth(ops) == merkle.root(merkle.leaf_hashes(ops))
+    assert log.checkpoint() == IndexCheckpoint(n, ref_mth(ops))
 
 
 # --- mirror -----------------------------------------------------------------------------------
@@ -342,7 +331,7 @@ def test_mirror_equals_source_after_random_operations(seed: int, n: int, chunk: 
     # sync in chunks, each against an intermediate checkpoint
     while mirror.size < log.size:
         d = log.delta_since(mirror.size, chunk)
-        cp = IndexCheckpoint(d.end, ix._root([ix._leaf_hash(b) for b in log.delta_since(0, d.end).ops]))
+        cp = IndexCheckpoint(d.end, ref_mth(list(log.delta_since(0, d.end).ops)))
         mirror.apply_delta(d, cp)
     assert mirror.checkpoint() == log.checkpoint()
     assert _snapshot_of(mirror) == _snapshot_of(log)
@@ -408,7 +397,7 @@ def test_root_checked_invalid_operation_is_refused() -> None:
     # A platform that publishes (and gets witnessed) an inapplicable op cannot make mirrors apply it.
     e = ix.seal_entry(h_of(50), EPOCH, rec(50), SECRET).entry
     ops = (IndexOp.add(e).to_bytes(), IndexOp.tombstone(e.entry_id, bytes(32)).to_bytes())
-    root = ix._root([ix._leaf_hash(b) for b in ops])
+    root = ref_mth(list(ops))
     m = MirrorIndex()
     with pytest.raises(InvalidIndexOperation, match="secret"):
         m.apply_delta(IndexDelta(0, ops), IndexCheckpoint(2, root))
@@ -542,3 +531,20 @@ def test_tampered_slot_is_caught(snap: ix.Snapshot, data: st.DataObject) -> None
         bad = ix.SlotProof((sp.index + data.draw(st.integers(1, N - 1))) % N, sp.slot, sp.path)
     with pytest.raises(InvalidProof):
         ix.verify_slot(bad, bp, CAP)
+
+
+def test_named_entry_with_real_sm2_keys() -> None:
+    from mpc.sm2 import SM2PrivateKey
+
+    key, other = SM2PrivateKey.generate(), SM2PrivateKey.generate()
+    h, r = h_of(400), rec(400)
+    for _ in range(8):  # DER lengths vary (70-72 bytes); every one must fit the fixed block
+        sealed = ix.seal_entry(h, EPOCH, r, SECRET, name="中信建投证券股份有限公司"[:13], signer=key)
+        assert len(sealed.entry.to_bytes()) == ix.ENTRY_SIZE
+        opened = Opener(h, EPOCH).open(sealed.entry)
+        assert opened.signature is not None and len(opened.signature) <= ix.MAX_SIGNATURE_BYTES
+        opened.verify_contributor(key.public_key(), EPOCH, ix.tag_of(h))
+        with pytest.raises(InvalidSignature):
+            opened.verify_contributor(other.public_key(), EPOCH, ix.tag_of(h))
+        with pytest.raises(InvalidSignature):  # the signature binds the epoch and the tag
+            opened.verify_contributor(key.public_key(), b"other", ix.tag_of(h))
