@@ -32,7 +32,8 @@ import bisect
 import enum
 import os
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -506,8 +507,17 @@ class IndexState:
 
     def check(self, ops: Sequence[IndexOp], decisions: DecisionCheck | None = None) -> None:
         """Raise InvalidIndexOperation unless every op applies in order; changes nothing."""
-        overlay: dict[bytes, EntryStatus] = {}
-        commitments: dict[bytes, bytes] = {}
+        self._check_into(ops, decisions, {}, {})
+
+    def _check_into(
+        self,
+        ops: Sequence[IndexOp],
+        decisions: DecisionCheck | None,
+        overlay: MutableMapping[bytes, EntryStatus],
+        commitments: MutableMapping[bytes, bytes],
+    ) -> None:
+        """Check ``ops`` on top of pending changes (``overlay``: status, ``commitments``: c of
+        pending adds), recording their effect there."""
         for op in ops:
             cur = overlay.get(op.entry_id) or self.status(op.entry_id)
             if op.kind is OpKind.ADD:
@@ -562,10 +572,12 @@ class IndexCheckpoint:
 
 @dataclass(frozen=True, slots=True)
 class IndexDelta:
-    """Operations ``start`` … ``start + len(ops) - 1`` of the log, as encoded bytes."""
+    """Operations ``start`` … ``start + len(ops) - 1`` of the log, as encoded bytes, and the log
+    root the sender claims after them (checked against a witnessed checkpoint)."""
 
     start: int
     ops: tuple[bytes, ...]
+    root: bytes
 
     @property
     def end(self) -> int:
@@ -589,12 +601,14 @@ def publish_batch(pending: Iterable[IndexOp], tag_of_entry: Callable[[bytes], by
 
 
 class _Replica:
-    """State, encoded operations and Merkle leaves of a log prefix."""
+    """State, encoded operations and Merkle tree of a log prefix. The tree keeps every complete
+    node, so roots of earlier sizes and inclusion / consistency proofs cost O(log n)."""
 
     def __init__(self) -> None:
         self.state = IndexState()
         self._ops: list[bytes] = []
         self._range = merkle.CompactRange()
+        self.tree = merkle.Tree()
 
     @property
     def size(self) -> int:
@@ -613,15 +627,17 @@ class _Replica:
         if not 0 <= start <= self.size:
             raise ValueError("delta start beyond the log")
         end = self.size if limit is None else min(self.size, start + limit)
-        return IndexDelta(start, tuple(self._ops[start:end]))
+        return IndexDelta(start, tuple(self._ops[start:end]), self.tree.root(end))
 
     def _append(
         self, ops: Sequence[IndexOp], encoded: Sequence[bytes], decisions: DecisionCheck | None
     ) -> None:
         self.state.apply(ops, decisions)
-        for b in encoded:
-            self._ops.append(b)
-            self._range.append(merkle.leaf_hash(b))
+        leaves = merkle.leaf_hashes(encoded)
+        for leaf in leaves:
+            self._range.append(leaf)
+        self._ops.extend(encoded)
+        self.tree.extend(leaves)
 
 
 class IndexLog(_Replica):
@@ -635,6 +651,8 @@ class IndexLog(_Replica):
         super().__init__()
         self._decisions = decisions
         self._pending: list[IndexOp] = []
+        self._overlay: dict[bytes, EntryStatus] = {}
+        self._commitments: dict[bytes, bytes] = {}
 
     @property
     def pending(self) -> int:
@@ -642,12 +660,15 @@ class IndexLog(_Replica):
 
     def submit(self, op: IndexOp) -> None:
         """Queue an operation; it must apply after everything queued before it."""
-        self.state.check([*self._pending, op], self._decisions)
-        self._pending.append(op)
+        self.submit_many([op])
 
     def submit_many(self, ops: Sequence[IndexOp]) -> None:
-        """Queue several operations atomically."""
-        self.state.check([*self._pending, *ops], self._decisions)
+        """Queue several operations, all or none; cost proportional to ``ops`` only."""
+        overlay = ChainMap[bytes, EntryStatus]({}, self._overlay)
+        commitments = ChainMap[bytes, bytes]({}, self._commitments)
+        self.state._check_into(ops, self._decisions, overlay, commitments)
+        self._overlay.update(overlay.maps[0])
+        self._commitments.update(commitments.maps[0])
         self._pending.extend(ops)
 
     def publish(self) -> IndexDelta:
@@ -656,6 +677,8 @@ class IndexLog(_Replica):
         batch = publish_batch(self._pending, self.state.tag_of_entry)
         self._append(batch, [op.to_bytes() for op in batch], self._decisions)
         self._pending = []
+        self._overlay.clear()
+        self._commitments.clear()
         return self.delta_since(start)
 
 
@@ -690,11 +713,12 @@ class MirrorIndex(_Replica):
         change nothing."""
         if delta.start != self.size:
             raise InvalidProof(f"delta starts at {delta.start}, mirror holds {self.size}")
-        if delta.end != checkpoint.size:
-            raise InvalidProof("delta does not end at the checkpoint's index size")
+        if delta.end != checkpoint.size or delta.root != checkpoint.root:
+            raise InvalidProof("delta does not end at the checkpoint's index size and root")
         rng = self._range.copy()
-        for b in delta.ops:
-            rng.append(merkle.leaf_hash(b))
+        leaves = merkle.leaf_hashes(delta.ops)
+        for leaf in leaves:
+            rng.append(leaf)
         if not ct_equal(rng.root(), checkpoint.root):
             raise InvalidProof("index root does not match the checkpoint")
         ops = [IndexOp.from_bytes(b) for b in delta.ops]
@@ -704,6 +728,7 @@ class MirrorIndex(_Replica):
         self.state.apply(ops)
         self._ops.extend(delta.ops)
         self._range = rng
+        self.tree.extend(leaves)
 
 
 # --- oblivious mode ---------------------------------------------------------------------------

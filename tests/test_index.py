@@ -332,6 +332,7 @@ def test_mirror_equals_source_after_random_operations(seed: int, n: int, chunk: 
     while mirror.size < log.size:
         d = log.delta_since(mirror.size, chunk)
         cp = IndexCheckpoint(d.end, ref_mth(list(log.delta_since(0, d.end).ops)))
+        assert d.root == cp.root  # the platform's claimed root for an earlier size
         mirror.apply_delta(d, cp)
     assert mirror.checkpoint() == log.checkpoint()
     assert _snapshot_of(mirror) == _snapshot_of(log)
@@ -366,7 +367,7 @@ def test_tampered_delta_changes_nothing(
     ops = list(delta.ops)
     ops[i] = bytes(op)
     with pytest.raises((InvalidProof, InvalidIndexOperation)):
-        mirror.apply_delta(IndexDelta(delta.start, tuple(ops)), log.checkpoint())
+        mirror.apply_delta(IndexDelta(delta.start, tuple(ops), delta.root), log.checkpoint())
     assert (mirror.checkpoint(), _snapshot_of(mirror)) == before
 
 
@@ -377,12 +378,16 @@ def test_delta_must_continue_and_reach_the_checkpoint(
     before = mirror.checkpoint()
     cp = log.checkpoint()
     bad = [
-        (IndexDelta(delta.start + 1, delta.ops[1:]), cp),  # gap
-        (IndexDelta(delta.start, delta.ops[:-1]), cp),  # short
-        (IndexDelta(delta.start, delta.ops[::-1]), cp),  # reordered
-        (IndexDelta(delta.start, (*delta.ops[:-1], delta.ops[0])), cp),  # replaced
-        (delta, IndexCheckpoint(cp.size, sm3(b"other root"))),  # swapped root
-        (IndexDelta(delta.start, ()), IndexCheckpoint(mirror.size, mirror.root())),  # empty is fine
+        (IndexDelta(delta.start + 1, delta.ops[1:], cp.root), cp),  # gap
+        (IndexDelta(delta.start, delta.ops[:-1], cp.root), cp),  # short
+        (IndexDelta(delta.start, delta.ops[::-1], cp.root), cp),  # reordered
+        (IndexDelta(delta.start, (*delta.ops[:-1], delta.ops[0]), cp.root), cp),  # replaced
+        (delta, IndexCheckpoint(cp.size, sm3(b"other root"))),  # swapped checkpoint root
+        (IndexDelta(delta.start, delta.ops, sm3(b"x")), cp),  # delta claims another root
+        (
+            IndexDelta(delta.start, (), mirror.root()),
+            IndexCheckpoint(mirror.size, mirror.root()),
+        ),  # empty: fine
     ]
     for d, c in bad[:-1]:
         with pytest.raises(InvalidProof):
@@ -400,7 +405,7 @@ def test_root_checked_invalid_operation_is_refused() -> None:
     root = ref_mth(list(ops))
     m = MirrorIndex()
     with pytest.raises(InvalidIndexOperation, match="secret"):
-        m.apply_delta(IndexDelta(0, ops), IndexCheckpoint(2, root))
+        m.apply_delta(IndexDelta(0, ops, root), IndexCheckpoint(2, root))
     assert m.size == 0 and len(m.state) == 0
 
 
