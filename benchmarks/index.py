@@ -33,6 +33,14 @@ def run(bench: Bench) -> None:
     bench.compare(
         "seal entry (HKDF + SM4-GCM + pad)", lambda: ix.seal_entry(h0, EPOCH, r0, secret), unit="entry/s"
     )
+    from mpc.sm2 import SM2PrivateKey
+
+    key = SM2PrivateKey.generate()
+    bench.compare(
+        "seal named entry (+ SM2 signature)",
+        lambda: ix.seal_entry(h0, EPOCH, r0, secret, name="member-a", signer=key),
+        unit="entry/s",
+    )
     bench.compare(
         "open entry (HKDF + SM4-GCM + parse)",
         lambda: ix.Opener(h0, EPOCH).open(sealed0.entry),
