@@ -160,6 +160,15 @@ class ContributorSecret:
         """t for the entry; its commitment c = SM3(t) goes into the entry."""
         return hmac_sm3(self._key, _TOMBSTONE_CONTEXT + entry_id)
 
+    def owns(self, entry: IndexEntry) -> bool:
+        """Whether ``entry`` is this contributor's (its c commits to our t): how a contributor
+        finds what to revoke among a tag's entries without keeping per-entry state."""
+        return ct_equal(sm3(self.tombstone_secret(entry.entry_id)), entry.commitment)
+
+    def tombstone(self, entry_id: bytes) -> IndexOp:
+        """The operation that withdraws one of this contributor's entries."""
+        return IndexOp.tombstone(entry_id, self.tombstone_secret(entry_id))
+
     def __repr__(self) -> str:
         return "<ContributorSecret …>"
 

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -190,8 +192,10 @@ def test_tombstone_reveals_t_and_wrong_t_is_rejected() -> None:
         log.submit(IndexOp.tombstone(e.entry_id, ContributorSecret.generate().tombstone_secret(e.entry_id)))
     with pytest.raises(InvalidIndexOperation, match="unknown"):
         log.submit(IndexOp.tombstone(os.urandom(16), os.urandom(32)))
+    assert SECRET.owns(e) and not ContributorSecret.generate().owns(e)
     t = SECRET.tombstone_secret(e.entry_id)
-    log.submit(IndexOp.tombstone(e.entry_id, t))
+    assert SECRET.tombstone(e.entry_id) == IndexOp.tombstone(e.entry_id, t)
+    log.submit(SECRET.tombstone(e.entry_id))
     with pytest.raises(InvalidIndexOperation, match="tombstoned"):  # twice in one batch
         log.submit(IndexOp.tombstone(e.entry_id, t))
     log.publish()
@@ -553,3 +557,12 @@ def test_named_entry_with_real_sm2_keys() -> None:
             opened.verify_contributor(other.public_key(), EPOCH, ix.tag_of(h))
         with pytest.raises(InvalidSignature):  # the signature binds the epoch and the tag
             opened.verify_contributor(key.public_key(), b"other", ix.tag_of(h))
+
+
+def test_quick_benchmark_area_runs(tmp_path: Path) -> None:
+    from benchmarks.__main__ import main
+
+    out = tmp_path / "bench.json"
+    assert main(["index", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) >= 10 and all(r["ours"] > 0 for r in rows)
