@@ -45,3 +45,12 @@ class ProtocolAbort(RiskshareError):
 
 class ProtocolStateError(RiskshareError):
     """A protocol step was called out of order or twice."""
+
+
+class InvalidRecord(RiskshareError, ValueError):
+    """A risk record or one of its fields (subject ID, category, amount, date) is invalid."""
+
+
+class InvalidIndexOperation(RiskshareError):
+    """An index operation does not apply: unknown or duplicate entry, wrong tombstone secret,
+    unauthorised freeze/unfreeze/remove, or a malformed operation."""
