@@ -25,6 +25,10 @@ if getattr(lib, "__version__", None) != __version__:  # pragma: no cover - stale
     )
 
 __all__ = [
+    "EC_CURVE_P256",
+    "EC_CURVE_SM2",
+    "EC_ELEMENT_SIZE",
+    "EC_SCALAR_SIZE",
     "OPENSSL_VERSION",
     "SM3_BLOCK_SIZE",
     "SM3_DIGEST_SIZE",
@@ -58,6 +62,10 @@ SM3_BLOCK_SIZE: int = lib.SM3_BLOCK_SIZE
 SM4_KEY_SIZE: int = lib.SM4_KEY_SIZE
 SM4_BLOCK_SIZE: int = lib.SM4_BLOCK_SIZE
 SM4_GCM_TAG_SIZE: int = lib.SM4_GCM_TAG_SIZE
+EC_CURVE_P256: int = lib.EC_CURVE_P256
+EC_CURVE_SM2: int = lib.EC_CURVE_SM2
+EC_ELEMENT_SIZE: int = lib.EC_ELEMENT_SIZE
+EC_SCALAR_SIZE: int = lib.EC_SCALAR_SIZE
 
 
 def cpu_features() -> dict[str, bool]:
