@@ -25,6 +25,10 @@ if getattr(lib, "__version__", None) != __version__:  # pragma: no cover - stale
     )
 
 __all__ = [
+    "EC_CURVE_P256",
+    "EC_CURVE_SM2",
+    "EC_ELEMENT_SIZE",
+    "EC_SCALAR_SIZE",
     "MERKLE_HASH_SIZE",
     "MERKLE_SHA256",
     "MERKLE_SM3",
@@ -79,6 +83,10 @@ SM2_SCALAR_SIZE: int = lib.SM2_SCALAR_SIZE
 SM2_POINT_SIZE: int = lib.SM2_POINT_SIZE
 SM2_POINT_COMPRESSED_SIZE: int = lib.SM2_POINT_COMPRESSED_SIZE
 SM2_UID_MAX: int = lib.SM2_UID_MAX
+EC_CURVE_P256: int = lib.EC_CURVE_P256
+EC_CURVE_SM2: int = lib.EC_CURVE_SM2
+EC_ELEMENT_SIZE: int = lib.EC_ELEMENT_SIZE
+EC_SCALAR_SIZE: int = lib.EC_SCALAR_SIZE
 
 
 def cpu_features() -> dict[str, bool]:

@@ -1,10 +1,1404 @@
-/* Area 'ec' of the native core: placeholder until its issue lands. */
+/* Area 'ec': P-256 and the SM2 curve for protocols: RFC 9380 hash-to-curve (simplified SWU,
+ * constant time, on ec_field.c), compressed point encoding with on-curve checks, batched scalar
+ * multiplication through the group backend (ec_curve.h; OpenSSL today), multi-scalar
+ * multiplication, complete point addition, constant-time scalar arithmetic mod n, and the fused
+ * batch steps of RFC 9497's server and client.
+ *
+ * Conventions: points cross into Python as 33-byte compressed SEC1 encodings, concatenated for
+ * batches; scalars as 32 big-endian bytes. Every batch crosses into C once and runs without the
+ * GIL. Secrets (scalars, hash-to-curve inputs) never steer a branch or a memory index in this
+ * file or in ec_field.c; the OpenSSL backend is constant time for single-point k*P and k*G. */
 #include "rs.h"
+#include "ec_curve.h"
 
-PyMethodDef rs_ec_methods[] = {{NULL, NULL, 0, NULL}};
+#include <openssl/bn.h>
+#include <openssl/obj_mac.h>
+#include <string.h>
+
+static rs_ec_curve curves[EC_CURVE_COUNT];
+static int curves_ready;
+
+#define EC_MAX_BATCH (1u << 22)
+#define H2F_L 48 /* hash_to_field's L for both suites: ceil((256 + 128) / 8) */
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static const rs_ec_curve *get_curve(int id)
+{
+    if (!curves_ready || id < 0 || id >= EC_CURVE_COUNT) {
+        rs_raise(RS_ERR_VALUE, "unknown curve id");
+        return NULL;
+    }
+    return &curves[id];
+}
+
+static PyObject *raise_status(int status)
+{
+    switch (status) {
+    case RS_ERR_POINT:
+        return rs_raise(RS_ERR_POINT, "point is malformed, not on the curve, or the point at infinity");
+    case RS_ERR_VALUE:
+        return rs_raise(RS_ERR_VALUE, "scalar must be in [1, n)");
+    case RS_ERR_NOMEM:
+        return PyErr_NoMemory();
+    default:
+        return rs_raise_openssl("EC operation");
+    }
+}
+
+static int batch_count(Py_ssize_t len, size_t unit, size_t *n)
+{
+    if (len < 0 || (size_t)len % unit != 0 || (size_t)len / unit > EC_MAX_BATCH) {
+        rs_raise(RS_ERR_VALUE, "batch length is not a multiple of the element size");
+        return 0;
+    }
+    *n = (size_t)len / unit;
+    return 1;
+}
+
+/* All-ones if the big-endian scalar is in [1, n). Constant time. */
+static uint64_t scalar_ok(const rs_ec_curve *c, const uint8_t k[32])
+{
+    ec_fe t;
+    uint64_t canonical = ec_fe_from_bytes(&c->fn, &t, k);
+    return canonical & ~ec_fe_is_zero(&t);
+}
+
+static int scalars_ok(const rs_ec_curve *c, const uint8_t *k, size_t n)
+{
+    uint64_t ok = ~(uint64_t)0;
+    for (size_t i = 0; i < n; i++)
+        ok &= scalar_ok(c, k + 32 * i);
+    return ok != 0;
+}
+
+/* ---- expand_message_xmd and hash_to_field (RFC 9380, 5.3.1 and 5.2) ------------------------- */
+
+static int md_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *a, size_t alen, const uint8_t *b,
+                   size_t blen, const uint8_t *c, size_t clen, const uint8_t *d, size_t dlen, uint8_t out[32])
+{
+    unsigned int olen = 0;
+    return EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, a, alen) == 1 &&
+           EVP_DigestUpdate(ctx, b, blen) == 1 && EVP_DigestUpdate(ctx, c, clen) == 1 &&
+           EVP_DigestUpdate(ctx, d, dlen) == 1 && EVP_DigestFinal_ex(ctx, out, &olen) == 1 && olen == 32;
+}
+
+/* Both suites' hashes have b_in_bytes = 32 and s_in_bytes = 64. */
+static int expand_xmd(const EVP_MD *md, EVP_MD_CTX *ctx, const uint8_t *msg, size_t msglen, const uint8_t *dst,
+                      size_t dstlen, uint8_t *out, size_t len)
+{
+    static const uint8_t zpad[64] = {0};
+    static const char oversize[] = "H2C-OVERSIZE-DST-";
+    uint8_t dsth[32], dst_prime[256], b0[32], bi[32], tmp[32];
+    size_t ell = (len + 31) / 32;
+    if (len == 0 || len > 65535 || ell > 255)
+        return 0;
+    if (dstlen > 255) {
+        if (!md_hash(ctx, md, (const uint8_t *)oversize, sizeof oversize - 1, dst, dstlen, NULL, 0, NULL, 0,
+                     dsth))
+            return 0;
+        dst = dsth;
+        dstlen = 32;
+    }
+    memcpy(dst_prime, dst, dstlen);
+    dst_prime[dstlen] = (uint8_t)dstlen;
+    size_t dplen = dstlen + 1;
+    uint8_t lib[3] = {(uint8_t)(len >> 8), (uint8_t)len, 0};
+    if (!md_hash(ctx, md, zpad, 64, msg, msglen, lib, 3, dst_prime, dplen, b0))
+        return 0;
+    uint8_t idx = 1;
+    if (!md_hash(ctx, md, b0, 32, &idx, 1, dst_prime, dplen, NULL, 0, bi))
+        return 0;
+    for (size_t i = 1;; i++) {
+        size_t take = len - 32 * (i - 1) < 32 ? len - 32 * (i - 1) : 32;
+        memcpy(out + 32 * (i - 1), bi, take);
+        if (i == ell)
+            break;
+        for (int j = 0; j < 32; j++)
+            tmp[j] = b0[j] ^ bi[j];
+        idx = (uint8_t)(i + 1);
+        if (!md_hash(ctx, md, tmp, 32, &idx, 1, dst_prime, dplen, NULL, 0, bi))
+            return 0;
+    }
+    rs_secure_zero(b0, sizeof b0);
+    rs_secure_zero(bi, sizeof bi);
+    rs_secure_zero(tmp, sizeof tmp);
+    return 1;
+}
+
+/* count elements of GF(m) (m = p or n) into u. */
+static int hash_to_field(const rs_ec_curve *c, EVP_MD_CTX *ctx, const ec_mont *m, const uint8_t *msg,
+                         size_t msglen, const uint8_t *dst, size_t dstlen, size_t count, ec_fe *u)
+{
+    uint8_t buf[H2F_L * 2];
+    if (count > 2 || !expand_xmd(c->md, ctx, msg, msglen, dst, dstlen, buf, H2F_L * count))
+        return 0;
+    for (size_t i = 0; i < count; i++)
+        ec_fe_from_wide48(m, &u[i], buf + H2F_L * i);
+    rs_secure_zero(buf, sizeof buf);
+    return 1;
+}
+
+/* ---- simplified SWU (RFC 9380, 6.6.2 with the straight-line code of F.2 and F.2.1.2) --------- */
+
+typedef struct {
+    ec_fe x, y, z; /* homogeneous projective: (X / Z, Y / Z) */
+} ec_proj;
+
+/* (is_square mask, y): y = sqrt(u / v) if u / v is square, else sqrt(Z * u / v). */
+static uint64_t sqrt_ratio(const rs_ec_curve *c, ec_fe *y, const ec_fe *u, const ec_fe *v)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe tv1, tv2, tv3, y1, y2;
+    ec_fe_sqr(f, &tv1, v);
+    ec_fe_mul(f, &tv2, u, v);
+    ec_fe_mul(f, &tv1, &tv1, &tv2);
+    ec_fe_pow(f, &y1, &tv1, c->c1);
+    ec_fe_mul(f, &y1, &y1, &tv2);
+    ec_fe_mul(f, &y2, &y1, &c->c2);
+    ec_fe_sqr(f, &tv3, &y1);
+    ec_fe_mul(f, &tv3, &tv3, v);
+    uint64_t is_qr = ec_fe_eq(&tv3, u);
+    *y = y2;
+    ec_fe_cmov(y, &y1, is_qr);
+    return is_qr;
+}
+
+static void map_to_curve(const rs_ec_curve *c, ec_proj *out, const ec_fe *u)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe tv1, tv2, tv3, tv4, tv5, tv6, x, y, y1, t;
+    ec_fe_sqr(f, &tv1, u);
+    ec_fe_mul(f, &tv1, &c->z, &tv1);
+    ec_fe_sqr(f, &tv2, &tv1);
+    ec_fe_add(f, &tv2, &tv2, &tv1);
+    ec_fe_add(f, &tv3, &tv2, &f->one);
+    ec_fe_mul(f, &tv3, &c->b, &tv3);
+    ec_fe_neg(f, &t, &tv2);
+    tv4 = c->z;
+    ec_fe_cmov(&tv4, &t, ~ec_fe_is_zero(&tv2));
+    ec_fe_mul(f, &tv4, &c->a, &tv4);
+    ec_fe_sqr(f, &tv2, &tv3);
+    ec_fe_sqr(f, &tv6, &tv4);
+    ec_fe_mul(f, &tv5, &c->a, &tv6);
+    ec_fe_add(f, &tv2, &tv2, &tv5);
+    ec_fe_mul(f, &tv2, &tv2, &tv3);
+    ec_fe_mul(f, &tv6, &tv6, &tv4);
+    ec_fe_mul(f, &tv5, &c->b, &tv6);
+    ec_fe_add(f, &tv2, &tv2, &tv5);
+    ec_fe_mul(f, &x, &tv1, &tv3);
+    uint64_t is_gx1_square = sqrt_ratio(c, &y1, &tv2, &tv6);
+    ec_fe_mul(f, &y, &tv1, u);
+    ec_fe_mul(f, &y, &y, &y1);
+    ec_fe_cmov(&x, &tv3, is_gx1_square);
+    ec_fe_cmov(&y, &y1, is_gx1_square);
+    uint64_t flip = ec_fe_sgn0(f, u) ^ ec_fe_sgn0(f, &y);
+    ec_fe_neg(f, &t, &y);
+    ec_fe_cmov(&y, &t, (uint64_t)0 - flip);
+    /* x = x / tv4 stays a fraction: (x : y * tv4 : tv4) */
+    out->x = x;
+    ec_fe_mul(f, &out->y, &y, &tv4);
+    out->z = tv4;
+}
+
+/* Complete addition for a = -3 (Renes, Costello, Batina 2016, Algorithm 4): no exceptional
+ * cases, so no branch on the points. */
+static void proj_add(const rs_ec_curve *c, ec_proj *r, const ec_proj *p, const ec_proj *q)
+{
+    const ec_mont *f = &c->fp;
+    const ec_fe *b = &c->b;
+    ec_fe t0, t1, t2, t3, t4, X3, Y3, Z3;
+    ec_fe_mul(f, &t0, &p->x, &q->x);
+    ec_fe_mul(f, &t1, &p->y, &q->y);
+    ec_fe_mul(f, &t2, &p->z, &q->z);
+    ec_fe_add(f, &t3, &p->x, &p->y);
+    ec_fe_add(f, &t4, &q->x, &q->y);
+    ec_fe_mul(f, &t3, &t3, &t4);
+    ec_fe_add(f, &t4, &t0, &t1);
+    ec_fe_sub(f, &t3, &t3, &t4);
+    ec_fe_add(f, &t4, &p->y, &p->z);
+    ec_fe_add(f, &X3, &q->y, &q->z);
+    ec_fe_mul(f, &t4, &t4, &X3);
+    ec_fe_add(f, &X3, &t1, &t2);
+    ec_fe_sub(f, &t4, &t4, &X3);
+    ec_fe_add(f, &X3, &p->x, &p->z);
+    ec_fe_add(f, &Y3, &q->x, &q->z);
+    ec_fe_mul(f, &X3, &X3, &Y3);
+    ec_fe_add(f, &Y3, &t0, &t2);
+    ec_fe_sub(f, &Y3, &X3, &Y3);
+    ec_fe_mul(f, &Z3, b, &t2);
+    ec_fe_sub(f, &X3, &Y3, &Z3);
+    ec_fe_add(f, &Z3, &X3, &X3);
+    ec_fe_add(f, &X3, &X3, &Z3);
+    ec_fe_sub(f, &Z3, &t1, &X3);
+    ec_fe_add(f, &X3, &t1, &X3);
+    ec_fe_mul(f, &Y3, b, &Y3);
+    ec_fe_add(f, &t1, &t2, &t2);
+    ec_fe_add(f, &t2, &t1, &t2);
+    ec_fe_sub(f, &Y3, &Y3, &t2);
+    ec_fe_sub(f, &Y3, &Y3, &t0);
+    ec_fe_add(f, &t1, &Y3, &Y3);
+    ec_fe_add(f, &Y3, &t1, &Y3);
+    ec_fe_add(f, &t1, &t0, &t0);
+    ec_fe_add(f, &t0, &t1, &t0);
+    ec_fe_sub(f, &t0, &t0, &t2);
+    ec_fe_mul(f, &t1, &t4, &Y3);
+    ec_fe_mul(f, &t2, &t0, &Y3);
+    ec_fe_mul(f, &Y3, &X3, &Z3);
+    ec_fe_add(f, &Y3, &Y3, &t2);
+    ec_fe_mul(f, &X3, &X3, &t3);
+    ec_fe_sub(f, &X3, &X3, &t1);
+    ec_fe_mul(f, &Z3, &Z3, &t4);
+    ec_fe_mul(f, &t1, &t3, &t0);
+    ec_fe_add(f, &Z3, &Z3, &t1);
+    r->x = X3;
+    r->y = Y3;
+    r->z = Z3;
+}
+
+/* Affine x || y of a projective point; returns an all-ones mask unless it is at infinity. */
+static uint64_t proj_to_xy(const rs_ec_curve *c, uint8_t xy[64], const ec_proj *p)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe zi, x, y;
+    uint64_t finite = ~ec_fe_is_zero(&p->z);
+    ec_fe_inv(f, &zi, &p->z);
+    ec_fe_mul(f, &x, &p->x, &zi);
+    ec_fe_mul(f, &y, &p->y, &zi);
+    ec_fe_to_bytes(f, xy, &x);
+    ec_fe_to_bytes(f, xy + 32, &y);
+    return finite;
+}
+
+/* hash_to_curve (RO): the affine point for msg; 0 on the (negligible) point at infinity. */
+static int hash_to_curve(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_t *msg, size_t msglen,
+                         const uint8_t *dst, size_t dstlen, uint8_t xy[64])
+{
+    ec_fe u[2];
+    ec_proj q0, q1, r;
+    if (!hash_to_field(c, ctx, &c->fp, msg, msglen, dst, dstlen, 2, u))
+        return RS_ERR_INTERNAL;
+    map_to_curve(c, &q0, &u[0]);
+    map_to_curve(c, &q1, &u[1]);
+    proj_add(c, &r, &q0, &q1);
+    /* cofactor 1 for both curves: clear_cofactor is the identity map */
+    uint64_t finite = proj_to_xy(c, xy, &r);
+    rs_secure_zero(u, sizeof u);
+    return finite ? RS_OK : RS_ERR_VALUE;
+}
+
+/* ---- point encoding --------------------------------------------------------------------------- */
+
+static void rhs(const rs_ec_curve *c, ec_fe *r, const ec_fe *x)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe t;
+    ec_fe_sqr(f, &t, x);
+    ec_fe_add(f, &t, &t, &c->a);
+    ec_fe_mul(f, &t, &t, x);
+    ec_fe_add(f, r, &t, &c->b);
+}
+
+/* Compressed SEC1 -> x || y; RS_ERR_POINT unless it is a canonical encoding of a curve point. */
+static int decode_point(const rs_ec_curve *c, const uint8_t in[33], uint8_t xy[64])
+{
+    const ec_mont *f = &c->fp;
+    ec_fe x, y, y2, t;
+    if (in[0] != 2 && in[0] != 3)
+        return RS_ERR_POINT;
+    if (!ec_fe_from_bytes(f, &x, in + 1))
+        return RS_ERR_POINT;
+    rhs(c, &y2, &x);
+    ec_fe_pow(f, &y, &y2, c->sqrt_e);
+    ec_fe_sqr(f, &t, &y);
+    if (!ec_fe_eq(&t, &y2))
+        return RS_ERR_POINT;
+    if (ec_fe_sgn0(f, &y) != (uint64_t)(in[0] & 1)) {
+        ec_fe_neg(f, &y, &y);
+        if (ec_fe_sgn0(f, &y) != (uint64_t)(in[0] & 1)) /* y = 0 with tag 3 */
+            return RS_ERR_POINT;
+    }
+    memcpy(xy, in + 1, 32);
+    ec_fe_to_bytes(f, xy + 32, &y);
+    return RS_OK;
+}
+
+static int decode_points(const rs_ec_curve *c, const uint8_t *in, size_t n, uint8_t *xy)
+{
+    for (size_t i = 0; i < n; i++)
+        if (decode_point(c, in + 33 * i, xy + 64 * i) != RS_OK)
+            return RS_ERR_POINT;
+    return RS_OK;
+}
+
+static void encode_point(const uint8_t xy[64], uint8_t out[33])
+{
+    out[0] = (uint8_t)(2 | (xy[63] & 1));
+    memcpy(out + 1, xy, 32);
+}
+
+static void encode_points(const uint8_t *xy, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        encode_point(xy + 64 * i, out + 33 * i);
+}
+
+/* Affine x || y -> projective, checking the curve equation. */
+static int xy_to_proj(const rs_ec_curve *c, ec_proj *p, const uint8_t xy[64])
+{
+    ec_fe y2, r;
+    uint64_t ok = ec_fe_from_bytes(&c->fp, &p->x, xy) & ec_fe_from_bytes(&c->fp, &p->y, xy + 32);
+    rhs(c, &r, &p->x);
+    ec_fe_sqr(&c->fp, &y2, &p->y);
+    ok &= ec_fe_eq(&y2, &r);
+    p->z = c->fp.one;
+    return ok ? RS_OK : RS_ERR_POINT;
+}
+
+/* out[i] = a[i] + sign * b[i] on affine points, constant time; RS_ERR_POINT at infinity. */
+static int add_points(const rs_ec_curve *c, size_t n, const uint8_t *a, const uint8_t *b, int sign, uint8_t *out)
+{
+    uint64_t finite = ~(uint64_t)0;
+    for (size_t i = 0; i < n; i++) {
+        ec_proj p, q, r;
+        if (xy_to_proj(c, &p, a + 64 * i) != RS_OK || xy_to_proj(c, &q, b + 64 * i) != RS_OK)
+            return RS_ERR_POINT;
+        if (sign < 0)
+            ec_fe_neg(&c->fp, &q.y, &q.y);
+        proj_add(c, &r, &p, &q);
+        finite &= proj_to_xy(c, out + 64 * i, &r);
+    }
+    return finite ? RS_OK : RS_ERR_POINT;
+}
+
+/* ---- composites of RFC 9497, 2.2.1 ------------------------------------------------------------ */
+
+/* d[i] = HashToScalar(I2OSP(len(seed), 2) || seed || I2OSP(i, 2) || I2OSP(Ne, 2) || C[i] ||
+ *                     I2OSP(Ne, 2) || D[i] || "Composite") */
+static int composite_scalars(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_t *seed, size_t seedlen,
+                             const uint8_t *cs, const uint8_t *ds, size_t n, const uint8_t *dst, size_t dstlen,
+                             uint8_t *d)
+{
+    uint8_t buf[2 + 64 + 2 + 2 + 33 + 2 + 33 + 9];
+    if (seedlen > 64)
+        return RS_ERR_VALUE;
+    size_t off = 0;
+    buf[off++] = 0;
+    buf[off++] = (uint8_t)seedlen;
+    memcpy(buf + off, seed, seedlen);
+    off += seedlen;
+    size_t ioff = off;
+    for (size_t i = 0; i < n; i++) {
+        size_t o = ioff;
+        buf[o++] = (uint8_t)(i >> 8);
+        buf[o++] = (uint8_t)i;
+        buf[o++] = 0;
+        buf[o++] = 33;
+        memcpy(buf + o, cs + 33 * i, 33);
+        o += 33;
+        buf[o++] = 0;
+        buf[o++] = 33;
+        memcpy(buf + o, ds + 33 * i, 33);
+        o += 33;
+        memcpy(buf + o, "Composite", 9);
+        o += 9;
+        ec_fe s;
+        if (!hash_to_field(c, ctx, &c->fn, buf, o, dst, dstlen, 1, &s))
+            return RS_ERR_INTERNAL;
+        ec_fe_to_bytes(&c->fn, d + 32 * i, &s);
+    }
+    return RS_OK;
+}
+
+/* ---- Python methods --------------------------------------------------------------------------- */
+
+static PyObject *py_ec_curve_params(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    if (!PyArg_ParseTuple(args, "i:ec_curve_params", &id))
+        return NULL;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL)
+        return NULL;
+    uint8_t buf[4][32];
+    BIGNUM *p = BN_new();
+    const BIGNUM *n = EC_GROUP_get0_order(c->group);
+    const EC_POINT *g = EC_GROUP_get0_generator(c->group);
+    BIGNUM *gx = BN_new(), *gy = BN_new();
+    int ok = p && gx && gy && EC_GROUP_get_curve(c->group, p, NULL, NULL, NULL) == 1 &&
+             EC_POINT_get_affine_coordinates(c->group, g, gx, gy, NULL) == 1 && BN_bn2binpad(p, buf[0], 32) == 32 &&
+             BN_bn2binpad(n, buf[1], 32) == 32 && BN_bn2binpad(gx, buf[2], 32) == 32 &&
+             BN_bn2binpad(gy, buf[3], 32) == 32;
+    BN_free(p);
+    BN_free(gx);
+    BN_free(gy);
+    if (!ok)
+        return rs_raise_openssl("curve parameters");
+    uint8_t z[32], bb[32];
+    ec_fe_to_bytes(&c->fp, z, &c->z);
+    ec_fe_to_bytes(&c->fp, bb, &c->b);
+    return Py_BuildValue("{s:s,s:y#,s:y#,s:y#,s:y#,s:y#,s:y#}", "name", c->name, "p", buf[0], (Py_ssize_t)32, "n",
+                         buf[1], (Py_ssize_t)32, "gx", buf[2], (Py_ssize_t)32, "gy", buf[3], (Py_ssize_t)32, "b", bb,
+                         (Py_ssize_t)32, "z", z, (Py_ssize_t)32);
+}
+
+static PyObject *py_ec_expand_xmd(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer msg, dst;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "iy*y*n:ec_expand_xmd", &id, &msg, &dst, &len))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    EVP_MD_CTX *ctx = NULL;
+    if (c == NULL)
+        goto done;
+    if (len <= 0 || len > 255 * 32) {
+        rs_raise(RS_ERR_VALUE, "expand_message_xmd length must be in [1, 8160]");
+        goto done;
+    }
+    res = PyBytes_FromStringAndSize(NULL, len);
+    ctx = EVP_MD_CTX_new();
+    if (res == NULL || ctx == NULL)
+        goto done;
+    if (!expand_xmd(c->md, ctx, msg.buf, (size_t)msg.len, dst.buf, (size_t)dst.len, (uint8_t *)PyBytes_AS_STRING(res),
+                    (size_t)len)) {
+        Py_CLEAR(res);
+        rs_raise_openssl("expand_message_xmd");
+    }
+done:
+    EVP_MD_CTX_free(ctx);
+    PyBuffer_Release(&msg);
+    PyBuffer_Release(&dst);
+    return res;
+}
+
+static PyObject *py_ec_hash_to_field(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id, count, to_scalar;
+    Py_buffer msg, dst;
+    if (!PyArg_ParseTuple(args, "iy*y*ip:ec_hash_to_field", &id, &msg, &dst, &count, &to_scalar))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    ec_fe u[2];
+    if (c == NULL)
+        goto done;
+    if (ctx == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (count < 1 || count > 2) {
+        rs_raise(RS_ERR_VALUE, "count must be 1 or 2");
+        goto done;
+    }
+    const ec_mont *m = to_scalar ? &c->fn : &c->fp;
+    if (!hash_to_field(c, ctx, m, msg.buf, (size_t)msg.len, dst.buf, (size_t)dst.len, (size_t)count, u)) {
+        rs_raise_openssl("hash_to_field");
+        goto done;
+    }
+    uint8_t out[64];
+    for (int i = 0; i < count; i++)
+        ec_fe_to_bytes(m, out + 32 * i, &u[i]);
+    res = PyBytes_FromStringAndSize((const char *)out, 32 * count);
+    rs_secure_zero(out, sizeof out);
+done:
+    rs_secure_zero(u, sizeof u);
+    EVP_MD_CTX_free(ctx);
+    PyBuffer_Release(&msg);
+    PyBuffer_Release(&dst);
+    return res;
+}
+
+static PyObject *py_ec_map_to_curve(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer ub;
+    if (!PyArg_ParseTuple(args, "iy*:ec_map_to_curve", &id, &ub))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL)
+        goto done;
+    if (ub.len != 32) {
+        rs_raise(RS_ERR_VALUE, "field element must be 32 bytes");
+        goto done;
+    }
+    ec_fe u;
+    ec_proj q;
+    uint8_t xy[64];
+    if (!ec_fe_from_bytes(&c->fp, &u, ub.buf)) {
+        rs_raise(RS_ERR_VALUE, "field element out of range");
+        goto done;
+    }
+    map_to_curve(c, &q, &u);
+    if (!proj_to_xy(c, xy, &q)) {
+        rs_raise(RS_ERR_POINT, "map_to_curve reached the point at infinity");
+        goto done;
+    }
+    res = PyBytes_FromStringAndSize((const char *)xy, 64);
+done:
+    PyBuffer_Release(&ub);
+    return res;
+}
+
+/* ec_hash_to_curve(curve, msgs, dst, scalars | None, mode) -> concatenated compressed points:
+ * mode 0: r[i] * H(msg[i]) (H(msg[i]) when scalars is None); mode 1: H(msg[i]) + r[i] * G. */
+static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id, mode;
+    PyObject *seq_in, *scal_obj;
+    Py_buffer dst, sc = {0};
+    if (!PyArg_ParseTuple(args, "iOy*Oi:ec_hash_to_curve", &id, &seq_in, &dst, &scal_obj, &mode))
+        return NULL;
+    PyObject *res = NULL, *seq = NULL;
+    PyObject **items = NULL;
+    uint8_t *xy = NULL, *xy2 = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    size_t n = 0;
+    int have_sc = 0, status = RS_OK;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL)
+        goto done;
+    seq = PySequence_Fast(seq_in, "messages must be a sequence of bytes");
+    if (seq == NULL)
+        goto done;
+    n = (size_t)PySequence_Fast_GET_SIZE(seq);
+    if (n > EC_MAX_BATCH) {
+        rs_raise(RS_ERR_VALUE, "batch too large");
+        goto done;
+    }
+    if (scal_obj != Py_None) {
+        if (PyObject_GetBuffer(scal_obj, &sc, PyBUF_SIMPLE) < 0)
+            goto done;
+        have_sc = 1;
+        if ((size_t)sc.len != 32 * n) {
+            rs_raise(RS_ERR_VALUE, "need one 32-byte scalar per message");
+            goto done;
+        }
+        if (!scalars_ok(c, sc.buf, n)) {
+            raise_status(RS_ERR_VALUE);
+            goto done;
+        }
+    }
+    if (mode != 0 && mode != 1) {
+        rs_raise(RS_ERR_VALUE, "mode must be 0 or 1");
+        goto done;
+    }
+    items = calloc(n ? n : 1, sizeof *items);
+    xy = malloc(64 * (n ? n : 1));
+    xy2 = malloc(64 * (n ? n : 1));
+    ctx = EVP_MD_CTX_new();
+    if (items == NULL || xy == NULL || xy2 == NULL || ctx == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        PyObject *it = PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)i);
+        if (!PyBytes_Check(it)) {
+            rs_raise(RS_ERR_TYPE, "messages must be bytes");
+            goto done;
+        }
+        Py_INCREF(it);
+        items[i] = it;
+    }
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (res == NULL)
+        goto done;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(res);
+    const uint8_t *scal = have_sc ? sc.buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n && status == RS_OK; i++)
+        status = hash_to_curve(c, ctx, (const uint8_t *)PyBytes_AS_STRING(items[i]), (size_t)PyBytes_GET_SIZE(items[i]),
+                               dst.buf, (size_t)dst.len, xy + 64 * i);
+    if (status == RS_OK && scal != NULL) {
+        if (mode == 0) {
+            status = c->backend->mul_each(c, scal, n, xy, xy2);
+        } else {
+            for (size_t i = 0; i < n && status == RS_OK; i++)
+                status = c->backend->mul_base(c, scal + 32 * i, xy2 + 64 * i);
+            if (status == RS_OK)
+                status = add_points(c, n, xy, xy2, +1, xy2);
+        }
+        if (status == RS_OK)
+            encode_points(xy2, n, out);
+    } else if (status == RS_OK) {
+        encode_points(xy, n, out);
+    }
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        Py_CLEAR(res);
+        raise_status(status);
+    }
+done:
+    if (items != NULL) {
+        for (size_t i = 0; i < n; i++)
+            Py_XDECREF(items[i]);
+        free(items);
+    }
+    if (xy != NULL) {
+        rs_secure_zero(xy, 64 * (n ? n : 1));
+        free(xy);
+    }
+    if (xy2 != NULL) {
+        rs_secure_zero(xy2, 64 * (n ? n : 1));
+        free(xy2);
+    }
+    EVP_MD_CTX_free(ctx);
+    Py_XDECREF(seq);
+    if (have_sc)
+        PyBuffer_Release(&sc);
+    PyBuffer_Release(&dst);
+    return res;
+}
+
+/* ec_decode(curve, points) -> concatenated x || y (64 bytes each), after full validation. */
+static PyObject *py_ec_decode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer pb;
+    if (!PyArg_ParseTuple(args, "iy*:ec_decode", &id, &pb))
+        return NULL;
+    PyObject *res = NULL;
+    size_t n;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(pb.len, 33, &n))
+        goto done;
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(64 * n));
+    if (res == NULL)
+        goto done;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, pb.buf, n, (uint8_t *)PyBytes_AS_STRING(res));
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        Py_CLEAR(res);
+        raise_status(status);
+    }
+done:
+    PyBuffer_Release(&pb);
+    return res;
+}
+
+/* ec_encode(curve, xy) -> compressed points, checking that each x || y is on the curve. */
+static PyObject *py_ec_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer pb;
+    if (!PyArg_ParseTuple(args, "iy*:ec_encode", &id, &pb))
+        return NULL;
+    PyObject *res = NULL;
+    size_t n;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(pb.len, 64, &n))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        ec_proj p;
+        if (xy_to_proj(c, &p, (const uint8_t *)pb.buf + 64 * i) != RS_OK) {
+            raise_status(RS_ERR_POINT);
+            goto done;
+        }
+    }
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (res != NULL)
+        encode_points(pb.buf, n, (uint8_t *)PyBytes_AS_STRING(res));
+done:
+    PyBuffer_Release(&pb);
+    return res;
+}
+
+/* ec_mul(curve, k, points) -> k * points[i]: one secret scalar, many points. */
+static PyObject *py_ec_mul(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer kb, pb;
+    if (!PyArg_ParseTuple(args, "iy*y*:ec_mul", &id, &kb, &pb))
+        return NULL;
+    PyObject *res = NULL;
+    uint8_t *xy = NULL;
+    size_t n = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(pb.len, 33, &n))
+        goto done;
+    if (kb.len != 32 || !scalar_ok(c, kb.buf)) {
+        raise_status(RS_ERR_VALUE);
+        goto done;
+    }
+    xy = malloc(64 * (n ? n : 1));
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (xy == NULL || res == NULL) {
+        Py_CLEAR(res);
+        PyErr_NoMemory();
+        goto done;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, pb.buf, n, xy);
+    if (status == RS_OK && n)
+        status = c->backend->mul_batch(c, kb.buf, n, xy, xy);
+    if (status == RS_OK)
+        encode_points(xy, n, (uint8_t *)PyBytes_AS_STRING(res));
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        Py_CLEAR(res);
+        raise_status(status);
+    }
+done:
+    free(xy);
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&pb);
+    return res;
+}
+
+/* ec_mul_each(curve, scalars, points, invert) -> k[i] * points[i] (k[i]^-1 if invert). */
+static PyObject *py_ec_mul_each(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id, invert;
+    Py_buffer kb, pb;
+    if (!PyArg_ParseTuple(args, "iy*y*p:ec_mul_each", &id, &kb, &pb, &invert))
+        return NULL;
+    PyObject *res = NULL;
+    uint8_t *xy = NULL, *ks = NULL;
+    size_t n = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(pb.len, 33, &n))
+        goto done;
+    if ((size_t)kb.len != 32 * n || !scalars_ok(c, kb.buf, n)) {
+        raise_status(RS_ERR_VALUE);
+        goto done;
+    }
+    xy = malloc(64 * (n ? n : 1));
+    ks = malloc(32 * (n ? n : 1));
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (xy == NULL || ks == NULL || res == NULL) {
+        Py_CLEAR(res);
+        PyErr_NoMemory();
+        goto done;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n; i++) {
+        ec_fe t;
+        ec_fe_from_bytes(&c->fn, &t, (const uint8_t *)kb.buf + 32 * i);
+        if (invert)
+            ec_fe_inv(&c->fn, &t, &t);
+        ec_fe_to_bytes(&c->fn, ks + 32 * i, &t);
+        rs_secure_zero(&t, sizeof t);
+    }
+    status = decode_points(c, pb.buf, n, xy);
+    if (status == RS_OK && n)
+        status = c->backend->mul_each(c, ks, n, xy, xy);
+    if (status == RS_OK)
+        encode_points(xy, n, (uint8_t *)PyBytes_AS_STRING(res));
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        Py_CLEAR(res);
+        raise_status(status);
+    }
+done:
+    free(xy);
+    if (ks != NULL) {
+        rs_secure_zero(ks, 32 * (n ? n : 1));
+        free(ks);
+    }
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&pb);
+    return res;
+}
+
+static PyObject *py_ec_mul_base(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer kb;
+    if (!PyArg_ParseTuple(args, "iy*:ec_mul_base", &id, &kb))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL)
+        goto done;
+    if (kb.len != 32 || !scalar_ok(c, kb.buf)) {
+        raise_status(RS_ERR_VALUE);
+        goto done;
+    }
+    uint8_t xy[64], out[33];
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = c->backend->mul_base(c, kb.buf, xy);
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        raise_status(status);
+        goto done;
+    }
+    encode_point(xy, out);
+    res = PyBytes_FromStringAndSize((const char *)out, 33);
+done:
+    PyBuffer_Release(&kb);
+    return res;
+}
+
+/* ec_msm(curve, g | None, scalars, points) -> g * G + sum scalars[i] * points[i]; public
+ * scalars only (variable time). InvalidPoint if the sum is the point at infinity. */
+static PyObject *py_ec_msm(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    PyObject *gobj;
+    Py_buffer kb, pb, gb = {0};
+    if (!PyArg_ParseTuple(args, "iOy*y*:ec_msm", &id, &gobj, &kb, &pb))
+        return NULL;
+    PyObject *res = NULL;
+    uint8_t *xy = NULL;
+    int have_g = 0;
+    size_t n = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(pb.len, 33, &n))
+        goto done;
+    if (gobj != Py_None) {
+        if (PyObject_GetBuffer(gobj, &gb, PyBUF_SIMPLE) < 0)
+            goto done;
+        have_g = 1;
+        if (gb.len != 32) {
+            rs_raise(RS_ERR_VALUE, "scalar must be 32 bytes");
+            goto done;
+        }
+    }
+    if ((size_t)kb.len != 32 * n) {
+        rs_raise(RS_ERR_VALUE, "need one 32-byte scalar per point");
+        goto done;
+    }
+    xy = malloc(64 * (n ? n : 1));
+    if (xy == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint8_t r[64], out[33];
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, pb.buf, n, xy);
+    if (status == RS_OK)
+        status = c->backend->msm(c, have_g ? gb.buf : NULL, n, kb.buf, xy, r);
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        raise_status(status);
+        goto done;
+    }
+    encode_point(r, out);
+    res = PyBytes_FromStringAndSize((const char *)out, 33);
+done:
+    free(xy);
+    if (have_g)
+        PyBuffer_Release(&gb);
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&pb);
+    return res;
+}
+
+/* ec_add(curve, a, b, subtract) -> a[i] + b[i] (or a[i] - b[i]); InvalidPoint at infinity. */
+static PyObject *py_ec_add(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id, sub;
+    Py_buffer ab, bb;
+    if (!PyArg_ParseTuple(args, "iy*y*p:ec_add", &id, &ab, &bb, &sub))
+        return NULL;
+    PyObject *res = NULL;
+    uint8_t *xa = NULL, *xb = NULL;
+    size_t n = 0, m = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(ab.len, 33, &n) || !batch_count(bb.len, 33, &m))
+        goto done;
+    if (n != m) {
+        rs_raise(RS_ERR_VALUE, "point batches differ in length");
+        goto done;
+    }
+    xa = malloc(64 * (n ? n : 1));
+    xb = malloc(64 * (n ? n : 1));
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (xa == NULL || xb == NULL || res == NULL) {
+        Py_CLEAR(res);
+        PyErr_NoMemory();
+        goto done;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, ab.buf, n, xa);
+    if (status == RS_OK)
+        status = decode_points(c, bb.buf, n, xb);
+    if (status == RS_OK)
+        status = add_points(c, n, xa, xb, sub ? -1 : +1, xa);
+    if (status == RS_OK)
+        encode_points(xa, n, (uint8_t *)PyBytes_AS_STRING(res));
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        Py_CLEAR(res);
+        raise_status(status);
+    }
+done:
+    free(xa);
+    free(xb);
+    PyBuffer_Release(&ab);
+    PyBuffer_Release(&bb);
+    return res;
+}
+
+/* ec_server_eval(curve, k, blinded, seed | None, dst) -> (Z batch, M | None, k*M | None):
+ * the VOPRF server's batch: Z[i] = k * B[i], and for the proof the composite M = sum d[i] * B[i]
+ * (d[i] from the composite transcript of (B[i], Z[i])) and k * M (ComputeCompositesFast). */
+static PyObject *py_ec_server_eval(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    PyObject *seed_obj;
+    Py_buffer kb, pb, dst, sb = {0};
+    if (!PyArg_ParseTuple(args, "iy*y*Oy*:ec_server_eval", &id, &kb, &pb, &seed_obj, &dst))
+        return NULL;
+    PyObject *res = NULL, *zs = NULL;
+    uint8_t *xy = NULL, *zxy = NULL, *d = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    int have_seed = 0;
+    size_t n = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(pb.len, 33, &n))
+        goto done;
+    if (seed_obj != Py_None) {
+        if (PyObject_GetBuffer(seed_obj, &sb, PyBUF_SIMPLE) < 0)
+            goto done;
+        have_seed = 1;
+        if (sb.len > 64) {
+            rs_raise(RS_ERR_VALUE, "seed too long");
+            goto done;
+        }
+    }
+    if (n == 0) {
+        rs_raise(RS_ERR_VALUE, "empty batch");
+        goto done;
+    }
+    if (kb.len != 32 || !scalar_ok(c, kb.buf)) {
+        raise_status(RS_ERR_VALUE);
+        goto done;
+    }
+    xy = malloc(64 * n);
+    zxy = malloc(64 * n);
+    d = malloc(32 * n);
+    ctx = EVP_MD_CTX_new();
+    zs = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (xy == NULL || zxy == NULL || d == NULL || ctx == NULL || zs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint8_t *zout = (uint8_t *)PyBytes_AS_STRING(zs);
+    uint8_t mxy[64], kmxy[64], menc[33], kmenc[33];
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, pb.buf, n, xy);
+    if (status == RS_OK)
+        status = c->backend->mul_batch(c, kb.buf, n, xy, zxy);
+    if (status == RS_OK)
+        encode_points(zxy, n, zout);
+    if (status == RS_OK && have_seed) {
+        status = composite_scalars(c, ctx, sb.buf, (size_t)sb.len, pb.buf, zout, n, dst.buf, (size_t)dst.len, d);
+        if (status == RS_OK)
+            status = c->backend->msm(c, NULL, n, d, xy, mxy);
+        if (status == RS_OK)
+            status = c->backend->mul_batch(c, kb.buf, 1, mxy, kmxy);
+        if (status == RS_OK) {
+            encode_point(mxy, menc);
+            encode_point(kmxy, kmenc);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        raise_status(status);
+        goto done;
+    }
+    if (have_seed)
+        res = Py_BuildValue("(Oy#y#)", zs, menc, (Py_ssize_t)33, kmenc, (Py_ssize_t)33);
+    else
+        res = Py_BuildValue("(OOO)", zs, Py_None, Py_None);
+done:
+    Py_XDECREF(zs);
+    free(xy);
+    free(zxy);
+    free(d);
+    EVP_MD_CTX_free(ctx);
+    if (have_seed)
+        PyBuffer_Release(&sb);
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&pb);
+    PyBuffer_Release(&dst);
+    return res;
+}
+
+/* ec_composites(curve, seed, C, D, dst) -> (M, Z): ComputeComposites of RFC 9497 (the verifier's
+ * side, public inputs). */
+static PyObject *py_ec_composites(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer sb, cb, db, dst;
+    if (!PyArg_ParseTuple(args, "iy*y*y*y*:ec_composites", &id, &sb, &cb, &db, &dst))
+        return NULL;
+    PyObject *res = NULL;
+    uint8_t *cxy = NULL, *dxy = NULL, *d = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    size_t n = 0, m = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(cb.len, 33, &n) || !batch_count(db.len, 33, &m))
+        goto done;
+    if (n != m || n == 0 || sb.len > 64) {
+        rs_raise(RS_ERR_VALUE, "composite inputs differ in length, are empty, or the seed is too long");
+        goto done;
+    }
+    cxy = malloc(64 * n);
+    dxy = malloc(64 * n);
+    d = malloc(32 * n);
+    ctx = EVP_MD_CTX_new();
+    if (cxy == NULL || dxy == NULL || d == NULL || ctx == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint8_t mxy[64], zxy[64], menc[33], zenc[33];
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, cb.buf, n, cxy);
+    if (status == RS_OK)
+        status = decode_points(c, db.buf, n, dxy);
+    if (status == RS_OK)
+        status = composite_scalars(c, ctx, sb.buf, (size_t)sb.len, cb.buf, db.buf, n, dst.buf, (size_t)dst.len, d);
+    if (status == RS_OK)
+        status = c->backend->msm(c, NULL, n, d, cxy, mxy);
+    if (status == RS_OK)
+        status = c->backend->msm(c, NULL, n, d, dxy, zxy);
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        raise_status(status);
+        goto done;
+    }
+    encode_point(mxy, menc);
+    encode_point(zxy, zenc);
+    res = Py_BuildValue("(y#y#)", menc, (Py_ssize_t)33, zenc, (Py_ssize_t)33);
+done:
+    free(cxy);
+    free(dxy);
+    free(d);
+    EVP_MD_CTX_free(ctx);
+    PyBuffer_Release(&sb);
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&db);
+    PyBuffer_Release(&dst);
+    return res;
+}
+
+/* ec_client_unblind(curve, z1, z2 | None, r, K | None) -> N batch:
+ * multiplicative blinding: N[i] = r[i]^-1 * (Z1[i] + Z2[i]);
+ * additive blinding (K given): N[i] = Z1[i] + Z2[i] - r[i] * K. */
+static PyObject *py_ec_client_unblind(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    PyObject *z2obj, *kobj;
+    Py_buffer z1b, rb, z2b = {0}, kb = {0};
+    if (!PyArg_ParseTuple(args, "iy*Oy*O:ec_client_unblind", &id, &z1b, &z2obj, &rb, &kobj))
+        return NULL;
+    PyObject *res = NULL;
+    uint8_t *s = NULL, *t = NULL, *ks = NULL;
+    int have_z2 = 0, have_k = 0;
+    size_t n = 0, m = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(z1b.len, 33, &n))
+        goto done;
+    if (z2obj != Py_None) {
+        if (PyObject_GetBuffer(z2obj, &z2b, PyBUF_SIMPLE) < 0)
+            goto done;
+        have_z2 = 1;
+        if (!batch_count(z2b.len, 33, &m))
+            goto done;
+        if (m != n) {
+            rs_raise(RS_ERR_VALUE, "the two servers' batches differ in length");
+            goto done;
+        }
+    }
+    if (kobj != Py_None) {
+        if (PyObject_GetBuffer(kobj, &kb, PyBUF_SIMPLE) < 0)
+            goto done;
+        have_k = 1;
+        if (kb.len != 33) {
+            rs_raise(RS_ERR_POINT, "public key must be a 33-byte point");
+            goto done;
+        }
+    }
+    if ((size_t)rb.len != 32 * n || !scalars_ok(c, rb.buf, n)) {
+        raise_status(RS_ERR_VALUE);
+        goto done;
+    }
+    s = malloc(64 * (n ? n : 1));
+    t = malloc(64 * (n ? n : 1));
+    ks = malloc(32 * (n ? n : 1));
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (s == NULL || t == NULL || ks == NULL || res == NULL) {
+        Py_CLEAR(res);
+        PyErr_NoMemory();
+        goto done;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, z1b.buf, n, s);
+    if (status == RS_OK && have_z2) {
+        status = decode_points(c, z2b.buf, n, t);
+        if (status == RS_OK)
+            status = add_points(c, n, s, t, +1, s);
+    }
+    if (status == RS_OK && n) {
+        if (have_k) {
+            status = decode_point(c, kb.buf, t);
+            for (size_t i = 1; i < n && status == RS_OK; i++)
+                memcpy(t + 64 * i, t, 64);
+            if (status == RS_OK)
+                status = c->backend->mul_each(c, rb.buf, n, t, t);
+            if (status == RS_OK)
+                status = add_points(c, n, s, t, -1, s);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                ec_fe x;
+                ec_fe_from_bytes(&c->fn, &x, (const uint8_t *)rb.buf + 32 * i);
+                ec_fe_inv(&c->fn, &x, &x);
+                ec_fe_to_bytes(&c->fn, ks + 32 * i, &x);
+                rs_secure_zero(&x, sizeof x);
+            }
+            status = c->backend->mul_each(c, ks, n, s, s);
+        }
+    }
+    if (status == RS_OK)
+        encode_points(s, n, (uint8_t *)PyBytes_AS_STRING(res));
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        Py_CLEAR(res);
+        raise_status(status);
+    }
+done:
+    if (s != NULL) {
+        rs_secure_zero(s, 64 * (n ? n : 1));
+        free(s);
+    }
+    if (t != NULL) {
+        rs_secure_zero(t, 64 * (n ? n : 1));
+        free(t);
+    }
+    if (ks != NULL) {
+        rs_secure_zero(ks, 32 * (n ? n : 1));
+        free(ks);
+    }
+    if (have_z2)
+        PyBuffer_Release(&z2b);
+    if (have_k)
+        PyBuffer_Release(&kb);
+    PyBuffer_Release(&z1b);
+    PyBuffer_Release(&rb);
+    return res;
+}
+
+/* ec_scalar(curve, op, a, b, c): constant-time arithmetic mod n on canonical 32-byte scalars.
+ * op 0: a * b + c; op 1: a^-1 (a != 0); op 2: -a. */
+static PyObject *py_ec_scalar(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id, op;
+    Py_buffer ab, bb, cb;
+    if (!PyArg_ParseTuple(args, "iiy*y*y*:ec_scalar", &id, &op, &ab, &bb, &cb))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL)
+        goto done;
+    if (ab.len != 32 || bb.len != 32 || cb.len != 32) {
+        rs_raise(RS_ERR_VALUE, "scalars must be 32 bytes");
+        goto done;
+    }
+    ec_fe a, b, s;
+    uint64_t ok = ec_fe_from_bytes(&c->fn, &a, ab.buf) & ec_fe_from_bytes(&c->fn, &b, bb.buf) &
+                  ec_fe_from_bytes(&c->fn, &s, cb.buf);
+    if (op == 0) {
+        ec_fe_mul(&c->fn, &a, &a, &b);
+        ec_fe_add(&c->fn, &a, &a, &s);
+    } else if (op == 1) {
+        ok &= ~ec_fe_is_zero(&a);
+        ec_fe_inv(&c->fn, &a, &a);
+    } else if (op == 2) {
+        ec_fe_neg(&c->fn, &a, &a);
+    } else {
+        rs_raise(RS_ERR_VALUE, "unknown scalar operation");
+        goto done;
+    }
+    if (!ok) {
+        rs_raise(RS_ERR_VALUE, "scalar out of range (or zero where a nonzero scalar is needed)");
+        goto done;
+    }
+    uint8_t out[32];
+    ec_fe_to_bytes(&c->fn, out, &a);
+    res = PyBytes_FromStringAndSize((const char *)out, 32);
+    rs_secure_zero(out, sizeof out);
+    rs_secure_zero(&a, sizeof a);
+    rs_secure_zero(&b, sizeof b);
+    rs_secure_zero(&s, sizeof s);
+done:
+    PyBuffer_Release(&ab);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&cb);
+    return res;
+}
+
+/* ec_bench_mul(curve, k, point, iterations): the bare k*P reference for the benchmark, a C loop
+ * over EC_POINT_mul on an already decoded point (no encoding, no Python per operation). */
+static PyObject *py_ec_bench_mul(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer kb, pb;
+    Py_ssize_t iters;
+    if (!PyArg_ParseTuple(args, "iy*y*n:ec_bench_mul", &id, &kb, &pb, &iters))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL)
+        goto done;
+    if (kb.len != 32 || pb.len != 33 || iters < 0) {
+        rs_raise(RS_ERR_VALUE, "bad benchmark arguments");
+        goto done;
+    }
+    uint8_t xy[64];
+    if (decode_point(c, pb.buf, xy) != RS_OK) {
+        raise_status(RS_ERR_POINT);
+        goto done;
+    }
+    int ok = 0;
+    Py_BEGIN_ALLOW_THREADS
+    BN_CTX *ctx = BN_CTX_new();
+    EC_POINT *p = EC_POINT_new(c->group), *r = EC_POINT_new(c->group);
+    BIGNUM *x = BN_bin2bn(xy, 32, NULL), *y = BN_bin2bn(xy + 32, 32, NULL), *k = BN_bin2bn(kb.buf, 32, NULL);
+    if (ctx && p && r && x && y && k && EC_POINT_set_affine_coordinates(c->group, p, x, y, ctx) == 1) {
+        BN_set_flags(k, BN_FLG_CONSTTIME);
+        ok = 1;
+        for (Py_ssize_t i = 0; i < iters && ok; i++)
+            ok = EC_POINT_mul(c->group, r, NULL, p, k, ctx) == 1;
+    }
+    BN_free(x);
+    BN_free(y);
+    BN_clear_free(k);
+    EC_POINT_free(p);
+    EC_POINT_free(r);
+    BN_CTX_free(ctx);
+    Py_END_ALLOW_THREADS
+    if (!ok) {
+        rs_raise_openssl("EC_POINT_mul");
+        goto done;
+    }
+    res = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&pb);
+    return res;
+}
+
+PyMethodDef rs_ec_methods[] = {
+    {"ec_curve_params", py_ec_curve_params, METH_VARARGS, NULL},
+    {"ec_expand_xmd", py_ec_expand_xmd, METH_VARARGS, NULL},
+    {"ec_hash_to_field", py_ec_hash_to_field, METH_VARARGS, NULL},
+    {"ec_map_to_curve", py_ec_map_to_curve, METH_VARARGS, NULL},
+    {"ec_hash_to_curve", py_ec_hash_to_curve, METH_VARARGS, NULL},
+    {"ec_decode", py_ec_decode, METH_VARARGS, NULL},
+    {"ec_encode", py_ec_encode, METH_VARARGS, NULL},
+    {"ec_mul", py_ec_mul, METH_VARARGS, NULL},
+    {"ec_mul_each", py_ec_mul_each, METH_VARARGS, NULL},
+    {"ec_mul_base", py_ec_mul_base, METH_VARARGS, NULL},
+    {"ec_msm", py_ec_msm, METH_VARARGS, NULL},
+    {"ec_add", py_ec_add, METH_VARARGS, NULL},
+    {"ec_server_eval", py_ec_server_eval, METH_VARARGS, NULL},
+    {"ec_composites", py_ec_composites, METH_VARARGS, NULL},
+    {"ec_client_unblind", py_ec_client_unblind, METH_VARARGS, NULL},
+    {"ec_scalar", py_ec_scalar, METH_VARARGS, NULL},
+    {"ec_bench_mul", py_ec_bench_mul, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ---- set-up ----------------------------------------------------------------------------------- */
+
+static int curve_setup(rs_ec_curve *c, int id, const char *name, int nid, const EVP_MD *md, uint64_t minus_z)
+{
+    uint8_t buf[32];
+    int ok = 0;
+    BIGNUM *p = BN_new(), *a = BN_new(), *b = BN_new();
+    c->id = id;
+    c->name = name;
+    c->md = md;
+    c->backend = &rs_ec_openssl_backend;
+    c->group = EC_GROUP_new_by_curve_name(nid);
+    if (c->group == NULL || p == NULL || a == NULL || b == NULL || md == NULL)
+        goto done;
+    if (EC_GROUP_get_curve(c->group, p, a, b, NULL) != 1)
+        goto done;
+    if (BN_bn2binpad(p, buf, 32) != 32 || !ec_mont_init(&c->fp, buf))
+        goto done;
+    if (BN_bn2binpad(EC_GROUP_get0_order(c->group), buf, 32) != 32 || !ec_mont_init(&c->fn, buf))
+        goto done;
+    if ((c->fp.m[0] & 3) != 3)
+        goto done; /* sqrt and sqrt_ratio below need p = 3 mod 4 */
+    if (BN_bn2binpad(a, buf, 32) != 32)
+        goto done;
+    ec_fe_from_bytes(&c->fp, &c->a, buf);
+    if (BN_bn2binpad(b, buf, 32) != 32)
+        goto done;
+    ec_fe_from_bytes(&c->fp, &c->b, buf);
+    ec_fe three, t, sq;
+    ec_fe_set_u64(&c->fp, &three, 3);
+    ec_fe_neg(&c->fp, &t, &three);
+    if (!ec_fe_eq(&t, &c->a))
+        goto done; /* A = -3 for both curves: the complete addition formula assumes it */
+    /* c1 = (p - 3) / 4 = p >> 2 and (p + 1) / 4 = c1 + 1 */
+    for (int i = 0; i < 4; i++)
+        c->c1[i] = (c->fp.m[i] >> 2) | (i < 3 ? c->fp.m[i + 1] << 62 : 0);
+    memcpy(c->sqrt_e, c->c1, sizeof c->c1);
+    for (int i = 0; i < 4 && ++c->sqrt_e[i] == 0; i++) {
+    }
+    ec_fe_set_u64(&c->fp, &t, minus_z);
+    ec_fe_neg(&c->fp, &c->z, &t);
+    ec_fe_pow(&c->fp, &c->c2, &t, c->sqrt_e); /* c2 = sqrt(-Z) */
+    ec_fe_sqr(&c->fp, &sq, &c->c2);
+    if (!ec_fe_eq(&sq, &t))
+        goto done;
+    ok = 1;
+done:
+    BN_free(p);
+    BN_free(a);
+    BN_free(b);
+    return ok;
+}
 
 int rs_ec_init(PyObject *module)
 {
-    (void)module;
+    /* Z: RFC 9380 8.2 gives Z = -10 for P-256; for the SM2 curve Z = -9 comes from the procedure
+     * of RFC 9380 Appendix H.2 (find_z_sswu), see tests/h2c_reference.py. */
+    if (!curve_setup(&curves[EC_CURVE_P256], EC_CURVE_P256, "P-256", NID_X9_62_prime256v1, EVP_sha256(), 10) ||
+        !curve_setup(&curves[EC_CURVE_SM2], EC_CURVE_SM2, "SM2", NID_sm2, EVP_sm3(), 9)) {
+        PyErr_SetString(PyExc_ImportError, "riskshare: EC curve set-up failed");
+        return -1;
+    }
+    curves_ready = 1;
+    if (PyModule_AddIntConstant(module, "EC_CURVE_P256", EC_CURVE_P256) < 0 ||
+        PyModule_AddIntConstant(module, "EC_CURVE_SM2", EC_CURVE_SM2) < 0 ||
+        PyModule_AddIntConstant(module, "EC_ELEMENT_SIZE", EC_POINT_BYTES) < 0 ||
+        PyModule_AddIntConstant(module, "EC_SCALAR_SIZE", 32) < 0)
+        return -1;
     return 0;
 }

@@ -1,0 +1,259 @@
+/* Area 'ec': constant-time Montgomery arithmetic modulo a 256-bit modulus (see ec_field.h). */
+#include "ec_field.h"
+
+#include <string.h>
+
+typedef unsigned __int128 u128;
+
+static uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = (x << 8) | p[i];
+    return x;
+}
+
+static void store_be64(uint8_t *p, uint64_t x)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)x;
+        x >>= 8;
+    }
+}
+
+static void load_be256(uint64_t v[4], const uint8_t in[32])
+{
+    for (int i = 0; i < 4; i++)
+        v[3 - i] = load_be64(in + 8 * i);
+}
+
+/* (borrow, r) = a - b over 4 limbs; returns the borrow (0/1). */
+static uint64_t sub4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+    uint64_t borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 d = (u128)a[i] - b[i] - borrow;
+        r[i] = (uint64_t)d;
+        borrow = (uint64_t)(d >> 64) & 1;
+    }
+    return borrow;
+}
+
+static uint64_t add4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+    uint64_t carry = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 s = (u128)a[i] + b[i] + carry;
+        r[i] = (uint64_t)s;
+        carry = (uint64_t)(s >> 64);
+    }
+    return carry;
+}
+
+static void sel4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t mask)
+{
+    /* r = mask ? a : b */
+    for (int i = 0; i < 4; i++)
+        r[i] = (a[i] & mask) | (b[i] & ~mask);
+}
+
+/* Reduce x < 2^256 (< 2m) once. */
+static void reduce_once(const ec_mont *c, uint64_t x[4])
+{
+    uint64_t t[4];
+    uint64_t borrow = sub4(t, x, c->m);
+    sel4(x, x, t, (uint64_t)0 - borrow);
+}
+
+void ec_fe_mul(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
+{
+    /* CIOS Montgomery multiplication: r = a * b * 2^-256 mod m. */
+    uint64_t t[6] = {0, 0, 0, 0, 0, 0};
+    const uint64_t *m = c->m;
+    for (int i = 0; i < 4; i++) {
+        uint64_t carry = 0;
+        for (int j = 0; j < 4; j++) {
+            u128 s = (u128)a->v[j] * b->v[i] + t[j] + carry;
+            t[j] = (uint64_t)s;
+            carry = (uint64_t)(s >> 64);
+        }
+        u128 s = (u128)t[4] + carry;
+        t[4] = (uint64_t)s;
+        t[5] = (uint64_t)(s >> 64);
+
+        uint64_t q = t[0] * c->m0inv;
+        s = (u128)q * m[0] + t[0];
+        carry = (uint64_t)(s >> 64);
+        for (int j = 1; j < 4; j++) {
+            s = (u128)q * m[j] + t[j] + carry;
+            t[j - 1] = (uint64_t)s;
+            carry = (uint64_t)(s >> 64);
+        }
+        s = (u128)t[4] + carry;
+        t[3] = (uint64_t)s;
+        t[4] = t[5] + (uint64_t)(s >> 64);
+    }
+    /* t < 2m: subtract m when t >= m. */
+    uint64_t d[4];
+    uint64_t borrow = sub4(d, t, m);
+    /* t >= m iff the top limb carries or the subtraction did not borrow */
+    uint64_t ge = t[4] | (borrow ^ 1);
+    sel4(r->v, d, t, (uint64_t)0 - ge);
+}
+
+void ec_fe_sqr(const ec_mont *c, ec_fe *r, const ec_fe *a)
+{
+    ec_fe_mul(c, r, a, a);
+}
+
+void ec_fe_add(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
+{
+    uint64_t s[4], d[4];
+    uint64_t carry = add4(s, a->v, b->v);
+    uint64_t borrow = sub4(d, s, c->m);
+    uint64_t ge = carry | (borrow ^ 1);
+    sel4(r->v, d, s, (uint64_t)0 - ge);
+}
+
+void ec_fe_sub(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
+{
+    uint64_t d[4], mm[4], s[4];
+    uint64_t borrow = sub4(d, a->v, b->v);
+    uint64_t mask = (uint64_t)0 - borrow;
+    for (int i = 0; i < 4; i++)
+        mm[i] = c->m[i] & mask;
+    add4(s, d, mm);
+    memcpy(r->v, s, sizeof s);
+}
+
+void ec_fe_neg(const ec_mont *c, ec_fe *r, const ec_fe *a)
+{
+    ec_fe zero = {{0, 0, 0, 0}};
+    ec_fe_sub(c, r, &zero, a);
+}
+
+uint64_t ec_fe_is_zero(const ec_fe *a)
+{
+    uint64_t x = a->v[0] | a->v[1] | a->v[2] | a->v[3];
+    /* (x | -x) has its top bit set iff x != 0 */
+    return ((x | ((uint64_t)0 - x)) >> 63) - 1;
+}
+
+uint64_t ec_fe_eq(const ec_fe *a, const ec_fe *b)
+{
+    ec_fe d;
+    for (int i = 0; i < 4; i++)
+        d.v[i] = a->v[i] ^ b->v[i];
+    return ec_fe_is_zero(&d);
+}
+
+void ec_fe_cmov(ec_fe *r, const ec_fe *a, uint64_t mask)
+{
+    sel4(r->v, a->v, r->v, mask);
+}
+
+void ec_fe_pow(const ec_mont *c, ec_fe *r, const ec_fe *a, const uint64_t e[4])
+{
+    /* Fixed 4-bit window; the exponent is public, so skipping zero digits is fine. */
+    ec_fe table[16];
+    table[0] = c->one;
+    table[1] = *a;
+    for (int i = 2; i < 16; i++)
+        ec_fe_mul(c, &table[i], &table[i - 1], a);
+    ec_fe acc = c->one;
+    int started = 0;
+    for (int limb = 3; limb >= 0; limb--) {
+        for (int shift = 60; shift >= 0; shift -= 4) {
+            unsigned d = (unsigned)(e[limb] >> shift) & 15;
+            if (started) {
+                for (int k = 0; k < 4; k++)
+                    ec_fe_sqr(c, &acc, &acc);
+            }
+            if (d) {
+                if (started)
+                    ec_fe_mul(c, &acc, &acc, &table[d]);
+                else
+                    acc = table[d];
+                started = 1;
+            }
+        }
+    }
+    *r = acc;
+}
+
+void ec_fe_inv(const ec_mont *c, ec_fe *r, const ec_fe *a)
+{
+    ec_fe_pow(c, r, a, c->mm2);
+}
+
+void ec_fe_set_u64(const ec_mont *c, ec_fe *r, uint64_t x)
+{
+    ec_fe t = {{x, 0, 0, 0}};
+    ec_fe_mul(c, r, &t, &c->r2);
+}
+
+uint64_t ec_fe_from_bytes(const ec_mont *c, ec_fe *r, const uint8_t in[32])
+{
+    ec_fe x;
+    uint64_t t[4];
+    load_be256(x.v, in);
+    uint64_t borrow = sub4(t, x.v, c->m);
+    uint64_t canonical = (uint64_t)0 - borrow;
+    sel4(x.v, x.v, t, canonical);
+    ec_fe_mul(c, r, &x, &c->r2);
+    return canonical;
+}
+
+void ec_fe_from_wide48(const ec_mont *c, ec_fe *r, const uint8_t in[48])
+{
+    /* value = hi * 2^256 + lo with hi < 2^128; in Montgomery form:
+     * lo * R + hi * R^2 = mont(lo, R^2) + mont(hi, R^3). */
+    ec_fe lo, hi, a, b;
+    load_be256(lo.v, in + 16);
+    reduce_once(c, lo.v);
+    hi.v[3] = 0;
+    hi.v[2] = 0;
+    hi.v[1] = load_be64(in);
+    hi.v[0] = load_be64(in + 8);
+    ec_fe_mul(c, &a, &lo, &c->r2);
+    ec_fe_mul(c, &b, &hi, &c->r3);
+    ec_fe_add(c, r, &a, &b);
+}
+
+void ec_fe_to_bytes(const ec_mont *c, uint8_t out[32], const ec_fe *a)
+{
+    ec_fe one = {{1, 0, 0, 0}}, t;
+    ec_fe_mul(c, &t, a, &one);
+    for (int i = 0; i < 4; i++)
+        store_be64(out + 8 * i, t.v[3 - i]);
+}
+
+uint64_t ec_fe_sgn0(const ec_mont *c, const ec_fe *a)
+{
+    ec_fe one = {{1, 0, 0, 0}}, t;
+    ec_fe_mul(c, &t, a, &one);
+    return t.v[0] & 1;
+}
+
+int ec_mont_init(ec_mont *c, const uint8_t m_be[32])
+{
+    load_be256(c->m, m_be);
+    if (!(c->m[3] >> 63) || !(c->m[0] & 1))
+        return 0;
+    uint64_t inv = 1;
+    for (int i = 0; i < 7; i++)
+        inv *= 2 - c->m[0] * inv;
+    c->m0inv = (uint64_t)0 - inv;
+    /* R mod m = 2^256 - m (since m > 2^255) */
+    uint64_t zero[4] = {0, 0, 0, 0};
+    sub4(c->one.v, zero, c->m);
+    /* R^2: double R 256 times with reduction (plain modular doubling, setup only). */
+    ec_fe x = c->one;
+    for (int i = 0; i < 256; i++)
+        ec_fe_add(c, &x, &x, &x);
+    c->r2 = x;
+    ec_fe_mul(c, &c->r3, &c->r2, &c->r2); /* R^2 * R^2 / R = R^3 */
+    uint64_t two[4] = {2, 0, 0, 0};
+    sub4(c->mm2, c->m, two);
+    return 1;
+}

@@ -1,0 +1,124 @@
+"""Group operations of mpc.ec: algebra against the pure-Python reference, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mpc import ec
+from mpc.exceptions import InvalidPoint
+from tests import h2c_reference as ref
+
+CURVES = [ec.P256, ec.SM2]
+
+
+def _ref(curve: ec.Curve) -> ref.RefCurve:
+    return ref.P256 if curve is ec.P256 else ref.SM2
+
+
+def _k(curve: ec.Curve, x: int) -> bytes:
+    return (x % (curve.n - 1) + 1).to_bytes(32, "big")
+
+
+def _g(curve: ec.Curve) -> bytes:
+    return ec.scalar_mult_base(curve, (1).to_bytes(32, "big"))
+
+
+@pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
+def test_generator_and_scalar_mult_match_reference(curve: ec.Curve) -> None:
+    rc = _ref(curve)
+    G = _g(curve)
+    assert ec.decode_point(curve, G) == (rc.gx, rc.gy)
+    k = _k(curve, 0x1234567890ABCDEF1234567890ABCDEF)
+    P = ec.scalar_mult(curve, k, G)
+    assert ref.encode(ref.mul(rc, int.from_bytes(k, "big"), (rc.gx, rc.gy))) == P
+    assert ec.scalar_mult_base(curve, k) == P
+
+
+@pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
+@given(a=st.integers(min_value=1), b=st.integers(min_value=1))
+def test_algebra(curve: ec.Curve, a: int, b: int) -> None:
+    ka, kb = _k(curve, a), _k(curve, b)
+    A, B = ec.scalar_mult_base(curve, ka), ec.scalar_mult_base(curve, kb)
+    s = (int.from_bytes(ka, "big") + int.from_bytes(kb, "big")) % curve.n
+    if s:
+        assert ec.add(curve, A, B) == ec.scalar_mult_base(curve, s.to_bytes(32, "big"))
+        assert ec.sub(curve, ec.add(curve, A, B), B) == A
+    # (a*b)G = a(bG), batch = singles, msm = sum
+    ab = ec.scalar_muladd(curve, ka, kb, bytes(32))
+    assert ec.scalar_mult(curve, ka, B) == ec.scalar_mult_base(curve, ab)
+    assert ec.scalar_mult_batch(curve, ka, [A, B]) == [
+        ec.scalar_mult(curve, ka, A),
+        ec.scalar_mult(curve, ka, B),
+    ]
+    assert ec.scalar_mult(curve, ec.scalar_inverse(curve, ka), ec.scalar_mult(curve, ka, B)) == B
+    G = _g(curve)
+    msm = ec.multi_scalar_mult(curve, [ka, kb], [G, G], base_scalar=ka)
+    t = (2 * int.from_bytes(ka, "big") + int.from_bytes(kb, "big")) % curve.n
+    assert msm == ec.scalar_mult_base(curve, t.to_bytes(32, "big"))
+    neg = ec.scalar_negate(curve, ka)
+    assert (int.from_bytes(neg, "big") + int.from_bytes(ka, "big")) % curve.n == 0
+
+
+@pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
+def test_bad_points(curve: ec.Curve) -> None:
+    G = _g(curve)
+    k = _k(curve, 5)
+    bad = [
+        b"",
+        b"\x00",  # SEC1 encoding of the point at infinity
+        G[:-1],
+        G + b"\x00",
+        b"\x04" + G[1:],  # uncompressed tag on a compressed body
+        b"\x05" + G[1:],
+        b"\x02" + curve.p.to_bytes(32, "big"),  # x = p: not canonical
+        b"\x02" + b"\xff" * 32,
+    ]
+    # an x with no point on the curve
+    rc = _ref(curve)
+    x = 1
+    while ref.is_square(rc, x**3 + rc.a * x + rc.b):
+        x += 1
+    bad.append(b"\x02" + x.to_bytes(32, "big"))
+    for P in bad:
+        with pytest.raises(InvalidPoint):
+            ec.decode_point(curve, P)
+        with pytest.raises((InvalidPoint, ValueError)):
+            ec.scalar_mult(curve, k, P)
+        with pytest.raises((InvalidPoint, ValueError)):
+            ec.add(curve, G, P)
+    with pytest.raises(InvalidPoint):
+        ec.encode_point(curve, x, 1)
+    with pytest.raises(InvalidPoint):  # P + (-P) is the point at infinity
+        ec.sub(curve, G, G)
+
+
+@pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
+def test_bad_scalars(curve: ec.Curve) -> None:
+    G = _g(curve)
+    for k in [
+        bytes(32),
+        curve.n.to_bytes(32, "big"),
+        (curve.n + 1).to_bytes(32, "big"),
+        b"\xff" * 32,
+        b"\x01" * 31,
+    ]:
+        with pytest.raises(ValueError):
+            ec.scalar_mult(curve, k, G)
+        with pytest.raises(ValueError):
+            ec.scalar_mult_base(curve, k)
+        with pytest.raises(ValueError):
+            ec.validate_scalar(curve, k)
+    with pytest.raises(ValueError):
+        ec.scalar_inverse(curve, bytes(32))
+    with pytest.raises(TypeError):
+        ec.scalar_mult(curve, "k", G)  # type: ignore[arg-type]
+
+
+def test_curve_lookup_and_repr() -> None:
+    assert ec.curve_by_name("P-256") is ec.P256
+    assert ec.curve_by_name("SM2") is ec.SM2
+    assert repr(ec.SM2) == "Curve(SM2)"
+    with pytest.raises(ValueError):
+        ec.curve_by_name("P-384")
