@@ -629,3 +629,11 @@ class TwoServerClient:
 
 def _random_epoch_id() -> str:  # pragma: no cover - convenience for demos
     return secrets.token_hex(8)
+
+
+def request_element_count(request: bytes) -> int:
+    """Number of blinded elements in an encoded request (what a metering server charges for).
+
+    Raises ProtocolAbort if the request is malformed, like the servers do.
+    """
+    return len(_Request.decode(request).blinded) // NE

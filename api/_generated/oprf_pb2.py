@@ -22,24 +22,23 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from . import common_pb2 as common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\noprf.proto\x12\x0criskshare.v1\x1a\x0c\x63ommon.proto\" \n\x0fKeyEpochRequest\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\"\xae\x01\n\x08KeyEpoch\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\r\n\x05suite\x18\x02 \x01(\t\x12\x1d\n\x15public_share_platform\x18\x03 \x01(\x0c\x12\x1e\n\x16public_share_keyholder\x18\x04 \x01(\x0c\x12!\n\x19possession_proof_platform\x18\x05 \x01(\x0c\x12\"\n\x1apossession_proof_keyholder\x18\x06 \x01(\x0c\"P\n\x0f\x45valuateRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\x0f\n\x07\x62linded\x18\x02 \x03(\x0c\"g\n\x10\x45valuateResponse\x12\x11\n\tevaluated\x18\x01 \x03(\x0c\x12\r\n\x05proof\x18\x02 \x01(\x0c\x12\x31\n\x12\x65valuation_receipt\x18\x03 \x01(\x0b\x32\x15.riskshare.v1.Receipt2\x97\x01\n\x04Oprf\x12\x44\n\x0bGetKeyEpoch\x12\x1d.riskshare.v1.KeyEpochRequest\x1a\x16.riskshare.v1.KeyEpoch\x12I\n\x08\x45valuate\x12\x1d.riskshare.v1.EvaluateRequest\x1a\x1e.riskshare.v1.EvaluateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\noprf.proto\x12\x0criskshare.v1\" \n\x0fKeyEpochRequest\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\"\xae\x01\n\x08KeyEpoch\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\r\n\x05suite\x18\x02 \x01(\t\x12\x1d\n\x15public_share_platform\x18\x03 \x01(\x0c\x12\x1e\n\x16public_share_keyholder\x18\x04 \x01(\x0c\x12!\n\x19possession_proof_platform\x18\x05 \x01(\x0c\x12\"\n\x1apossession_proof_keyholder\x18\x06 \x01(\x0c\"?\n\x0f\x45valuateRequest\x12\x16\n\x0esigned_request\x18\x01 \x01(\x0c\x12\x14\n\x0coprf_request\x18\x02 \x01(\x0c\":\n\x10\x45valuateResponse\x12\x15\n\roprf_response\x18\x01 \x01(\x0c\x12\x0f\n\x07receipt\x18\x02 \x01(\x0c\x32\x97\x01\n\x04Oprf\x12\x44\n\x0bGetKeyEpoch\x12\x1d.riskshare.v1.KeyEpochRequest\x1a\x16.riskshare.v1.KeyEpoch\x12I\n\x08\x45valuate\x12\x1d.riskshare.v1.EvaluateRequest\x1a\x1e.riskshare.v1.EvaluateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oprf_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KEYEPOCHREQUEST']._serialized_start=42
-  _globals['_KEYEPOCHREQUEST']._serialized_end=74
-  _globals['_KEYEPOCH']._serialized_start=77
-  _globals['_KEYEPOCH']._serialized_end=251
-  _globals['_EVALUATEREQUEST']._serialized_start=253
-  _globals['_EVALUATEREQUEST']._serialized_end=333
-  _globals['_EVALUATERESPONSE']._serialized_start=335
-  _globals['_EVALUATERESPONSE']._serialized_end=438
-  _globals['_OPRF']._serialized_start=441
-  _globals['_OPRF']._serialized_end=592
+  _globals['_KEYEPOCHREQUEST']._serialized_start=28
+  _globals['_KEYEPOCHREQUEST']._serialized_end=60
+  _globals['_KEYEPOCH']._serialized_start=63
+  _globals['_KEYEPOCH']._serialized_end=237
+  _globals['_EVALUATEREQUEST']._serialized_start=239
+  _globals['_EVALUATEREQUEST']._serialized_end=302
+  _globals['_EVALUATERESPONSE']._serialized_start=304
+  _globals['_EVALUATERESPONSE']._serialized_end=362
+  _globals['_OPRF']._serialized_start=365
+  _globals['_OPRF']._serialized_end=516
 # @@protoc_insertion_point(module_scope)

@@ -1,9 +1,6 @@
-from . import common_pb2 as _common_pb2
-from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -30,19 +27,17 @@ class KeyEpoch(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., suite: _Optional[str] = ..., public_share_platform: _Optional[bytes] = ..., public_share_keyholder: _Optional[bytes] = ..., possession_proof_platform: _Optional[bytes] = ..., possession_proof_keyholder: _Optional[bytes] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("request", "blinded")
-    REQUEST_FIELD_NUMBER: _ClassVar[int]
-    BLINDED_FIELD_NUMBER: _ClassVar[int]
-    request: _common_pb2.SignedRequest
-    blinded: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ..., blinded: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    __slots__ = ("signed_request", "oprf_request")
+    SIGNED_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    OPRF_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    signed_request: bytes
+    oprf_request: bytes
+    def __init__(self, signed_request: _Optional[bytes] = ..., oprf_request: _Optional[bytes] = ...) -> None: ...
 
 class EvaluateResponse(_message.Message):
-    __slots__ = ("evaluated", "proof", "evaluation_receipt")
-    EVALUATED_FIELD_NUMBER: _ClassVar[int]
-    PROOF_FIELD_NUMBER: _ClassVar[int]
-    EVALUATION_RECEIPT_FIELD_NUMBER: _ClassVar[int]
-    evaluated: _containers.RepeatedScalarFieldContainer[bytes]
-    proof: bytes
-    evaluation_receipt: _common_pb2.Receipt
-    def __init__(self, evaluated: _Optional[_Iterable[bytes]] = ..., proof: _Optional[bytes] = ..., evaluation_receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ...) -> None: ...
+    __slots__ = ("oprf_response", "receipt")
+    OPRF_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    oprf_response: bytes
+    receipt: bytes
+    def __init__(self, oprf_response: _Optional[bytes] = ..., receipt: _Optional[bytes] = ...) -> None: ...
