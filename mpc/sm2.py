@@ -199,7 +199,8 @@ class SM2PrivateKey:
         return self._h.exchange(peer._h)
 
     def private_bytes_der(self, password: Bytes | None = None) -> bytes:
-        """PKCS#8 DER; encrypted PKCS#8 (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC) with a password."""
+        """PKCS#8 DER; with a password, encrypted PKCS#8 (PBES2: PBKDF2-HMAC-SHA256, 100,000 rounds,
+        16-byte salt; AES-256-CBC), readable by `openssl pkey` and other PKCS#8 readers."""
         return self._h.serialize(True, False, _password(password))
 
     def private_bytes_pem(self, password: Bytes | None = None) -> bytes:

@@ -475,6 +475,11 @@ def test_encrypted_pkcs8(key: SM2PrivateKey) -> None:
     assert load_pem_private_key(pem, password=b"correct horse") == key
     der = key.private_bytes_der(password=b"pw")
     assert load_der_private_key(der, password=b"pw") == key
+    # PBES2: PBKDF2-HMAC-SHA256 with 100,000 rounds and a 16-byte salt, AES-256-CBC.
+    assert bytes.fromhex("02030186a0") in der
+    assert bytes.fromhex("06082a864886f70d0209") in der  # hmacWithSHA256
+    assert bytes.fromhex("060960864801650304012a") in der  # aes-256-cbc
+    assert bytes.fromhex("0410") in der[:40]
     with pytest.raises(ValueError, match="wrong password"):
         load_pem_private_key(pem, password=b"wrong horse")
     with pytest.raises(ValueError, match="wrong password"):
