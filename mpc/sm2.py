@@ -138,16 +138,22 @@ class SM2PublicKey:
     def __repr__(self) -> str:
         return f"<SM2PublicKey {self.to_bytes(True).hex()[:18]}…>"
 
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        if not self._h.curve.recommended:
+            raise TypeError("only keys on the recommended curve can be pickled")
+        return (type(self).from_bytes, (self.to_bytes(),))
+
 
 class SM2PrivateKey:
     """An SM2 private key d in [1, n-2] with its public key P = d·G."""
 
-    __slots__ = ("_h",)
+    __slots__ = ("_h", "_pub")
 
     def __init__(self, handle: SM2Key) -> None:
         if not isinstance(handle, SM2Key) or not handle.has_private:
             raise TypeError("use SM2PrivateKey.generate() or from_private_bytes() to build a private key")
         self._h = handle
+        self._pub: SM2PublicKey | None = None
 
     @classmethod
     def generate(cls) -> Self:
@@ -171,7 +177,9 @@ class SM2PrivateKey:
         return self._h.private_bytes()
 
     def public_key(self) -> SM2PublicKey:
-        return SM2PublicKey(lib.sm2_key_from_public(self._h.public_bytes(False), self._h.curve))
+        if self._pub is None:
+            self._pub = SM2PublicKey(lib.sm2_key_from_public(self._h.public_bytes(False), self._h.curve))
+        return self._pub
 
     def sign(self, data: Bytes, *, uid: Bytes = DEFAULT_UID) -> bytes:
         """DER signature (r, s) over SM3(Z_A ‖ data) (GB/T 32918.2, 6.1); a fresh nonce each call."""
@@ -214,6 +222,10 @@ class SM2PrivateKey:
 
     def __hash__(self) -> int:
         return hash(self._h.public_bytes(False))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Private keys leave the process only through private_bytes*() on purpose.
+        raise TypeError("SM2PrivateKey cannot be pickled; use private_bytes_pem(password)")
 
     def __repr__(self) -> str:
         return f"<SM2PrivateKey public={self._h.public_bytes(True).hex()[:18]}…>"
