@@ -7,6 +7,15 @@ Signatures hash with SM2's own Z_A ‖ M under SM3 (no extra pre-hash) and use t
 "low-S" normalized (SM2's s is not malleable that way). Ciphertexts are C1C3C2 in the DER form of
 GM/T 0009 (``SEQUENCE { x, y, hash, ciphertext }``), the form OpenSSL reads and writes.
 
+>>> key = SM2PrivateKey.generate()
+>>> sig = key.sign(b"request")
+>>> key.public_key().verify(sig, b"request")  # None, or InvalidSignature
+>>> key.decrypt(key.public_key().encrypt(b"k" * 16)) == b"k" * 16
+True
+>>> other = SM2PrivateKey.generate()
+>>> key.exchange(other.public_key()) == other.exchange(key.public_key())  # static x(d·P)
+True
+
 Keys are thin wrappers over an opaque native handle; nothing here depends on OpenSSL objects, so
 the arithmetic underneath can be swapped for a faster core without touching callers.
 """
