@@ -475,6 +475,11 @@ def test_encrypted_pkcs8(key: SM2PrivateKey) -> None:
     assert load_pem_private_key(pem, password=b"correct horse") == key
     der = key.private_bytes_der(password=b"pw")
     assert load_der_private_key(der, password=b"pw") == key
+    # PBES2: PBKDF2-HMAC-SHA256 with 100,000 rounds and a 16-byte salt, AES-256-CBC.
+    assert bytes.fromhex("02030186a0") in der
+    assert bytes.fromhex("06082a864886f70d0209") in der  # hmacWithSHA256
+    assert bytes.fromhex("060960864801650304012a") in der  # aes-256-cbc
+    assert bytes.fromhex("0410") in der[:40]
     with pytest.raises(ValueError, match="wrong password"):
         load_pem_private_key(pem, password=b"wrong horse")
     with pytest.raises(ValueError, match="wrong password"):
@@ -796,3 +801,28 @@ def test_der_keys_with_trailing_bytes_are_refused(key: SM2PrivateKey) -> None:
         load_der_public_key(key.public_key().public_bytes_der() + b"\x00")
     with pytest.raises(ValueError, match="malformed"):
         load_der_private_key(key.private_bytes_der() + b"\x00")
+
+
+def test_pickling(key: SM2PrivateKey) -> None:
+    import copy
+    import pickle
+
+    pub = key.public_key()
+    assert pickle.loads(pickle.dumps(pub)) == pub
+    assert copy.deepcopy(pub) == pub
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(key)
+    assert key.public_key() is key.public_key()
+
+
+@settings(max_examples=8)
+@given(
+    klen=st.integers(min_value=1, max_value=100), uid_a=st.binary(max_size=20), uid_b=st.binary(max_size=20)
+)
+def test_key_exchange_property(klen: int, uid_a: bytes, uid_b: bytes) -> None:
+    a, b = SM2PrivateKey.generate(), SM2PrivateKey.generate()
+    alice = KeyExchangeInitiator(a, b.public_key(), key_length=klen, uid=uid_a, peer_uid=uid_b)
+    bob = KeyExchangeResponder(b, a.public_key(), key_length=klen, uid=uid_b, peer_uid=uid_a)
+    r_b, s_b = bob.respond(alice.start())
+    k_a, s_a = alice.finish(r_b, s_b)
+    assert len(k_a) == klen and bob.finish(s_a) == k_a
