@@ -182,8 +182,11 @@ class _Replay:
                     size,
                 )
             )
-        cp_iter = iter(cp_sizes)
-        next_cp = next(cp_iter, None)
+        stops = set(cp_sizes)
+        if self.trusted is not None and self.trusted.size > 0:
+            stops.add(self.trusted.size)
+        stop_iter = iter(sorted(stops))
+        next_stop = next(stop_iter, None)
         expected = 0
         for chunk in self._chunks(size):
             first = chunk[0][0]
@@ -203,14 +206,17 @@ class _Replay:
             pos = 0
             while pos < len(chunk):
                 end = len(chunk)
-                if next_cp is not None and next_cp <= first + end:
-                    end = next_cp - first
+                if next_stop is not None and next_stop <= first + end:
+                    end = next_stop - first
                 self._entries(chunk[pos:end], pending)
                 self.cr.extend(leaves[pos:end])
-                if next_cp is not None and next_cp == first + end:
+                if next_stop is not None and next_stop == first + end:
                     self._drain(pending)
-                    self._checkpoint(rows[next_cp])
-                    next_cp = next(cp_iter, None)
+                    if self.trusted is not None and next_stop == self.trusted.size:
+                        self._check_trusted()
+                    if next_stop in rows:
+                        self._checkpoint(rows[next_stop])
+                    next_stop = next(stop_iter, None)
                 pos = end
             self._drain(pending)
             expected = first + len(chunk)
@@ -345,8 +351,6 @@ class _Replay:
         if cp.root != self.cr.root():
             h, what = self._locate(self.prev_cp_size, size)
             raise fail(f"root differs from the entries ({what})", h)
-        if self.trusted is not None and self.trusted.size == size and self.trusted.root != cp.root:
-            raise fail("split view: this root differs from the checkpoint you trusted at this size")
         if self.rules:
             if cp.state_root != self.hook.state_root():
                 raise fail("state root differs from the replayed rule state", size - 1)
@@ -368,6 +372,18 @@ class _Replay:
             self.report.witnessed += 1
             self.report.latest_witnessed = cp
         self.prev_cp, self.prev_cp_time, self.prev_cp_size = cp.digest(), cp.time_ms, size
+
+    def _check_trusted(self) -> None:
+        t = self.trusted
+        assert t is not None
+        if t.log_id != self.state.log_id or self.cr.root() != t.root:
+            raise _Stop(
+                Divergence(
+                    f"split view: the log's first {t.size} entries differ from the checkpoint you trusted "
+                    "(a rewritten history)",
+                    checkpoint_size=t.size,
+                )
+            )
 
     def _locate(self, start: int, end: int) -> tuple[int | None, str]:
         """Narrow a root mismatch down with the stored level-1 nodes (written at sequencing)."""
