@@ -92,6 +92,8 @@ class Consortium:
     platform_address: str
     keyholder_address: str
     members: list[MemberConfig] = field(default_factory=list)
+    # The epoch's public OPRF shares and proofs of possession, as the key_epoch entry lists them.
+    oprf_shares: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # (holder id, K_i, pop)
     demo: bool = False
     admin_threshold: int = 1
     tls: bool = True
@@ -173,6 +175,11 @@ class Consortium:
                 "demo": self.demo,
                 "tls": self.tls,
             },
+            "oprf": {
+                "shares": [
+                    {"holder": h, "element": e.hex(), "proof": p.hex()} for h, e, p in self.oprf_shares
+                ]
+            },
             "platform": {"address": self.platform_address},
             "keyholder": {"address": self.keyholder_address},
             "member": [
@@ -211,8 +218,13 @@ class Consortium:
             )
             for m in doc.get("member", [])
         ]
+        shares = [
+            (int(s["holder"]), bytes.fromhex(s["element"]), bytes.fromhex(s["proof"]))
+            for s in doc.get("oprf", {}).get("shares", [])
+        ]
         return cls(
             root=root,
+            oprf_shares=shares,
             log_id=bytes.fromhex(c["log_id"]),
             suite=c["suite"],
             epoch=int(c["epoch"]),
@@ -276,12 +288,15 @@ def init_consortium(
         c.members.append(
             MemberConfig(mid, name, roles, sign.public_key().to_bytes(), agree.public_key().to_bytes())
         )
-    c.save()
-    # One OPRF share per server, each sealed under its own holder's passphrase.
+    # One OPRF share per server, each sealed under its own holder's passphrase; the public shares
+    # with their proofs of possession go into the configuration (and the key_epoch entry).
     for role in (Role.PLATFORM, Role.KEYHOLDER):
         holder = c.the(role)
         share = oprf.PrivateKey.generate(c.oprf_suite, str(c.epoch))
         c.store_secret(holder.name, "oprf-share", share.private_bytes())
+        proof = oprf.KeyShare.prove(share, str(holder.id))
+        c.oprf_shares.append((holder.id, proof.element, proof.pop))
+    c.save()
     for m in c.with_role(Role.CONTRIBUTOR):
         c.store_secret(m.name, "contributor-secret", secrets.token_bytes(32))
     if use_tls:
@@ -299,6 +314,14 @@ def init_consortium(
             cert_path.write_bytes(ck.cert_pem)
             keystore.write_private(key_path, ck.key_pem)
     return c
+
+
+def key_epoch(c: Consortium) -> oprf.KeyEpoch:
+    """The current epoch's public shares, verified (proofs of possession bound to the holders)."""
+    if len(c.oprf_shares) != 2:
+        raise ValueError(f"{c.root / CONFIG} lists {len(c.oprf_shares)} OPRF shares; a key epoch has two")
+    shares = tuple(oprf.KeyShare(c.oprf_suite, str(c.epoch), str(h), e, p) for h, e, p in c.oprf_shares)
+    return oprf.KeyEpoch(c.oprf_suite, str(c.epoch), (shares[0], shares[1]))
 
 
 def oprf_share(c: Consortium, name: str) -> oprf.PrivateKey:

@@ -638,6 +638,10 @@ class _Replica:
         end = self.size if limit is None else min(self.size, start + limit)
         return IndexDelta(start, tuple(self._ops[start:end]), self.tree.root(end))
 
+    def load(self, encoded: Sequence[bytes]) -> None:
+        """Re-apply operations already published (a restart from durable storage), in order."""
+        self._append([IndexOp.from_bytes(b) for b in encoded], list(encoded), None)
+
     def _append(
         self, ops: Sequence[IndexOp], encoded: Sequence[bytes], decisions: DecisionCheck | None
     ) -> None:

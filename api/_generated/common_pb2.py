@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0c\x63ommon.proto\x12\x0criskshare.v1\"5\n\rSignedRequest\x12\x11\n\tcanonical\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"a\n\nCheckpoint\x12\x0f\n\x07\x65ncoded\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12/\n\x0c\x63osignatures\x18\x03 \x03(\x0b\x32\x19.riskshare.v1.CoSignature\"1\n\x0b\x43oSignature\x12\x0f\n\x07\x61uditor\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"-\n\x07Receipt\x12\x0f\n\x07\x65ncoded\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\x07\n\x05\x45mptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0c\x63ommon.proto\x12\x0criskshare.v1\"O\n\rSignedRequest\x12\x11\n\tcanonical\x18\x01 \x01(\x0c\x12+\n\nsignatures\x18\x02 \x03(\x0b\x32\x17.riskshare.v1.Signature\"(\n\tSignature\x12\x0e\n\x06signer\x18\x01 \x01(\x04\x12\x0b\n\x03\x64\x65r\x18\x02 \x01(\x0c\"a\n\nCheckpoint\x12\x0f\n\x07\x65ncoded\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12/\n\x0c\x63osignatures\x18\x03 \x03(\x0b\x32\x19.riskshare.v1.CoSignature\"1\n\x0b\x43oSignature\x12\x0f\n\x07\x61uditor\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\xa0\x01\n\x07Receipt\x12\x0e\n\x06log_id\x18\x01 \x01(\x0c\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x11\n\tleaf_hash\x18\x03 \x01(\x0c\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x04 \x01(\x04\x12\x13\n\x0b\x62\x61tch_start\x18\x05 \x01(\x04\x12\x12\n\nbatch_size\x18\x06 \x01(\x04\x12\x12\n\nbatch_path\x18\x07 \x03(\x0c\x12\x11\n\tsignature\x18\x08 \x01(\x0c\"\x07\n\x05\x45mptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,13 +32,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SIGNEDREQUEST']._serialized_start=30
-  _globals['_SIGNEDREQUEST']._serialized_end=83
-  _globals['_CHECKPOINT']._serialized_start=85
-  _globals['_CHECKPOINT']._serialized_end=182
-  _globals['_COSIGNATURE']._serialized_start=184
-  _globals['_COSIGNATURE']._serialized_end=233
-  _globals['_RECEIPT']._serialized_start=235
-  _globals['_RECEIPT']._serialized_end=280
-  _globals['_EMPTY']._serialized_start=282
-  _globals['_EMPTY']._serialized_end=289
+  _globals['_SIGNEDREQUEST']._serialized_end=109
+  _globals['_SIGNATURE']._serialized_start=111
+  _globals['_SIGNATURE']._serialized_end=151
+  _globals['_CHECKPOINT']._serialized_start=153
+  _globals['_CHECKPOINT']._serialized_end=250
+  _globals['_COSIGNATURE']._serialized_start=252
+  _globals['_COSIGNATURE']._serialized_end=301
+  _globals['_RECEIPT']._serialized_start=304
+  _globals['_RECEIPT']._serialized_end=464
+  _globals['_EMPTY']._serialized_start=466
+  _globals['_EMPTY']._serialized_end=473
 # @@protoc_insertion_point(module_scope)

@@ -8,16 +8,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ContributeChunk(_message.Message):
-    __slots__ = ("entries", "dedup_keys", "request", "evaluation_receipts")
+    __slots__ = ("entries", "dedup_keys", "request")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     DEDUP_KEYS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
-    EVALUATION_RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedScalarFieldContainer[bytes]
     dedup_keys: _containers.RepeatedScalarFieldContainer[bytes]
     request: _common_pb2.SignedRequest
-    evaluation_receipts: _containers.RepeatedCompositeFieldContainer[_common_pb2.Receipt]
-    def __init__(self, entries: _Optional[_Iterable[bytes]] = ..., dedup_keys: _Optional[_Iterable[bytes]] = ..., request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ..., evaluation_receipts: _Optional[_Iterable[_Union[_common_pb2.Receipt, _Mapping]]] = ...) -> None: ...
+    def __init__(self, entries: _Optional[_Iterable[bytes]] = ..., dedup_keys: _Optional[_Iterable[bytes]] = ..., request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ...) -> None: ...
 
 class ContributeResult(_message.Message):
     __slots__ = ("accepted", "duplicates", "new_distinct_tags", "receipt")
@@ -50,12 +48,14 @@ class RevokeResult(_message.Message):
     def __init__(self, revoked: _Optional[int] = ..., receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
-    __slots__ = ("from_size", "max_ops")
+    __slots__ = ("from_size", "max_ops", "to_size")
     FROM_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_OPS_FIELD_NUMBER: _ClassVar[int]
+    TO_SIZE_FIELD_NUMBER: _ClassVar[int]
     from_size: int
     max_ops: int
-    def __init__(self, from_size: _Optional[int] = ..., max_ops: _Optional[int] = ...) -> None: ...
+    to_size: int
+    def __init__(self, from_size: _Optional[int] = ..., max_ops: _Optional[int] = ..., to_size: _Optional[int] = ...) -> None: ...
 
 class IndexDelta(_message.Message):
     __slots__ = ("operations", "new_size", "new_root", "checkpoint")
@@ -70,12 +70,10 @@ class IndexDelta(_message.Message):
     def __init__(self, operations: _Optional[_Iterable[bytes]] = ..., new_size: _Optional[int] = ..., new_root: _Optional[bytes] = ..., checkpoint: _Optional[_Union[_common_pb2.Checkpoint, _Mapping]] = ...) -> None: ...
 
 class RecordLookupRequest(_message.Message):
-    __slots__ = ("request", "evaluation_receipts")
+    __slots__ = ("request",)
     REQUEST_FIELD_NUMBER: _ClassVar[int]
-    EVALUATION_RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     request: _common_pb2.SignedRequest
-    evaluation_receipts: _containers.RepeatedCompositeFieldContainer[_common_pb2.Receipt]
-    def __init__(self, request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ..., evaluation_receipts: _Optional[_Iterable[_Union[_common_pb2.Receipt, _Mapping]]] = ...) -> None: ...
+    def __init__(self, request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ...) -> None: ...
 
 class RecordLookupResult(_message.Message):
     __slots__ = ("receipt",)

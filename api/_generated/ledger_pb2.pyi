@@ -68,14 +68,14 @@ class Proof(_message.Message):
     def __init__(self, size: _Optional[int] = ..., hashes: _Optional[_Iterable[bytes]] = ..., root: _Optional[bytes] = ...) -> None: ...
 
 class CoSignRequest(_message.Message):
-    __slots__ = ("request", "checkpoint_hash", "signature")
-    REQUEST_FIELD_NUMBER: _ClassVar[int]
-    CHECKPOINT_HASH_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("auditor", "size", "signature")
+    AUDITOR_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
-    request: _common_pb2.SignedRequest
-    checkpoint_hash: bytes
+    auditor: int
+    size: int
     signature: bytes
-    def __init__(self, request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ..., checkpoint_hash: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, auditor: _Optional[int] = ..., size: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class CoSignResult(_message.Message):
     __slots__ = ("witnessed", "cosignatures")

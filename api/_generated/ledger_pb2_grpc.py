@@ -45,6 +45,11 @@ class LedgerStub:
                 request_serializer=ledger__pb2.CheckpointRequest.SerializeToString,
                 response_deserializer=common__pb2.Checkpoint.FromString,
                 _registered_method=True)
+        self.GetCheckpoints = channel.unary_stream(
+                '/riskshare.v1.Ledger/GetCheckpoints',
+                request_serializer=ledger__pb2.CheckpointRequest.SerializeToString,
+                response_deserializer=common__pb2.Checkpoint.FromString,
+                _registered_method=True)
         self.GetEntries = channel.unary_stream(
                 '/riskshare.v1.Ledger/GetEntries',
                 request_serializer=ledger__pb2.EntriesRequest.SerializeToString,
@@ -79,6 +84,13 @@ class LedgerServicer:
 
     def GetCheckpoint(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCheckpoints(self, request, context):
+        """every checkpoint of size > size
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -118,6 +130,11 @@ def add_LedgerServicer_to_server(servicer, server):
             ),
             'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCheckpoint,
+                    request_deserializer=ledger__pb2.CheckpointRequest.FromString,
+                    response_serializer=common__pb2.Checkpoint.SerializeToString,
+            ),
+            'GetCheckpoints': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetCheckpoints,
                     request_deserializer=ledger__pb2.CheckpointRequest.FromString,
                     response_serializer=common__pb2.Checkpoint.SerializeToString,
             ),
@@ -194,6 +211,33 @@ class Ledger:
             request,
             target,
             '/riskshare.v1.Ledger/GetCheckpoint',
+            ledger__pb2.CheckpointRequest.SerializeToString,
+            common__pb2.Checkpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/riskshare.v1.Ledger/GetCheckpoints',
             ledger__pb2.CheckpointRequest.SerializeToString,
             common__pb2.Checkpoint.FromString,
             options,

@@ -1,0 +1,320 @@
+"""Member-side flows over gRPC: contribute, mirror sync, lookup, and the auditor's co-signing.
+
+The CLI and the demo call these; each flow signs its own requests with the member's key and
+checks everything the servers send back (DLEQ proofs, receipts, witnessed checkpoints, index
+roots) before it uses it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from api import convert
+from api._generated import index_pb2, index_pb2_grpc, ledger_pb2, ledger_pb2_grpc, oprf_pb2_grpc
+from api.consortium import Consortium, key_epoch
+from api.oprf_client import Identity, Server, TwoServerOprf
+from api.platform import epoch_bytes, upload_hash
+from api.roles import channel_credentials
+from api.server import channel
+from ledger.audit import Auditor
+from ledger.checkpoint import Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
+from ledger.entry import Kind, Request, Role, Signature
+from ledger.hooks import RuleHook
+from ledger.storage import Batch, CheckpointRow, Storage
+from mpc import index as mindex
+from mpc import merkle
+from mpc.exceptions import InvalidProof
+from mpc.lookup import LookupResult, mirror_lookup
+from mpc.records import RiskRecord, SubjectType, normalize_subject_id, oprf_input
+from mpc.sm2 import SM2PublicKey
+
+UPLOAD_CHUNK = 4096  # entries per streamed message (≈ 1.4 MB)
+MAX_CHECKPOINT_AGE_MS = 60_000  # lookups accept only witnessed checkpoints younger than this
+
+
+class StaleState(Exception):
+    """The newest witnessed checkpoint is older than the bound for this operation."""
+
+
+@dataclass
+class Session:
+    """A member's connections to the platform and the key holder."""
+
+    c: Consortium
+    name: str
+    platform_channel: grpc.Channel
+    keyholder_channel: grpc.Channel
+    identity: Identity = field(init=False)
+
+    def __post_init__(self) -> None:
+        m = self.c.member(self.name)
+        self.member = m
+        self.identity = Identity(self.c.log_id, m.id, m.name, self.c.signing_key(m.name))
+        p, k = self.c.the(Role.PLATFORM), self.c.the(Role.KEYHOLDER)
+        self.oprf = TwoServerOprf(
+            self.identity,
+            key_epoch(self.c),
+            self.c.epoch,
+            Server(p.id, p.sign_public(), oprf_pb2_grpc.OprfStub(self.platform_channel)),
+            Server(k.id, k.sign_public(), oprf_pb2_grpc.OprfStub(self.keyholder_channel)),
+        )
+        self.index = index_pb2_grpc.IndexStub(self.platform_channel)
+        self.ledger = ledger_pb2_grpc.LedgerStub(self.platform_channel)
+        self.platform_key = p.sign_public()
+        self.epoch = epoch_bytes(self.c)
+
+    @classmethod
+    def connect(
+        cls,
+        c: Consortium,
+        name: str,
+        platform_address: str | None = None,
+        keyholder_address: str | None = None,
+    ) -> Session:
+        creds = channel_credentials(c)
+        return cls(
+            c,
+            name,
+            channel(platform_address or c.platform_address, creds),
+            channel(keyholder_address or c.keyholder_address, creds),
+        )
+
+    def close(self) -> None:
+        self.platform_channel.close()
+        self.keyholder_channel.close()
+
+    def request(self, kind: Kind, fields: dict[str, object]) -> tuple[bytes, tuple[Signature, ...]]:
+        raw = Request(
+            kind,
+            self.c.log_id,
+            self.member.id,
+            os.urandom(16),
+            int(time.time() * 1000),
+            1,
+            fields,  # type: ignore[arg-type]
+        ).encode()
+        return raw, (Signature(self.member.id, self.identity.signing_key.sign(raw)),)
+
+    def auditor_keys(self) -> dict[int, SM2PublicKey]:
+        return {m.id: m.sign_public() for m in self.c.with_role(Role.AUDITOR)}
+
+    def check_witnessed(
+        self, signed: SignedCheckpoint, cosigs: dict[int, bytes], max_age_ms: int | None
+    ) -> None:
+        signed.verify(self.platform_key)
+        keys = self.auditor_keys()
+        if 2 * len(valid_cosigners(signed.checkpoint, cosigs, keys)) <= len(keys):
+            raise InvalidProof("the checkpoint is not witnessed by more than half of the auditors")
+        if signed.checkpoint.log_id != self.c.log_id:
+            raise InvalidProof("the checkpoint belongs to another log")
+        age_ms = time.time() * 1000 - signed.checkpoint.time_ms
+        if max_age_ms is not None and age_ms > max_age_ms:
+            raise StaleState(f"the newest witnessed checkpoint is {age_ms / 1000:.0f} s old")
+
+
+# ---- contributor ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContributeSummary:
+    submitted: int
+    accepted: int
+    duplicates: int
+    new_tags: int
+    evaluations: int
+    receipt: Receipt
+
+
+def contribute(
+    s: Session,
+    records: Sequence[RiskRecord],
+    *,
+    named: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ContributeSummary:
+    """Derive tags with the two-server OPRF, seal one fixed-size entry per record, upload."""
+    if not records:
+        raise ValueError("nothing to contribute")
+    secret = mindex.ContributorSecret(s.c.load_secret(s.name, "contributor-secret"))
+    inputs = sorted({oprf_input(r.subject_type, r.subject_id) for r in records})
+    result = s.oprf.evaluate(inputs, Kind.CONTRIBUTE)
+    h_of = dict(zip(inputs, result.outputs, strict=True))
+    sealed = []
+    for i, r in enumerate(records):
+        h = h_of[oprf_input(r.subject_type, r.subject_id)]
+        if named:
+            sealed.append(
+                mindex.seal_entry(h, s.epoch, r, secret, name=s.name, signer=s.identity.signing_key)
+            )
+        else:
+            sealed.append(mindex.seal_entry(h, s.epoch, r, secret))
+        if progress is not None and i % 1000 == 999:
+            progress(1000)
+    entries = [x.entry.to_bytes() for x in sealed]
+    dedup = [x.dedup_key for x in sealed]
+    digest, size = upload_hash(entries, dedup)
+    raw, sigs = s.request(
+        Kind.CONTRIBUTE,
+        {
+            "epoch": s.c.epoch,
+            "evaluations": len(inputs),
+            "submitted": len(entries),
+            "batch_hash": digest,
+            "batch_size": size,
+            "receipts": tuple(result.receipts),
+        },
+    )
+
+    def chunks() -> Iterator[index_pb2.ContributeChunk]:
+        for start in range(0, len(entries), UPLOAD_CHUNK):
+            end = start + UPLOAD_CHUNK
+            msg = index_pb2.ContributeChunk(entries=entries[start:end], dedup_keys=dedup[start:end])
+            if end >= len(entries):
+                msg.request.CopyFrom(convert.signed_request(raw, sigs))
+            yield msg
+
+    out = s.index.Contribute(chunks(), timeout=600)
+    receipt = convert.from_receipt(out.receipt)
+    receipt.verify(s.platform_key)
+    return ContributeSummary(
+        len(entries), out.accepted, out.duplicates, out.new_distinct_tags, len(inputs), receipt
+    )
+
+
+# ---- broker: mirror -------------------------------------------------------------------------------
+
+
+@dataclass
+class Mirror:
+    """A broker's verified copy of the index log, held in memory for the session."""
+
+    index: mindex.MirrorIndex = field(default_factory=mindex.MirrorIndex)
+    checkpoint: Checkpoint | None = None
+
+
+def sync(s: Session, mirror: Mirror) -> int:
+    """Bring the mirror up to the newest witnessed checkpoint; returns operations applied."""
+    ops: list[bytes] = []
+    final: index_pb2.IndexDelta | None = None
+    for msg in s.index.SyncIndex(index_pb2.SyncRequest(from_size=mirror.index.size), timeout=300):
+        ops.extend(bytes(o) for o in msg.operations)
+        final = msg
+    if final is None or not final.HasField("checkpoint"):
+        raise InvalidProof("the index sync ended without its witnessed checkpoint")
+    signed, cosigs = convert.from_checkpoint(final.checkpoint)
+    s.check_witnessed(signed, cosigs, None)
+    cp = signed.checkpoint
+    if ops or mirror.index.size != cp.index_size:
+        delta = mindex.IndexDelta(mirror.index.size, tuple(ops), bytes(final.new_root))
+        mirror.index.apply_delta(delta, mindex.IndexCheckpoint(cp.index_size, cp.index_root))
+    mirror.checkpoint = cp
+    return len(ops)
+
+
+@dataclass(frozen=True)
+class LookupOutcome:
+    result: LookupResult
+    receipt: Receipt
+    checkpoint_age_ms: int
+
+
+def lookup_mirror(
+    s: Session,
+    mirror: Mirror,
+    subject_type: SubjectType,
+    subject_id: str,
+    *,
+    max_age_ms: int = MAX_CHECKPOINT_AGE_MS,
+) -> LookupOutcome:
+    """Private lookup against the mirror: one two-server evaluation, a local search, and the
+    ledger's lookup entry carrying both receipts (no ID, tag or result in it)."""
+    sid = normalize_subject_id(subject_type, subject_id)  # ValueError names what is wrong
+    if mirror.checkpoint is None:
+        raise StaleState("the mirror is empty: sync first")
+    age = int(time.time() * 1000) - mirror.checkpoint.time_ms
+    if age > max_age_ms:
+        sync(s, mirror)
+        assert mirror.checkpoint is not None
+        age = int(time.time() * 1000) - mirror.checkpoint.time_ms
+        if age > max_age_ms:
+            raise StaleState(f"the newest witnessed checkpoint is {age / 1000:.0f} s old")
+    ev = s.oprf.evaluate([oprf_input(subject_type, sid)], Kind.LOOKUP)
+    keys = {m.name: m.sign_public() for m in s.c.with_role(Role.CONTRIBUTOR)}
+    result = mirror_lookup(mirror.index, ev.outputs[0], s.epoch, keys)
+    raw, sigs = s.request(
+        Kind.LOOKUP, {"epoch": s.c.epoch, "evaluations": 1, "mode": 1, "receipts": tuple(ev.receipts)}
+    )
+    out = s.index.RecordLookup(
+        index_pb2.RecordLookupRequest(request=convert.signed_request(raw, sigs)), timeout=30
+    )
+    receipt = convert.from_receipt(out.receipt)
+    receipt.verify(s.platform_key)
+    return LookupOutcome(result, receipt, age)
+
+
+# ---- auditor ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class AuditorState:
+    storage: Storage
+    auditor: Auditor
+    index: mindex.MirrorIndex = field(default_factory=mindex.MirrorIndex)
+
+
+def new_auditor(s: Session, storage: Storage) -> AuditorState:
+    key = s.identity.signing_key
+    return AuditorState(storage, Auditor(s.member.id, key, s.platform_key))
+
+
+def _pull_entries(s: Session, st: AuditorState) -> None:
+    start = st.storage.size()
+    for batch in s.ledger.GetEntries(ledger_pb2.EntriesRequest(start=start), timeout=300):
+        if batch.start != st.storage.size():
+            raise InvalidProof("the platform sent entries out of order")
+        entries = [(bytes(e), merkle.leaf_hash(bytes(e), "sm3")) for e in batch.entries]
+        st.storage.commit(Batch(batch.start, entries=entries))
+
+
+def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None) -> Checkpoint:
+    """Sync the ledger and the index up to the newest checkpoint, replay everything, recompute
+    the index root, and co-sign the checkpoint only if all of it agrees. The replay checks that
+    the log extends the checkpoint this auditor co-signed last (a rewritten history is refused)."""
+    msg = s.ledger.GetCheckpoint(ledger_pb2.CheckpointRequest(size=0), timeout=30)
+    signed, _ = convert.from_checkpoint(msg)
+    signed.verify(s.platform_key)
+    cp = signed.checkpoint
+    _pull_entries(s, st)
+    have = st.storage.latest_checkpoint()
+    rows = []
+    for m in s.ledger.GetCheckpoints(ledger_pb2.CheckpointRequest(size=have.size if have else 0), timeout=60):
+        sc, _ = convert.from_checkpoint(m)
+        if sc.checkpoint.size <= st.storage.size():
+            rows.append(CheckpointRow(sc.checkpoint.size, sc.checkpoint.encode(), sc.signature))
+    if rows:
+        st.storage.commit(Batch(st.storage.size(), checkpoints=rows))
+    latest = st.storage.latest_checkpoint()
+    assert latest is not None
+    cp = Checkpoint.decode(latest.body)
+    # The index: fetch published operations up to the checkpoint's size and check its root.
+    if cp.index_size > st.index.size:
+        ops: list[bytes] = []
+        root = b""
+        req = index_pb2.SyncRequest(from_size=st.index.size, to_size=cp.index_size)
+        for m in s.index.SyncIndex(req, timeout=300):
+            ops.extend(bytes(o) for o in m.operations)
+            root = bytes(m.new_root)
+        st.index.apply_delta(
+            mindex.IndexDelta(st.index.size, tuple(ops), root),
+            mindex.IndexCheckpoint(cp.index_size, cp.index_root),
+        )
+    elif st.index.tree.root(cp.index_size) != cp.index_root:
+        raise InvalidProof("the checkpoint's index root differs from the published index")
+    sig = st.auditor.cosign(st.storage, hook)  # replays everything; SplitView if anything differs
+    s.ledger.CoSign(ledger_pb2.CoSignRequest(auditor=s.member.id, size=cp.size, signature=sig), timeout=30)
+    return cp

@@ -1,0 +1,421 @@
+"""The platform's domain service: ledger sequencing, the encrypted index, its OPRF share.
+
+Servicers (api/servicers/) and the CLI call these methods; nothing here knows about gRPC.
+
+- ``contribute``: checks the contributor's signed ledger request against the uploaded entries
+  (hash, size, count) and both servers' evaluation receipts, drops re-uploads (per-contributor
+  dedup keys), stages the index operations, sequences the ledger entry with the attested counts,
+  then confirms the staged operations (see api/index_store.py for crash safety).
+- ``publish``: the scheduled, tag-sorted publication of staged operations to the index log.
+- ``index_delta``: operations for a mirror, up to a checkpoint's index size.
+- ``record``: any other signed ledger request (lookup entries with their receipts, members, …).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.consortium import Consortium, key_epoch, oprf_share
+from api.directory import Directory, MemberRecord
+from api.errors import BadRequest, NotFound, PermissionDenied, Refused
+from api.evaluator import Evaluator
+from api.index_store import IndexStore, Registration
+from api.meter import Meter
+from ledger.checkpoint import COSIGN_LABEL, Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
+from ledger.entry import Code, Entry, Kind, Request, Role, Signature
+from ledger.hooks import NullHook, RuleHook
+from ledger.log import Log
+from ledger.log import Refused as LedgerRefused
+from ledger.metering import EvaluationReceipt
+from ledger.storage import open_storage
+from mpc import index as mindex
+from mpc.exceptions import InvalidSignature
+from mpc.sm2 import SM2PublicKey
+from mpc.sm3 import sm3
+
+log = logging.getLogger("riskshare.platform")
+
+SUITE_CODES = {"SM2-SM3": 1, "P256-SHA256": 2}
+MAX_UPLOAD_ENTRIES = 200_000
+
+
+def epoch_bytes(c: Consortium) -> bytes:
+    """The epoch id used by the index (label-key salt, AEAD data): log id ‖ epoch number."""
+    return c.log_id + c.epoch.to_bytes(8, "big")
+
+
+def directory_of(c: Consortium) -> Directory:
+    return Directory(
+        MemberRecord(m.id, m.name, m.roles, m.sign_public(), m.agree_public()) for m in c.members
+    )
+
+
+def upload_hash(entries: Sequence[bytes], dedup_keys: Sequence[bytes]) -> tuple[bytes, int]:
+    """SM3 and size of an upload as the contribute request commits to it."""
+    body = b"".join(entries) + b"".join(dedup_keys)
+    return sm3(len(entries).to_bytes(8, "big") + body), len(body)
+
+
+def _sign_admins(c: Consortium, raw: bytes) -> tuple[Signature, ...]:
+    admins = sorted(m.id for m in c.with_role(Role.ADMIN))[: c.admin_threshold]
+    return tuple(Signature(a, c.signing_key(c.member_by_id(a).name).sign(raw)) for a in admins)
+
+
+def bootstrap_ledger(c: Consortium, storage_path: Path) -> Log:
+    """Create the ledger: genesis (signed by the administrators' threshold) and the first
+    key_epoch entry. Demo consortia only: it needs the administrators' private keys."""
+
+    platform = c.the(Role.PLATFORM)
+    admins = sorted(m.id for m in c.with_role(Role.ADMIN))
+    now = int(time.time() * 1000)
+    members = sorted(c.members, key=lambda m: m.id)
+    genesis = Request(
+        Kind.GENESIS,
+        c.log_id,
+        admins[0],
+        os.urandom(16),
+        now,
+        1,
+        {
+            "hash_alg": 1,
+            "oprf_suite": SUITE_CODES[c.suite],
+            "oprf_mode": 1,
+            "admin_threshold": c.admin_threshold,
+            "member_ids": tuple(m.id for m in members),
+            "member_roles": tuple(int(m.roles) for m in members),
+            "sign_keys": tuple(m.sign_key for m in members),
+            "agree_keys": tuple(m.agree_key for m in members),
+        },
+    ).encode()
+    storage = open_storage(str(storage_path))
+    ledger = Log.create(storage, genesis, _sign_admins(c, genesis), c.signing_key(platform.name))
+    epoch = key_epoch(c)
+    req = Request(
+        Kind.KEY_EPOCH,
+        c.log_id,
+        admins[0],
+        os.urandom(16),
+        int(time.time() * 1000),
+        1,
+        {
+            "epoch": c.epoch,
+            "suite": SUITE_CODES[c.suite],
+            "holders": tuple(int(s.holder) for s in epoch.shares),
+            "shares": tuple(s.element for s in epoch.shares),
+            "proofs": tuple(s.pop for s in epoch.shares),
+        },
+    ).encode()
+    ledger.submit(req, _sign_admins(c, req))
+    ledger.checkpoint()
+    return ledger
+
+
+@dataclass(frozen=True)
+class ContributeOutcome:
+    accepted: int
+    duplicates: int
+    new_tags: int
+    receipt: Receipt
+
+
+class Platform:
+    def __init__(
+        self,
+        c: Consortium,
+        *,
+        hook: RuleHook | None = None,
+        quota: int = 1_000_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.c = c
+        state = c.state_dir("platform")
+        me = c.the(Role.PLATFORM)
+        self.member = me
+        self._key = c.signing_key(me.name)
+        self.directory = directory_of(c)
+        self.epoch_id = epoch_bytes(c)
+        self.hook: RuleHook = hook if hook is not None else NullHook()
+        ledger_path = state / "ledger.db"
+        if not ledger_path.exists():
+            if not c.demo:
+                raise FileNotFoundError(f"{ledger_path} missing: create the ledger with the genesis ceremony")
+            # Genesis and key epoch are sequenced without rules; the hook replays them on open.
+            bootstrap_ledger(c, ledger_path).close()
+        self.store = IndexStore(state / "index.db")
+        self.index = mindex.IndexLog()
+        self.index.load(self.store.published())
+        self._durable_index = (self.index.size, self.index.root())
+        self._lock = threading.RLock()
+        self._tags_cache: dict[int, set[bytes]] = {}
+        self.ledger = Log(
+            open_storage(str(ledger_path)),
+            self._key,
+            hook=self.hook,
+            clock=clock,
+            index_roots=self._index_roots,
+        )
+        self._recover_staged()
+        self.evaluator = Evaluator(
+            log_id=c.log_id,
+            server_id=me.id,
+            signing_key=self._key,
+            share=oprf_share(c, me.name),
+            epoch=c.epoch,
+            directory=self.directory,
+            meter=Meter(state / "meter.db", quota),
+        )
+        self.key_epoch = key_epoch(c)
+        self.server_keys: dict[int, SM2PublicKey] = {
+            m.id: m.sign_public() for m in c.with_role(Role.PLATFORM | Role.KEYHOLDER)
+        }
+
+    # -- recovery ----------------------------------------------------------------------------------
+
+    def _accepted_requests(self) -> dict[bytes, int]:
+        out: dict[bytes, int] = {}
+        for height, body, _ in self.ledger.storage.entries():
+            if height == 0:
+                continue
+            e = Entry.decode(body)
+            if e.kind is Kind.CONTRIBUTE and e.code == Code.ACCEPTED:
+                out[sm3(e.request.encode())] = height
+        return out
+
+    def _recover_staged(self) -> None:
+        pending = self.store.staged_requests()
+        if pending:
+            accepted = self._accepted_requests()
+            for rh in pending:
+                if rh in accepted:
+                    self.store.confirm(rh, accepted[rh])
+                else:
+                    self.store.drop(rh)
+            log.info("recovered %d staged contributions", len(pending))
+        confirmed = [mindex.IndexOp.from_bytes(b) for b in self.store.confirmed_staged()]
+        if confirmed:
+            self.index.submit_many(confirmed)
+
+    def _index_roots(self) -> tuple[int, bytes, bytes]:
+        size, root = self._durable_index
+        return size, root, bytes(32)  # snapshot root: oblivious mode lands with the OT suite
+
+    # -- contributions -------------------------------------------------------------------------------
+
+    def _check_receipts(self, req: Request, receipts: Sequence[bytes], purpose: Kind) -> int:
+        """Both servers' receipts for this member and purpose, with equal totals; returns it."""
+        totals: dict[int, int] = {}
+        for raw in receipts:
+            try:
+                r, blob = EvaluationReceipt.open(raw)
+                key = self.server_keys.get(r.server)
+                if key is None:
+                    raise BadRequest(f"receipt from unknown server {r.server}")
+                blob.verify(key)
+            except (ValueError, InvalidSignature) as e:
+                raise BadRequest(f"evaluation receipt rejected: {e}") from None
+            if (
+                r.member != req.member
+                or r.purpose != purpose
+                or r.log_id != self.c.log_id
+                or r.epoch != self.c.epoch
+            ):
+                raise BadRequest("an evaluation receipt belongs to another member, purpose, log or epoch")
+            totals[r.server] = totals.get(r.server, 0) + r.count
+        if set(totals) != set(self.server_keys) or len(set(totals.values())) != 1:
+            raise BadRequest("receipts of both OPRF servers with equal counts are required")
+        return next(iter(totals.values()))
+
+    def _authenticate(self, raw: bytes, signatures: Sequence[Signature]) -> tuple[Request, MemberRecord]:
+        try:
+            req = Request.decode(raw)
+        except ValueError as e:
+            raise BadRequest(f"ledger request: {e}") from None
+        member = self.directory.get(req.member)
+        if member is None or not signatures or signatures[0].signer != req.member:
+            raise PermissionDenied("the request must be signed by the member it names")
+        try:
+            member.sign_key.verify(signatures[0].der, raw)
+        except InvalidSignature:
+            raise PermissionDenied("the request's signature does not verify") from None
+        return req, member
+
+    def contribute(
+        self,
+        raw: bytes,
+        signatures: Sequence[Signature],
+        entries: Sequence[bytes],
+        dedup_keys: Sequence[bytes],
+    ) -> ContributeOutcome:
+        req, member = self._authenticate(raw, signatures)
+        if req.kind is not Kind.CONTRIBUTE:
+            raise BadRequest("a contribution needs a contribute request")
+        if not member.has(Role.CONTRIBUTOR):
+            raise PermissionDenied(f"member {member.name!r} is not a contributor")
+        if len(entries) != len(dedup_keys) or not 0 < len(entries) <= MAX_UPLOAD_ENTRIES:
+            raise BadRequest(f"an upload holds 1 to {MAX_UPLOAD_ENTRIES} entries, each with its dedup key")
+        digest, size = upload_hash(entries, dedup_keys)
+        if req.fields["batch_hash"] != digest or req.int_field("batch_size") != size:
+            raise BadRequest("the uploaded entries do not match the hash and size in the signed request")
+        if req.int_field("submitted") != len(entries):
+            raise BadRequest("the number of uploaded entries differs from the signed request")
+        receipts = req.fields["receipts"]
+        assert isinstance(receipts, tuple)
+        evaluated = self._check_receipts(req, [bytes(r) for r in receipts], Kind.CONTRIBUTE)
+        if req.int_field("evaluations") != evaluated:
+            raise BadRequest("the request's evaluation count differs from the servers' receipts")
+        try:
+            parsed = [mindex.IndexEntry.from_bytes(e) for e in entries]
+        except ValueError as e:
+            raise BadRequest(f"malformed index entry: {e}") from None
+        if any(len(k) != 32 for k in dedup_keys):
+            raise BadRequest("dedup keys are 32 bytes")
+        request_hash = sm3(raw)
+        with self._lock:
+            fresh: list[tuple[mindex.IndexEntry, bytes]] = []
+            seen: set[bytes] = set()
+            for entry, dk in zip(parsed, dedup_keys, strict=True):
+                if dk in seen or self.store.entries_with_dedup(member.id, dk):
+                    continue
+                seen.add(dk)
+                fresh.append((entry, dk))
+            known_tags = self._member_tags(member.id)
+            new_tags = len({e.tag for e, _ in fresh} - known_tags)
+            ops = [mindex.IndexOp.add(e) for e, _ in fresh]
+            try:
+                self.index.state.check(ops)  # dry run: every op applies on the published state
+            except ValueError as e:
+                raise BadRequest(f"index operation rejected: {e}") from None
+            self.store.stage(
+                request_hash,
+                [op.to_bytes() for op in ops],
+                [Registration(e.entry_id, member.id, dk, -1) for e, dk in fresh],
+            )
+            try:
+                receipt = self.ledger.submit(raw, signatures, {"accepted": len(fresh), "new_tags": new_tags})
+            except LedgerRefused as e:
+                self.store.drop(request_hash)
+                raise Refused(f"ledger refused the contribution: {e}") from None
+            except BaseException:
+                self.store.drop(request_hash)
+                raise
+            assert isinstance(receipt, Receipt)
+            code = Entry.decode(self.ledger.storage.entry(receipt.index)).code
+            if code != Code.ACCEPTED:
+                self.store.drop(request_hash)
+                raise Refused(f"contribution rejected by the ledger (code {code})")
+            self.store.confirm(request_hash, receipt.index)
+            self.index.submit_many(ops)
+            self._tags_cache.setdefault(member.id, set()).update(e.tag for e, _ in fresh)
+        log.info(
+            "member %d contributed %d new entries (%d duplicates)",
+            member.id,
+            len(fresh),
+            len(entries) - len(fresh),
+        )
+        return ContributeOutcome(len(fresh), len(entries) - len(fresh), new_tags, receipt)
+
+    def _member_tags(self, member_id: int) -> set[bytes]:
+        if member_id not in self._tags_cache:
+            tags: set[bytes] = set()
+            for op_bytes in self.store.published() + self.store.confirmed_staged():
+                op = mindex.IndexOp.from_bytes(op_bytes)
+                if op.entry is not None:
+                    reg = self.store.owner(op.entry_id)
+                    if reg is not None and reg.owner == member_id:
+                        tags.add(op.entry.tag)
+            self._tags_cache[member_id] = tags
+        return self._tags_cache[member_id]
+
+    # -- publication and sync ----------------------------------------------------------------------------
+
+    def publish(self) -> int:
+        """Publish staged operations (tag-sorted); returns how many were published."""
+        with self._lock:
+            if self.index.pending == 0:
+                return 0
+            start = self.index.size
+            delta = self.index.publish()
+            self.store.publish(start, delta.ops)
+            self._durable_index = (self.index.size, self.index.root())
+            return len(delta.ops)
+
+    def index_delta(self, start: int, end: int) -> mindex.IndexDelta:
+        with self._lock:
+            if not 0 <= start <= end <= self._durable_index[0]:
+                raise BadRequest(f"index range {start}..{end} is outside the published log")
+            return self.index.delta_since(start, end - start)
+
+    # -- ledger ------------------------------------------------------------------------------------------
+
+    def record(self, raw: bytes, signatures: Sequence[Signature], kind: Kind | None = None) -> Receipt:
+        """Sequence a signed request; lookup and screen entries must carry both servers' receipts."""
+        req, _ = self._authenticate(raw, signatures)
+        if kind is not None and req.kind is not kind:
+            raise BadRequest(f"expected a {kind.name.lower()} request")
+        if req.kind in (Kind.LOOKUP, Kind.SCREEN):
+            receipts = req.fields["receipts"]
+            assert isinstance(receipts, tuple)
+            evaluated = self._check_receipts(req, [bytes(r) for r in receipts], req.kind)
+            if req.int_field("evaluations") != evaluated:
+                raise BadRequest("the request's evaluation count differs from the servers' receipts")
+        if req.kind is Kind.CONTRIBUTE:
+            raise BadRequest("contributions go through Contribute, with their entries")
+        try:
+            receipt = self.ledger.submit(raw, signatures)
+        except LedgerRefused as e:
+            raise Refused(f"ledger refused the request: {e}") from None
+        assert isinstance(receipt, Receipt)
+        return receipt
+
+    def entry_code(self, height: int) -> int:
+        return Entry.decode(self.ledger.storage.entry(height)).code
+
+    def checkpoint(self) -> SignedCheckpoint | None:
+        self.publish()
+        return self.ledger.checkpoint()
+
+    def auditors(self) -> dict[int, SM2PublicKey]:
+        return {m.id: m.sign_public() for m in self.c.with_role(Role.AUDITOR)}
+
+    def add_cosignature(self, auditor: int, size: int, signature: bytes) -> int:
+        """Store an auditor's co-signature of the checkpoint of ``size``; returns how many valid
+        co-signatures that checkpoint now has."""
+        keys = self.auditors()
+        if auditor not in keys:
+            raise PermissionDenied("only auditors co-sign checkpoints")
+        row = self.ledger.storage.checkpoint(size)
+        if row is None:
+            raise NotFound(f"no checkpoint of size {size}")
+        cp = Checkpoint.decode(row.body)
+        try:
+            keys[auditor].verify(signature, cosign_message(cp))
+        except InvalidSignature:
+            raise PermissionDenied("the co-signature does not verify") from None
+        self.ledger.storage.add_cosignature(size, auditor, signature)
+        return len(valid_cosigners(cp, self.ledger.storage.cosignatures(size), keys))
+
+    def witnessed(self) -> tuple[SignedCheckpoint, dict[int, bytes]] | None:
+        """The newest checkpoint co-signed by more than half of the auditors."""
+        keys = self.auditors()
+        for row in reversed(self.ledger.storage.checkpoints()):
+            cp = Checkpoint.decode(row.body)
+            sigs = self.ledger.storage.cosignatures(row.size)
+            if 2 * len(valid_cosigners(cp, sigs, keys)) > len(keys):
+                return SignedCheckpoint(cp, row.signature), sigs
+        return None
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.store.close()
+        self.evaluator.meter.close()
+
+
+def cosign_message(cp: Checkpoint) -> bytes:
+    """What an auditor's co-signature covers (ledger.checkpoint.cosign signs exactly this)."""
+    return COSIGN_LABEL + cp.encode()

@@ -1,0 +1,97 @@
+"""Assemble and start the servers of each role (``riskshare serve`` and the demo use these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from api._generated import index_pb2_grpc, ledger_pb2_grpc, oprf_pb2_grpc
+from api.consortium import Consortium, key_epoch, oprf_share
+from api.evaluator import Evaluator
+from api.meter import Meter
+from api.platform import Platform, directory_of
+from api.server import Registration, create_server
+from api.servicers.index import IndexServicer
+from api.servicers.ledger import LedgerServicer
+from api.servicers.oprf import OprfServicer
+from ledger.entry import Role
+from ledger.hooks import RuleHook
+
+
+def server_credentials(c: Consortium, name: str) -> grpc.ServerCredentials | None:
+    if not c.tls:
+        return None
+    _, cert, key = c.tls_paths(name)
+    return grpc.ssl_server_credentials([(Path(key).read_bytes(), Path(cert).read_bytes())])
+
+
+def channel_credentials(c: Consortium) -> grpc.ChannelCredentials | None:
+    if not c.tls:
+        return None
+    ca, _, _ = c.tls_paths("ca")
+    return grpc.ssl_channel_credentials(root_certificates=Path(ca).read_bytes())
+
+
+@dataclass
+class Running:
+    server: grpc.Server
+    port: int
+
+    def stop(self) -> None:
+        self.server.stop(grace=1).wait()
+
+
+def start_platform(
+    c: Consortium, address: str | None = None, *, hook: RuleHook | None = None, quota: int = 1_000_000
+) -> tuple[Running, Platform]:
+    platform = Platform(c, hook=hook, quota=quota)
+    regs = [
+        Registration(
+            "riskshare.v1.Oprf",
+            OprfServicer(platform.evaluator, platform.key_epoch, c.epoch),
+            oprf_pb2_grpc.add_OprfServicer_to_server,
+        ),
+        Registration(
+            "riskshare.v1.Index", IndexServicer(platform), index_pb2_grpc.add_IndexServicer_to_server
+        ),
+        Registration(
+            "riskshare.v1.Ledger", LedgerServicer(platform), ledger_pb2_grpc.add_LedgerServicer_to_server
+        ),
+    ]
+    me = c.the(Role.PLATFORM)
+    server, port = create_server(
+        address or c.platform_address, regs, credentials=server_credentials(c, me.name)
+    )
+    server.start()
+    platform.ledger.start()
+    return Running(server, port), platform
+
+
+def start_keyholder(
+    c: Consortium, address: str | None = None, *, quota: int = 1_000_000
+) -> tuple[Running, Evaluator]:
+    me = c.the(Role.KEYHOLDER)
+    state = c.state_dir(me.name)
+    evaluator = Evaluator(
+        log_id=c.log_id,
+        server_id=me.id,
+        signing_key=c.signing_key(me.name),
+        share=oprf_share(c, me.name),
+        epoch=c.epoch,
+        directory=directory_of(c),
+        meter=Meter(state / "meter.db", quota),
+    )
+    regs = [
+        Registration(
+            "riskshare.v1.Oprf",
+            OprfServicer(evaluator, key_epoch(c), c.epoch),
+            oprf_pb2_grpc.add_OprfServicer_to_server,
+        )
+    ]
+    server, port = create_server(
+        address or c.keyholder_address, regs, credentials=server_credentials(c, me.name)
+    )
+    server.start()
+    return Running(server, port), evaluator

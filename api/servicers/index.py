@@ -1,0 +1,90 @@
+"""Index service on the platform: contribute (client stream), mirror sync (server stream),
+lookup entries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from api import convert, errors
+from api._generated import index_pb2, index_pb2_grpc
+from api.errors import BadRequest, NotFound
+from api.platform import Platform
+from api.servicers import guarded
+from ledger.entry import Kind
+
+SYNC_CHUNK = 8192  # index operations per streamed message (≈ 2.7 MB)
+MAX_UPLOAD_CHUNKS = 1024
+
+
+class IndexServicer(index_pb2_grpc.IndexServicer):
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    @guarded
+    def Contribute(
+        self, request_iterator: Iterator[index_pb2.ContributeChunk], context: grpc.ServicerContext
+    ) -> index_pb2.ContributeResult:
+        entries: list[bytes] = []
+        dedup: list[bytes] = []
+        signed = None
+        for n, chunk in enumerate(request_iterator):
+            if n >= MAX_UPLOAD_CHUNKS:
+                raise BadRequest(f"an upload has at most {MAX_UPLOAD_CHUNKS} chunks")
+            if signed is not None:
+                raise BadRequest("the signed request must come with the last chunk")
+            entries.extend(bytes(e) for e in chunk.entries)
+            dedup.extend(bytes(d) for d in chunk.dedup_keys)
+            if chunk.HasField("request"):
+                signed = chunk.request
+        if signed is None:
+            raise BadRequest("the upload ended without its signed contribute request")
+        raw, sigs = convert.from_signed_request(signed)
+        out = self.platform.contribute(raw, sigs, entries, dedup)
+        return index_pb2.ContributeResult(
+            accepted=out.accepted,
+            duplicates=out.duplicates,
+            new_distinct_tags=out.new_tags,
+            receipt=convert.receipt(out.receipt),
+        )
+
+    def SyncIndex(
+        self, request: index_pb2.SyncRequest, context: grpc.ServicerContext
+    ) -> Iterator[index_pb2.IndexDelta]:
+        try:
+            if request.to_size:
+                # Auditors verifying a checkpoint before co-signing it: any published prefix.
+                w = None
+                end = request.to_size
+            else:
+                w = self.platform.witnessed()
+                if w is None:
+                    raise NotFound("no witnessed checkpoint yet: auditors have not co-signed")
+                end = w[0].checkpoint.index_size
+            start = request.from_size
+            if start > end:
+                raise BadRequest(f"mirror holds {start} operations, the witnessed index has {end}")
+            limit = request.max_ops or SYNC_CHUNK
+            pos = start
+            while True:
+                stop = min(end, pos + limit)
+                delta = self.platform.index_delta(pos, stop)
+                last = stop == end
+                msg = index_pb2.IndexDelta(operations=list(delta.ops), new_size=stop, new_root=delta.root)
+                if last and w is not None:
+                    msg.checkpoint.CopyFrom(convert.checkpoint(*w))
+                yield msg
+                if last:
+                    return
+                pos = stop
+        except Exception as exc:
+            context.abort(errors.status_for(exc), errors.message_for(exc))
+
+    @guarded
+    def RecordLookup(
+        self, request: index_pb2.RecordLookupRequest, context: grpc.ServicerContext
+    ) -> index_pb2.RecordLookupResult:
+        raw, sigs = convert.from_signed_request(request.request)
+        r = self.platform.record(raw, sigs, Kind.LOOKUP)
+        return index_pb2.RecordLookupResult(receipt=convert.receipt(r))

@@ -1,0 +1,113 @@
+"""Ledger service on the platform: submit, checkpoints, entries, proofs, co-signing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from api import convert, errors
+from api._generated import common_pb2, ledger_pb2, ledger_pb2_grpc
+from api.errors import NotFound
+from api.platform import Platform
+from api.servicers import guarded
+from ledger.checkpoint import Checkpoint, SignedCheckpoint
+from ledger.entry import Code, Entry
+
+ENTRY_CHUNK = 2048
+
+
+class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    @guarded
+    def Submit(
+        self, request: common_pb2.SignedRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.SubmitResult:
+        raw, sigs = convert.from_signed_request(request)
+        r = self.platform.record(raw, sigs)
+        code = Entry.decode(self.platform.ledger.storage.entry(r.index)).code
+        return ledger_pb2.SubmitResult(
+            accepted=code == Code.ACCEPTED,
+            code=code,
+            reason="" if code == 0 else _reason(code),
+            receipt=convert.receipt(r),
+        )
+
+    @guarded
+    def GetCheckpoint(
+        self, request: ledger_pb2.CheckpointRequest, context: grpc.ServicerContext
+    ) -> common_pb2.Checkpoint:
+        storage = self.platform.ledger.storage
+        row = storage.latest_checkpoint() if request.size == 0 else storage.checkpoint(request.size)
+        if row is None:
+            raise NotFound("no such checkpoint")
+        signed = SignedCheckpoint(Checkpoint.decode(row.body), row.signature)
+        return convert.checkpoint(signed, storage.cosignatures(row.size))
+
+    def GetCheckpoints(
+        self, request: ledger_pb2.CheckpointRequest, context: grpc.ServicerContext
+    ) -> Iterator[common_pb2.Checkpoint]:
+        try:
+            storage = self.platform.ledger.storage
+            for row in storage.checkpoints():
+                if row.size > request.size:
+                    signed = SignedCheckpoint(Checkpoint.decode(row.body), row.signature)
+                    yield convert.checkpoint(signed, storage.cosignatures(row.size))
+        except Exception as exc:
+            context.abort(errors.status_for(exc), errors.message_for(exc))
+
+    def GetEntries(
+        self, request: ledger_pb2.EntriesRequest, context: grpc.ServicerContext
+    ) -> Iterator[ledger_pb2.EntryBatch]:
+        try:
+            storage = self.platform.ledger.storage
+            end = self.platform.ledger.durable_size if request.end == 0 else request.end
+            end = min(end, self.platform.ledger.durable_size)
+            batch: list[bytes] = []
+            start = request.start
+            for height, body, _ in storage.entries(request.start, end):
+                batch.append(body)
+                if len(batch) == ENTRY_CHUNK:
+                    yield ledger_pb2.EntryBatch(start=start, entries=batch)
+                    start, batch = height + 1, []
+            if batch:
+                yield ledger_pb2.EntryBatch(start=start, entries=batch)
+        except Exception as exc:
+            context.abort(errors.status_for(exc), errors.message_for(exc))
+
+    @guarded
+    def GetInclusionProof(
+        self, request: ledger_pb2.InclusionRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.Proof:
+        size = request.size or None
+        proof = self.platform.ledger.inclusion_proof(request.index, size)
+        return ledger_pb2.Proof(
+            size=size or self.platform.ledger.durable_size, hashes=proof, root=self.platform.ledger.root(size)
+        )
+
+    @guarded
+    def GetConsistencyProof(
+        self, request: ledger_pb2.ConsistencyRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.Proof:
+        size = request.new_size or None
+        proof = self.platform.ledger.consistency_proof(request.old_size, size)
+        return ledger_pb2.Proof(
+            size=size or self.platform.ledger.durable_size, hashes=proof, root=self.platform.ledger.root(size)
+        )
+
+    @guarded
+    def CoSign(
+        self, request: ledger_pb2.CoSignRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.CoSignResult:
+        n = self.platform.add_cosignature(request.auditor, request.size, bytes(request.signature))
+        keys = self.platform.auditors()
+        return ledger_pb2.CoSignResult(witnessed=2 * n > len(keys), cosignatures=n)
+
+
+def _reason(code: int) -> str:
+    try:
+        return Code(code).name.lower()
+    except ValueError:
+        return f"rule code {code}"

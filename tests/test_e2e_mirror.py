@@ -1,0 +1,88 @@
+"""End to end over real gRPC on loopback with SQLite stores: contribute, audit, sync, lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from api import client
+from api.consortium import Consortium, init_consortium
+from api.roles import start_keyholder, start_platform
+from ledger.storage.memory import MemoryStorage
+from mpc.records import Category, SubjectType, SyntheticSource
+
+SPECS = [
+    "platform:platform+admin",
+    "supervisor:keyholder+admin",
+    "sec-a:contributor+broker+mirror",
+    "sec-b:contributor",
+    "sec-c:broker+mirror",
+    "audit-1:auditor",
+]
+
+
+@pytest.fixture
+def consortium(tmp_path: Path) -> Iterator[Consortium]:
+    c = init_consortium(
+        tmp_path / "c", SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0"
+    )
+    yield Consortium.load(c.root)
+
+
+def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
+    c = consortium
+    p_run, platform = start_platform(c)
+    k_run, _ = start_keyholder(c)
+    paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
+    sessions = []
+    try:
+        a = client.Session.connect(c, "sec-a", paddr, kaddr)
+        b = client.Session.connect(c, "sec-b", paddr, kaddr)
+        broker = client.Session.connect(c, "sec-c", paddr, kaddr)
+        auditor = client.Session.connect(c, "audit-1", paddr, kaddr)
+        sessions = [a, b, broker, auditor]
+        src = SyntheticSource(seed=7)
+        recs_a = src.records(40)
+        recs_b = src.records(30)
+        out_a = client.contribute(a, recs_a)
+        assert (out_a.accepted, out_a.duplicates) == (40, 0)
+        again = client.contribute(a, recs_a[:10])  # re-upload is a no-op
+        assert (again.accepted, again.duplicates) == (0, 10)
+        out_b = client.contribute(b, recs_b, named=True)
+        assert out_b.accepted == 30
+        platform.publish()
+        platform.checkpoint()
+        st = client.new_auditor(auditor, MemoryStorage())
+        cp = client.audit_and_cosign(auditor, st)
+        assert cp.index_size == 70
+        mirror = client.Mirror()
+        assert client.sync(broker, mirror) == 70
+        hit = client.lookup_mirror(broker, mirror, recs_b[3].subject_type, recs_b[3].subject_id)
+        assert hit.result.hit
+        assert any(
+            f.record == recs_b[3] and f.contributor == "sec-b" and f.verified for f in hit.result.findings
+        )
+        hit_a = client.lookup_mirror(broker, mirror, recs_a[5].subject_type, recs_a[5].subject_id)
+        assert any(f.record == recs_a[5] and f.contributor is None for f in hit_a.result.findings)
+        miss_id = src.resident_id()
+        miss = client.lookup_mirror(broker, mirror, SubjectType.PERSON, miss_id)
+        assert not miss.result.hit
+        # a bad ID is a clear error before anything is evaluated or logged
+        with pytest.raises(ValueError):
+            client.lookup_mirror(broker, mirror, SubjectType.PERSON, "110101199003074515")
+        # a member without the broker role cannot look up
+        mirror_b = client.Mirror()
+        client.sync(b, mirror_b)
+        with pytest.raises(grpc.RpcError) as e:
+            client.lookup_mirror(b, mirror_b, SubjectType.PERSON, miss_id)
+        assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        assert recs_a[0].category in set(Category)
+    finally:
+        for s in sessions:
+            s.close()
+        p_run.stop()
+        k_run.stop()
+        platform.close()
