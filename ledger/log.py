@@ -293,6 +293,10 @@ class Log:
         self._inflight_nonces: dict[tuple[int, bytes], int] = {}
         self._want: set[int] = set()
         self._receipts: dict[int, Receipt] = {}
+        self._receipt_errors: dict[int, BaseException] = {}
+        self._receipt_cv = threading.Condition(threading.Lock())
+        self._sign_lock = threading.Lock()
+        self._unsigned: list[tuple[int, list[bytes], list[int]]] = []
         row = self.storage.latest_checkpoint()
         if row is None:
             self._cp_size, self._cp_time, self._cp_prev = 0, 0, ZERO32
@@ -340,8 +344,7 @@ class Log:
         self._flush_until(height)
         if not receipt:
             return height
-        with self._seq_lock:
-            return self._receipts.pop(height)
+        return self._await_receipt(height)
 
     def submit_nowait(
         self,
@@ -449,26 +452,64 @@ class Log:
             except BaseException as e:
                 # Memory ran ahead of the store: stop sequencing; a restart replays the store.
                 self._broken = e
+                with self._receipt_cv:
+                    self._receipt_cv.notify_all()
                 raise
             elapsed = (time.perf_counter() - t0) * 1000
-            receipts: list[Receipt] = []
-            if wanted:
-                deadline = self._last_ms + self.receipt_deadline_ms
-                leaves = [leaf for _, leaf in batch.entries]
-                receipts = Receipt.issue(self.log_id, batch.start, leaves, deadline, self._key, self.alg)
             with self._seq_lock:
                 for m, n, _ in batch.nonces:
                     self._inflight_nonces.pop((m, n), None)
-                for i, (_, _leaf) in enumerate(batch.entries):
+                for i in range(len(batch.entries)):
                     self._overlay.pop((0, batch.start + i), None)
                 for level, index, _ in batch.nodes:
                     self._overlay.pop((level, index), None)
-                for h in wanted:
-                    self._receipts[h] = receipts[h - batch.start]
                 self._durable = end
                 self.metrics.fsyncs += 1
                 self.metrics.committed += len(batch.entries)
                 self.metrics.commit_ms.append(elapsed)
+        # Durable now. Receipts are signed outside the flush lock, and one signature covers every
+        # durable batch still waiting for one, so signing neither blocks nor multiplies fsyncs.
+        if wanted:
+            with self._receipt_cv:
+                self._unsigned.append((batch.start, [leaf for _, leaf in batch.entries], wanted))
+            self._sign_receipts()
+
+    def _sign_receipts(self) -> None:
+        with self._sign_lock:
+            with self._receipt_cv:
+                todo, self._unsigned = self._unsigned, []
+            if not todo:
+                return
+            runs: list[tuple[int, list[bytes], list[int]]] = []
+            for b, ls, ws in todo:  # contiguous runs of batches share one signature
+                if runs and runs[-1][0] + len(runs[-1][1]) == b:
+                    runs[-1][1].extend(ls)
+                    runs[-1][2].extend(ws)
+                else:
+                    runs.append((b, list(ls), list(ws)))
+            for start, leaves, wanted in runs:
+                try:
+                    deadline = self._last_ms + self.receipt_deadline_ms
+                    receipts = Receipt.issue(self.log_id, start, leaves, deadline, self._key, self.alg)
+                except BaseException as e:
+                    with self._receipt_cv:
+                        for h in wanted:
+                            self._receipt_errors[h] = e
+                        self._receipt_cv.notify_all()
+                    raise
+                with self._receipt_cv:
+                    for h in wanted:
+                        self._receipts[h] = receipts[h - start]
+                    self._receipt_cv.notify_all()
+
+    def _await_receipt(self, height: int) -> Receipt:
+        with self._receipt_cv:
+            while height not in self._receipts:
+                err = self._receipt_errors.pop(height, None) or self._broken
+                if err is not None:
+                    raise StorageError(f"no receipt for entry {height}: {err}")
+                self._receipt_cv.wait(1.0)
+            return self._receipts.pop(height)
 
     @property
     def size(self) -> int:

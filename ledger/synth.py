@@ -15,7 +15,7 @@ from ledger.entry import FieldValue, Kind, Request, Role, Signature
 from ledger.hooks import CountingHook, RuleHook
 from ledger.log import Log, Refused
 from ledger.members import Action, DisputeAction
-from ledger.storage import Storage
+from ledger.storage import Batch, Storage
 from mpc.sm2 import SM2PrivateKey, SM2PublicKey
 from mpc.sm3 import sm3
 
@@ -340,6 +340,8 @@ def synth(
     clock = SynthClock(int(time.time() * 1000) if start_ms is None else start_ms)
     raw, sigs = c.genesis(clock.now_ms())
     log = Log.create(storage, raw, sigs, c.platform.sign, hook=hook or CountingHook(), clock=clock)
+    if hook is None:
+        storage.commit(Batch(storage.size(), meta={"hook": b"counting"}))
     if cosign:
         c.cosign_latest(storage)
     last: tuple[bytes, tuple[Signature, ...]] | None = None

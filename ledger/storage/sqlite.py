@@ -67,6 +67,8 @@ class SQLiteStorage:
         self._rlock = threading.RLock()
         self._rconn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._rconn.execute("PRAGMA busy_timeout=5000")
+        # A row rewritten by hand may hold TEXT where BLOBs belong: read it as bytes, let audit judge.
+        self._rconn.text_factory = bytes
         row = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()
         self._size = int(row[0])
 
