@@ -371,6 +371,263 @@ static int add_points(const rs_ec_curve *c, size_t n, const uint8_t *a, const ui
     return finite ? RS_OK : RS_ERR_POINT;
 }
 
+/* ---- multi-scalar multiplication for public inputs (Pippenger, signed digits) ----------------
+ * Variable time by design: every input is public (composite scalars, proof values, public keys).
+ * Jacobian coordinates (x = X / Z^2, y = Y / Z^3), a = -3; z == 0 marks the point at infinity. */
+
+typedef struct {
+    ec_fe x, y, z;
+} ec_jac;
+
+static int jac_is_inf(const ec_jac *p)
+{
+    return ec_fe_is_zero(&p->z) != 0;
+}
+
+static void jac_dbl(const rs_ec_curve *c, ec_jac *r, const ec_jac *p)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe delta, gamma, beta, alpha, t, u;
+    if (jac_is_inf(p)) {
+        *r = *p;
+        return;
+    }
+    ec_fe_sqr(f, &delta, &p->z);
+    ec_fe_sqr(f, &gamma, &p->y);
+    ec_fe_mul(f, &beta, &p->x, &gamma);
+    ec_fe_sub(f, &t, &p->x, &delta);
+    ec_fe_add(f, &u, &p->x, &delta);
+    ec_fe_mul(f, &alpha, &t, &u);
+    ec_fe_add(f, &t, &alpha, &alpha);
+    ec_fe_add(f, &alpha, &alpha, &t); /* alpha = 3 (X - delta)(X + delta) */
+    ec_fe_add(f, &t, &p->y, &p->z);
+    ec_fe_sqr(f, &t, &t);
+    ec_fe_sub(f, &t, &t, &gamma);
+    ec_fe_sub(f, &r->z, &t, &delta);
+    ec_fe_add(f, &beta, &beta, &beta);
+    ec_fe_add(f, &beta, &beta, &beta); /* 4 beta */
+    ec_fe_sqr(f, &t, &alpha);
+    ec_fe_add(f, &u, &beta, &beta);
+    ec_fe_sub(f, &r->x, &t, &u);
+    ec_fe_sub(f, &t, &beta, &r->x);
+    ec_fe_mul(f, &t, &alpha, &t);
+    ec_fe_sqr(f, &gamma, &gamma);
+    ec_fe_add(f, &gamma, &gamma, &gamma);
+    ec_fe_add(f, &gamma, &gamma, &gamma);
+    ec_fe_add(f, &gamma, &gamma, &gamma); /* 8 gamma^2 */
+    ec_fe_sub(f, &r->y, &t, &gamma);
+}
+
+/* r = p + (x2, y2) (affine). */
+static void jac_madd(const rs_ec_curve *c, ec_jac *r, const ec_jac *p, const ec_fe *x2, const ec_fe *y2)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe z1z1, u2, s2, h, hh, i, j, rr, v, t;
+    if (jac_is_inf(p)) {
+        r->x = *x2;
+        r->y = *y2;
+        r->z = f->one;
+        return;
+    }
+    ec_fe_sqr(f, &z1z1, &p->z);
+    ec_fe_mul(f, &u2, x2, &z1z1);
+    ec_fe_mul(f, &s2, y2, &p->z);
+    ec_fe_mul(f, &s2, &s2, &z1z1);
+    ec_fe_sub(f, &h, &u2, &p->x);
+    ec_fe_sub(f, &rr, &s2, &p->y);
+    if (ec_fe_is_zero(&h)) {
+        if (ec_fe_is_zero(&rr)) {
+            jac_dbl(c, r, p);
+        } else {
+            memset(r, 0, sizeof *r);
+        }
+        return;
+    }
+    ec_fe_add(f, &rr, &rr, &rr);
+    ec_fe_sqr(f, &hh, &h);
+    ec_fe_add(f, &i, &hh, &hh);
+    ec_fe_add(f, &i, &i, &i);
+    ec_fe_mul(f, &j, &h, &i);
+    ec_fe_mul(f, &v, &p->x, &i);
+    ec_fe_add(f, &t, &p->z, &h);
+    ec_fe_sqr(f, &t, &t);
+    ec_fe_sub(f, &t, &t, &z1z1);
+    ec_fe_sub(f, &r->z, &t, &hh);
+    ec_fe y1j;
+    ec_fe_mul(f, &y1j, &p->y, &j);
+    ec_fe_sqr(f, &t, &rr);
+    ec_fe_sub(f, &t, &t, &j);
+    ec_fe_sub(f, &t, &t, &v);
+    ec_fe_sub(f, &r->x, &t, &v);
+    ec_fe_sub(f, &t, &v, &r->x);
+    ec_fe_mul(f, &t, &rr, &t);
+    ec_fe_add(f, &y1j, &y1j, &y1j);
+    ec_fe_sub(f, &r->y, &t, &y1j);
+}
+
+static void jac_add(const rs_ec_curve *c, ec_jac *r, const ec_jac *p, const ec_jac *q)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe z1z1, z2z2, u1, u2, s1, s2, h, i, j, rr, v, t;
+    if (jac_is_inf(p)) {
+        *r = *q;
+        return;
+    }
+    if (jac_is_inf(q)) {
+        *r = *p;
+        return;
+    }
+    ec_fe_sqr(f, &z1z1, &p->z);
+    ec_fe_sqr(f, &z2z2, &q->z);
+    ec_fe_mul(f, &u1, &p->x, &z2z2);
+    ec_fe_mul(f, &u2, &q->x, &z1z1);
+    ec_fe_mul(f, &s1, &p->y, &q->z);
+    ec_fe_mul(f, &s1, &s1, &z2z2);
+    ec_fe_mul(f, &s2, &q->y, &p->z);
+    ec_fe_mul(f, &s2, &s2, &z1z1);
+    ec_fe_sub(f, &h, &u2, &u1);
+    ec_fe_sub(f, &rr, &s2, &s1);
+    if (ec_fe_is_zero(&h)) {
+        if (ec_fe_is_zero(&rr)) {
+            jac_dbl(c, r, p);
+        } else {
+            memset(r, 0, sizeof *r);
+        }
+        return;
+    }
+    ec_fe_add(f, &rr, &rr, &rr);
+    ec_fe_add(f, &i, &h, &h);
+    ec_fe_sqr(f, &i, &i);
+    ec_fe_mul(f, &j, &h, &i);
+    ec_fe_mul(f, &v, &u1, &i);
+    ec_fe_add(f, &t, &p->z, &q->z);
+    ec_fe_sqr(f, &t, &t);
+    ec_fe_sub(f, &t, &t, &z1z1);
+    ec_fe_sub(f, &t, &t, &z2z2);
+    ec_fe_mul(f, &r->z, &t, &h);
+    ec_fe s1j;
+    ec_fe_mul(f, &s1j, &s1, &j);
+    ec_fe_sqr(f, &t, &rr);
+    ec_fe_sub(f, &t, &t, &j);
+    ec_fe_sub(f, &t, &t, &v);
+    ec_fe_sub(f, &r->x, &t, &v);
+    ec_fe_sub(f, &t, &v, &r->x);
+    ec_fe_mul(f, &t, &rr, &t);
+    ec_fe_add(f, &s1j, &s1j, &s1j);
+    ec_fe_sub(f, &r->y, &t, &s1j);
+}
+
+/* Signed base-2^w digits of a 256-bit big-endian scalar, least significant first. */
+static void recode(const uint8_t k[32], int w, int nwin, int16_t *digits)
+{
+    uint64_t limb[5] = {0, 0, 0, 0, 0};
+    for (int i = 0; i < 32; i++)
+        limb[(31 - i) / 8] |= (uint64_t)k[i] << (8 * ((31 - i) % 8));
+    int carry = 0;
+    const int half = 1 << (w - 1), full = 1 << w;
+    for (int j = 0; j < nwin; j++) {
+        int bit = j * w;
+        uint64_t word = limb[bit / 64] >> (bit % 64);
+        if (bit % 64 + w > 64 && bit / 64 + 1 < 5)
+            word |= limb[bit / 64 + 1] << (64 - bit % 64);
+        int d = (int)(word & (uint64_t)(full - 1)) + carry;
+        carry = d >= half;
+        digits[j] = (int16_t)(d - (carry ? full : 0));
+    }
+}
+
+/* out = g * G + sum k[i] * in[i] (affine x || y inputs, already validated). */
+static int generic_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const uint8_t *k, const uint8_t *in,
+                       uint8_t out[64])
+{
+    const ec_mont *f = &c->fp;
+    size_t total = n + (g != NULL);
+    int w = total < 4 ? 3 : total < 32 ? 4 : total < 128 ? 5 : total < 512 ? 6 : total < 2048 ? 7 : 8;
+    int nwin = (256 + w) / w + 1;
+    size_t nb = (size_t)1 << (w - 1);
+    ec_fe *px = malloc(sizeof(ec_fe) * 2 * (total ? total : 1));
+    int16_t *digits = malloc(sizeof(int16_t) * (size_t)nwin * (total ? total : 1));
+    ec_jac *buckets = malloc(sizeof(ec_jac) * nb);
+    int status = RS_ERR_NOMEM;
+    if (px == NULL || digits == NULL || buckets == NULL)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        ec_fe_from_bytes(f, &px[2 * i], in + 64 * i);
+        ec_fe_from_bytes(f, &px[2 * i + 1], in + 64 * i + 32);
+        recode(k + 32 * i, w, nwin, digits + (size_t)nwin * i);
+    }
+    if (g != NULL) {
+        uint8_t gxy[32];
+        const EC_POINT *gen = EC_GROUP_get0_generator(c->group);
+        BIGNUM *gx = BN_new(), *gy = BN_new();
+        int ok = gx && gy && EC_POINT_get_affine_coordinates(c->group, gen, gx, gy, NULL) == 1 &&
+                 BN_bn2binpad(gx, gxy, 32) == 32;
+        if (ok)
+            ec_fe_from_bytes(f, &px[2 * n], gxy);
+        ok = ok && BN_bn2binpad(gy, gxy, 32) == 32;
+        if (ok)
+            ec_fe_from_bytes(f, &px[2 * n + 1], gxy);
+        BN_free(gx);
+        BN_free(gy);
+        if (!ok) {
+            status = RS_ERR_INTERNAL;
+            goto done;
+        }
+        recode(g, w, nwin, digits + (size_t)nwin * n);
+    }
+    ec_jac acc;
+    memset(&acc, 0, sizeof acc);
+    for (int j = nwin - 1; j >= 0; j--) {
+        for (int d = 0; d < w; d++)
+            jac_dbl(c, &acc, &acc);
+        memset(buckets, 0, sizeof(ec_jac) * nb);
+        for (size_t i = 0; i < total; i++) {
+            int d = digits[(size_t)nwin * i + (size_t)j];
+            if (d > 0) {
+                jac_madd(c, &buckets[d - 1], &buckets[d - 1], &px[2 * i], &px[2 * i + 1]);
+            } else if (d < 0) {
+                ec_fe ny;
+                ec_fe_neg(f, &ny, &px[2 * i + 1]);
+                jac_madd(c, &buckets[-d - 1], &buckets[-d - 1], &px[2 * i], &ny);
+            }
+        }
+        ec_jac run, sum;
+        memset(&run, 0, sizeof run);
+        memset(&sum, 0, sizeof sum);
+        for (size_t b = nb; b-- > 0;) {
+            jac_add(c, &run, &run, &buckets[b]);
+            jac_add(c, &sum, &sum, &run);
+        }
+        jac_add(c, &acc, &acc, &sum);
+    }
+    if (jac_is_inf(&acc)) {
+        status = RS_ERR_POINT;
+        goto done;
+    }
+    ec_fe zi, zi2, x, y;
+    ec_fe_inv(f, &zi, &acc.z);
+    ec_fe_sqr(f, &zi2, &zi);
+    ec_fe_mul(f, &x, &acc.x, &zi2);
+    ec_fe_mul(f, &zi2, &zi2, &zi);
+    ec_fe_mul(f, &y, &acc.y, &zi2);
+    ec_fe_to_bytes(f, out, &x);
+    ec_fe_to_bytes(f, out + 32, &y);
+    status = RS_OK;
+done:
+    free(px);
+    free(digits);
+    free(buckets);
+    return status;
+}
+
+static int curve_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const uint8_t *k, const uint8_t *in,
+                     uint8_t out[64])
+{
+    if (c->generic_msm)
+        return generic_msm(c, g, n, k, in, out);
+    return c->backend->msm(c, g, n, k, in, out);
+}
+
 /* ---- composites of RFC 9497, 2.2.1 ------------------------------------------------------------ */
 
 /* d[i] = HashToScalar(I2OSP(len(seed), 2) || seed || I2OSP(i, 2) || I2OSP(Ne, 2) || C[i] ||
@@ -888,7 +1145,7 @@ static PyObject *py_ec_msm(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     status = decode_points(c, pb.buf, n, xy);
     if (status == RS_OK)
-        status = c->backend->msm(c, have_g ? gb.buf : NULL, n, kb.buf, xy, r);
+        status = curve_msm(c, have_g ? gb.buf : NULL, n, kb.buf, xy, r);
     Py_END_ALLOW_THREADS
     if (status != RS_OK) {
         raise_status(status);
@@ -1010,7 +1267,7 @@ static PyObject *py_ec_server_eval(PyObject *self, PyObject *args)
     if (status == RS_OK && have_seed) {
         status = composite_scalars(c, ctx, sb.buf, (size_t)sb.len, pb.buf, zout, n, dst.buf, (size_t)dst.len, d);
         if (status == RS_OK)
-            status = c->backend->msm(c, NULL, n, d, xy, mxy);
+            status = curve_msm(c, NULL, n, d, xy, mxy);
         if (status == RS_OK)
             status = c->backend->mul_batch(c, kb.buf, 1, mxy, kmxy);
         if (status == RS_OK) {
@@ -1078,9 +1335,9 @@ static PyObject *py_ec_composites(PyObject *self, PyObject *args)
     if (status == RS_OK)
         status = composite_scalars(c, ctx, sb.buf, (size_t)sb.len, cb.buf, db.buf, n, dst.buf, (size_t)dst.len, d);
     if (status == RS_OK)
-        status = c->backend->msm(c, NULL, n, d, cxy, mxy);
+        status = curve_msm(c, NULL, n, d, cxy, mxy);
     if (status == RS_OK)
-        status = c->backend->msm(c, NULL, n, d, dxy, zxy);
+        status = curve_msm(c, NULL, n, d, dxy, zxy);
     Py_END_ALLOW_THREADS
     if (status != RS_OK) {
         raise_status(status);
@@ -1311,7 +1568,21 @@ done:
     return res;
 }
 
+/* ec_set_generic_msm(curve, on): choose the MSM used for public inputs (tests and benchmark). */
+static PyObject *py_ec_set_generic_msm(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id, on;
+    if (!PyArg_ParseTuple(args, "ip:ec_set_generic_msm", &id, &on))
+        return NULL;
+    if (get_curve(id) == NULL)
+        return NULL;
+    curves[id].generic_msm = on;
+    Py_RETURN_NONE;
+}
+
 PyMethodDef rs_ec_methods[] = {
+    {"ec_set_generic_msm", py_ec_set_generic_msm, METH_VARARGS, NULL},
     {"ec_curve_params", py_ec_curve_params, METH_VARARGS, NULL},
     {"ec_expand_xmd", py_ec_expand_xmd, METH_VARARGS, NULL},
     {"ec_hash_to_field", py_ec_hash_to_field, METH_VARARGS, NULL},
@@ -1394,6 +1665,10 @@ int rs_ec_init(PyObject *module)
         PyErr_SetString(PyExc_ImportError, "riskshare: EC curve set-up failed");
         return -1;
     }
+    /* OpenSSL's generic EC_POINTs_mul (wNAF on BIGNUMs) is several times slower than the
+     * Pippenger MSM on ec_field.c; nistz256's windowed one is on par for P-256 (benchmark). */
+    curves[EC_CURVE_SM2].generic_msm = 1;
+    curves[EC_CURVE_P256].generic_msm = 0;
     curves_ready = 1;
     if (PyModule_AddIntConstant(module, "EC_CURVE_P256", EC_CURVE_P256) < 0 ||
         PyModule_AddIntConstant(module, "EC_CURVE_SM2", EC_CURVE_SM2) < 0 ||

@@ -47,6 +47,7 @@ struct rs_ec_curve {
     uint64_t c1[4];    /* (p - 3) / 4 */
     uint64_t sqrt_e[4]; /* (p + 1) / 4 */
     const rs_ec_backend *backend;
+    int generic_msm; /* public-input MSMs on ec_field.c (Pippenger) instead of the backend */
 };
 
 extern const rs_ec_backend rs_ec_openssl_backend;
