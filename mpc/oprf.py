@@ -308,8 +308,8 @@ def _prove(suite: Suite, mode: Mode, k: bytes, pk: bytes, m: bytes, z: bytes, r:
     return c + s
 
 
-def _verify(suite: Suite, mode: Mode, pk: bytes, cs: bytes, ds: bytes, proof: bytes) -> None:
-    """VerifyProof(G, pk, C, D, proof); raises InvalidProof."""
+def _check_proof(suite: Suite, mode: Mode, pk: bytes, m: bytes, z: bytes, proof: bytes) -> None:
+    """The rest of VerifyProof once the composites (M, Z) are known; raises InvalidProof."""
     curve = suite.curve
     if len(proof) != PROOF_SIZE:
         raise InvalidProof("proof has the wrong length")
@@ -317,13 +317,21 @@ def _verify(suite: Suite, mode: Mode, pk: bytes, cs: bytes, ds: bytes, proof: by
     if int.from_bytes(c, "big") >= curve.n or int.from_bytes(s, "big") >= curve.n:
         raise InvalidProof("proof scalar out of range")
     try:
-        m, z = lib.ec_composites(curve.id, _seed(suite, mode, pk), cs, ds, _h2s_dst(suite, mode))
         t2 = ec.multi_scalar_mult(curve, [c], [pk], base_scalar=s)
         t3 = ec.multi_scalar_mult(curve, [s, c], [m, z])
     except InvalidPoint:
         raise InvalidProof("proof does not verify") from None
     if not ct_equal(_challenge(suite, mode, pk, m, z, t2, t3), c):
         raise InvalidProof("proof does not verify")
+
+
+def _verify(suite: Suite, mode: Mode, pk: bytes, cs: bytes, ds: bytes, proof: bytes) -> None:
+    """VerifyProof(G, pk, C, D, proof); raises InvalidProof."""
+    try:
+        m, z = lib.ec_composites(suite.curve.id, _seed(suite, mode, pk), cs, ds, _h2s_dst(suite, mode))
+    except InvalidPoint:
+        raise InvalidProof("proof does not verify") from None
+    _check_proof(suite, mode, pk, m, z, proof)
 
 
 # ---- client --------------------------------------------------------------------------------------
@@ -602,7 +610,7 @@ class TwoServerClient:
         state = ClientState(list(inputs), rs, blinded, additive=self.additive)
         return state, _Request(suite, self.mode, self.epoch.epoch, b"", blinded).encode()
 
-    def _check(self, state: ClientState, response: bytes) -> _Response:
+    def _parse(self, state: ClientState, response: bytes) -> tuple[_Response, KeyShare]:
         resp = _Response.decode(response)
         if resp.suite is not self.suite or resp.mode != self.mode:
             raise ProtocolAbort("response is for another suite or mode")
@@ -610,21 +618,38 @@ class TwoServerClient:
             raise ProtocolAbort("response is for another key epoch")
         if len(resp.evaluated) != len(state.blinded):
             raise ProtocolAbort("response holds a different number of elements")
-        share = self.epoch.share(resp.holder)
-        _verify(self.suite, self.mode, share.element, state.blinded, resp.evaluated, resp.proof)
-        return resp
+        if len(resp.proof) != PROOF_SIZE:
+            raise InvalidProof("proof has the wrong length")
+        return resp, self.epoch.share(resp.holder)
 
     def finalize(self, state: ClientState, response_1: bytes, response_2: bytes) -> list[bytes]:
+        """Check both servers' proofs against the epoch's shares, then unblind Z1 + Z2."""
         if state.used:
             raise ValueError("client state already finalized")
-        r1, r2 = self._check(state, response_1), self._check(state, response_2)
+        (r1, sh1), (r2, sh2) = self._parse(state, response_1), self._parse(state, response_2)
         if r1.holder == r2.holder:
             raise ProtocolAbort("both responses come from the same key holder")
-        curve = self.suite.curve
+        suite, curve, mode = self.suite, self.suite.curve, self.mode
         k = self._k if state.additive else None
-        unblinded = lib.ec_client_unblind(curve.id, r1.evaluated, r2.evaluated, state.blinds, k)
+        try:
+            m1, zc1, m2, zc2, unblinded = lib.ec_client_finalize2(
+                curve.id,
+                state.blinded,
+                r1.evaluated,
+                r2.evaluated,
+                _seed(suite, mode, sh1.element),
+                _seed(suite, mode, sh2.element),
+                _h2s_dst(suite, mode),
+                state.blinds,
+                k,
+            )
+        except InvalidPoint:
+            # an element off the curve, or composites / sums at infinity: no valid proof yields them
+            raise InvalidProof("evaluation does not verify") from None
+        _check_proof(suite, mode, sh1.element, m1, zc1, r1.proof)
+        _check_proof(suite, mode, sh2.element, m2, zc2, r2.proof)
         state.used = True
-        return _finalize_hash(self.suite, state.inputs, unblinded, None)
+        return _finalize_hash(suite, state.inputs, unblinded, None)
 
 
 def _random_epoch_id() -> str:  # pragma: no cover - convenience for demos

@@ -270,21 +270,48 @@ static uint64_t proj_to_xy(const rs_ec_curve *c, uint8_t xy[64], const ec_proj *
     return finite;
 }
 
-/* hash_to_curve (RO): the affine point for msg; 0 on the (negligible) point at infinity. */
+/* Affine x || y of n projective points with one inversion (Montgomery's trick); constant time.
+ * Returns an all-ones mask unless one of them is the point at infinity. `tmp` holds n elements. */
+static uint64_t batch_to_xy(const rs_ec_curve *c, uint8_t *xy, const ec_proj *p, size_t n, ec_fe *tmp)
+{
+    const ec_mont *f = &c->fp;
+    uint64_t finite = ~(uint64_t)0;
+    ec_fe acc = f->one, inv, zi, t;
+    for (size_t i = 0; i < n; i++) {
+        ec_fe z = p[i].z;
+        uint64_t zero = ec_fe_is_zero(&z);
+        finite &= ~zero;
+        ec_fe_cmov(&z, &f->one, zero);
+        tmp[i] = acc; /* product of z_0 .. z_{i-1} */
+        ec_fe_mul(f, &acc, &acc, &z);
+    }
+    ec_fe_inv(f, &inv, &acc);
+    for (size_t i = n; i-- > 0;) {
+        ec_fe z = p[i].z;
+        ec_fe_cmov(&z, &f->one, ec_fe_is_zero(&z));
+        ec_fe_mul(f, &zi, &inv, &tmp[i]);
+        ec_fe_mul(f, &inv, &inv, &z);
+        ec_fe_mul(f, &t, &p[i].x, &zi);
+        ec_fe_to_bytes(f, xy + 64 * i, &t);
+        ec_fe_mul(f, &t, &p[i].y, &zi);
+        ec_fe_to_bytes(f, xy + 64 * i + 32, &t);
+    }
+    return finite;
+}
+
+/* hash_to_curve (RO) of msg as a projective point (cofactor 1: clear_cofactor is the identity). */
 static int hash_to_curve(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_t *msg, size_t msglen,
-                         const uint8_t *dst, size_t dstlen, uint8_t xy[64])
+                         const uint8_t *dst, size_t dstlen, ec_proj *r)
 {
     ec_fe u[2];
-    ec_proj q0, q1, r;
+    ec_proj q0, q1;
     if (!hash_to_field(c, ctx, &c->fp, msg, msglen, dst, dstlen, 2, u))
         return RS_ERR_INTERNAL;
     map_to_curve(c, &q0, &u[0]);
     map_to_curve(c, &q1, &u[1]);
-    proj_add(c, &r, &q0, &q1);
-    /* cofactor 1 for both curves: clear_cofactor is the identity map */
-    uint64_t finite = proj_to_xy(c, xy, &r);
+    proj_add(c, r, &q0, &q1);
     rs_secure_zero(u, sizeof u);
-    return finite ? RS_OK : RS_ERR_VALUE;
+    return RS_OK;
 }
 
 /* ---- point encoding --------------------------------------------------------------------------- */
@@ -358,17 +385,28 @@ static int xy_to_proj(const rs_ec_curve *c, ec_proj *p, const uint8_t xy[64])
 /* out[i] = a[i] + sign * b[i] on affine points, constant time; RS_ERR_POINT at infinity. */
 static int add_points(const rs_ec_curve *c, size_t n, const uint8_t *a, const uint8_t *b, int sign, uint8_t *out)
 {
-    uint64_t finite = ~(uint64_t)0;
+    ec_proj *r = malloc(sizeof(ec_proj) * (n ? n : 1));
+    ec_fe *tmp = malloc(sizeof(ec_fe) * (n ? n : 1));
+    int status = RS_ERR_NOMEM;
+    if (r == NULL || tmp == NULL)
+        goto done;
+    status = RS_ERR_POINT;
     for (size_t i = 0; i < n; i++) {
-        ec_proj p, q, r;
+        ec_proj p, q;
         if (xy_to_proj(c, &p, a + 64 * i) != RS_OK || xy_to_proj(c, &q, b + 64 * i) != RS_OK)
-            return RS_ERR_POINT;
+            goto done;
         if (sign < 0)
             ec_fe_neg(&c->fp, &q.y, &q.y);
-        proj_add(c, &r, &p, &q);
-        finite &= proj_to_xy(c, out + 64 * i, &r);
+        proj_add(c, &r[i], &p, &q);
     }
-    return finite ? RS_OK : RS_ERR_POINT;
+    status = batch_to_xy(c, out, r, n, tmp) ? RS_OK : RS_ERR_POINT;
+done:
+    if (r != NULL) {
+        rs_secure_zero(r, sizeof(ec_proj) * (n ? n : 1));
+        free(r);
+    }
+    free(tmp);
+    return status;
 }
 
 /* ---- multi-scalar multiplication for public inputs (Pippenger, signed digits) ----------------
@@ -818,6 +856,8 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     PyObject *res = NULL, *seq = NULL;
     PyObject **items = NULL;
     uint8_t *xy = NULL, *xy2 = NULL;
+    ec_proj *proj = NULL;
+    ec_fe *tmp = NULL;
     EVP_MD_CTX *ctx = NULL;
     size_t n = 0;
     int have_sc = 0, status = RS_OK;
@@ -852,8 +892,10 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     items = calloc(n ? n : 1, sizeof *items);
     xy = malloc(64 * (n ? n : 1));
     xy2 = malloc(64 * (n ? n : 1));
+    proj = malloc(sizeof(ec_proj) * (n ? n : 1));
+    tmp = malloc(sizeof(ec_fe) * (n ? n : 1));
     ctx = EVP_MD_CTX_new();
-    if (items == NULL || xy == NULL || xy2 == NULL || ctx == NULL) {
+    if (items == NULL || xy == NULL || xy2 == NULL || proj == NULL || tmp == NULL || ctx == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -874,7 +916,9 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (size_t i = 0; i < n && status == RS_OK; i++)
         status = hash_to_curve(c, ctx, (const uint8_t *)PyBytes_AS_STRING(items[i]), (size_t)PyBytes_GET_SIZE(items[i]),
-                               dst.buf, (size_t)dst.len, xy + 64 * i);
+                               dst.buf, (size_t)dst.len, &proj[i]);
+    if (status == RS_OK && !batch_to_xy(c, xy, proj, n, tmp))
+        status = RS_ERR_VALUE; /* hash_to_curve hit the point at infinity (probability ~2^-256) */
     if (status == RS_OK && scal != NULL) {
         if (mode == 0) {
             status = c->backend->mul_each(c, scal, n, xy, xy2);
@@ -907,6 +951,14 @@ done:
     if (xy2 != NULL) {
         rs_secure_zero(xy2, 64 * (n ? n : 1));
         free(xy2);
+    }
+    if (proj != NULL) {
+        rs_secure_zero(proj, sizeof(ec_proj) * (n ? n : 1));
+        free(proj);
+    }
+    if (tmp != NULL) {
+        rs_secure_zero(tmp, sizeof(ec_fe) * (n ? n : 1));
+        free(tmp);
     }
     EVP_MD_CTX_free(ctx);
     Py_XDECREF(seq);
@@ -1466,6 +1518,140 @@ done:
     return res;
 }
 
+/* ec_client_finalize2(curve, C, Z1, Z2, seed1, seed2, dst, r, K | None) -> (M1, Zc1, M2, Zc2, N):
+ * the two-server client's finalize in one pass over the batch, each element decoded once: the
+ * composites of both servers' proofs (C = blinded, D = Z_i) and the unblinded elements
+ * N[i] = r[i]^-1 (Z1[i] + Z2[i]), or Z1[i] + Z2[i] - r[i] * K with additive blinding. The caller
+ * releases N only after both proofs verify. */
+static PyObject *py_ec_client_finalize2(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    PyObject *kobj;
+    Py_buffer cb, z1b, z2b, s1b, s2b, dst, rb, kb = {0};
+    if (!PyArg_ParseTuple(args, "iy*y*y*y*y*y*y*O:ec_client_finalize2", &id, &cb, &z1b, &z2b, &s1b, &s2b, &dst, &rb,
+                          &kobj))
+        return NULL;
+    PyObject *res = NULL, *nout = NULL;
+    uint8_t *cxy = NULL, *z1 = NULL, *z2 = NULL, *d = NULL, *t = NULL, *ks = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    int have_k = 0;
+    size_t n = 0, n1 = 0, n2 = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(cb.len, 33, &n) || !batch_count(z1b.len, 33, &n1) || !batch_count(z2b.len, 33, &n2))
+        goto done;
+    if (n == 0 || n1 != n || n2 != n || s1b.len > 64 || s2b.len > 64) {
+        rs_raise(RS_ERR_VALUE, "batches differ in length, are empty, or a seed is too long");
+        goto done;
+    }
+    if (kobj != Py_None) {
+        if (PyObject_GetBuffer(kobj, &kb, PyBUF_SIMPLE) < 0)
+            goto done;
+        have_k = 1;
+        if (kb.len != 33) {
+            rs_raise(RS_ERR_POINT, "public key must be a 33-byte point");
+            goto done;
+        }
+    }
+    if ((size_t)rb.len != 32 * n || !scalars_ok(c, rb.buf, n)) {
+        raise_status(RS_ERR_VALUE);
+        goto done;
+    }
+    cxy = malloc(64 * n);
+    z1 = malloc(64 * n);
+    z2 = malloc(64 * n);
+    t = malloc(64 * n);
+    d = malloc(32 * n);
+    ks = malloc(32 * n);
+    ctx = EVP_MD_CTX_new();
+    nout = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (cxy == NULL || z1 == NULL || z2 == NULL || t == NULL || d == NULL || ks == NULL || ctx == NULL || nout == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint8_t outs[4][64], enc[4][33];
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, cb.buf, n, cxy);
+    if (status == RS_OK)
+        status = decode_points(c, z1b.buf, n, z1);
+    if (status == RS_OK)
+        status = decode_points(c, z2b.buf, n, z2);
+    const Py_buffer *seeds[2] = {&s1b, &s2b};
+    const Py_buffer *zs[2] = {&z1b, &z2b};
+    uint8_t *zxy[2] = {z1, z2};
+    for (int j = 0; j < 2 && status == RS_OK; j++) {
+        status = composite_scalars(c, ctx, seeds[j]->buf, (size_t)seeds[j]->len, cb.buf, zs[j]->buf, n, dst.buf,
+                                   (size_t)dst.len, d);
+        if (status == RS_OK)
+            status = curve_msm(c, NULL, n, d, cxy, outs[2 * j]);
+        if (status == RS_OK)
+            status = curve_msm(c, NULL, n, d, zxy[j], outs[2 * j + 1]);
+    }
+    if (status == RS_OK)
+        status = add_points(c, n, z1, z2, +1, z1);
+    if (status == RS_OK) {
+        if (have_k) {
+            status = decode_point(c, kb.buf, t);
+            for (size_t i = 1; i < n && status == RS_OK; i++)
+                memcpy(t + 64 * i, t, 64);
+            if (status == RS_OK)
+                status = c->backend->mul_each(c, rb.buf, n, t, t);
+            if (status == RS_OK)
+                status = add_points(c, n, z1, t, -1, z1);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                ec_fe x;
+                ec_fe_from_bytes(&c->fn, &x, (const uint8_t *)rb.buf + 32 * i);
+                ec_fe_inv(&c->fn, &x, &x);
+                ec_fe_to_bytes(&c->fn, ks + 32 * i, &x);
+                rs_secure_zero(&x, sizeof x);
+            }
+            status = c->backend->mul_each(c, ks, n, z1, z1);
+        }
+    }
+    if (status == RS_OK) {
+        encode_points(z1, n, (uint8_t *)PyBytes_AS_STRING(nout));
+        for (int j = 0; j < 4; j++)
+            encode_point(outs[j], enc[j]);
+    }
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        raise_status(status);
+        goto done;
+    }
+    res = Py_BuildValue("(y#y#y#y#O)", enc[0], (Py_ssize_t)33, enc[1], (Py_ssize_t)33, enc[2], (Py_ssize_t)33, enc[3],
+                        (Py_ssize_t)33, nout);
+done:
+    Py_XDECREF(nout);
+    free(cxy);
+    if (z1 != NULL) {
+        rs_secure_zero(z1, 64 * n);
+        free(z1);
+    }
+    free(z2);
+    if (t != NULL) {
+        rs_secure_zero(t, 64 * n);
+        free(t);
+    }
+    free(d);
+    if (ks != NULL) {
+        rs_secure_zero(ks, 32 * n);
+        free(ks);
+    }
+    EVP_MD_CTX_free(ctx);
+    if (have_k)
+        PyBuffer_Release(&kb);
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&z1b);
+    PyBuffer_Release(&z2b);
+    PyBuffer_Release(&s1b);
+    PyBuffer_Release(&s2b);
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&rb);
+    return res;
+}
+
 /* ec_scalar(curve, op, a, b, c): constant-time arithmetic mod n on canonical 32-byte scalars.
  * op 0: a * b + c; op 1: a^-1 (a != 0); op 2: -a. */
 static PyObject *py_ec_scalar(PyObject *self, PyObject *args)
@@ -1598,6 +1784,7 @@ PyMethodDef rs_ec_methods[] = {
     {"ec_server_eval", py_ec_server_eval, METH_VARARGS, NULL},
     {"ec_composites", py_ec_composites, METH_VARARGS, NULL},
     {"ec_client_unblind", py_ec_client_unblind, METH_VARARGS, NULL},
+    {"ec_client_finalize2", py_ec_client_finalize2, METH_VARARGS, NULL},
     {"ec_scalar", py_ec_scalar, METH_VARARGS, NULL},
     {"ec_bench_mul", py_ec_bench_mul, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
