@@ -595,6 +595,9 @@ class TwoServerClient:
         del production  # two-server VOPRF is the production mode; the flag is accepted for symmetry
         self.epoch, self.suite, self.additive = epoch, epoch.suite, additive
         self._k = epoch.public_key
+        # additive unblinding computes r * K for every element: a fixed-base table for K when the
+        # backend has one (P-256 on nistz256), built once per epoch
+        self._k_table = lib.ec_fixed_base(self.suite.curve.id, self._k) if additive else None
 
     def blind(self, inputs: Sequence[bytes]) -> tuple[ClientState, bytes]:
         return self._blind_with(inputs, [ec.random_scalar(self.suite.curve) for _ in inputs])
@@ -642,6 +645,7 @@ class TwoServerClient:
                 _h2s_dst(suite, mode),
                 state.blinds,
                 k,
+                self._k_table if k is not None else None,
             )
         except InvalidPoint:
             # an element off the curve, or composites / sums at infinity: no valid proof yields them

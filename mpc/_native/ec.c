@@ -1518,6 +1518,72 @@ done:
     return res;
 }
 
+/* ---- fixed-base tables (additive blinding: r * K) ------------------------------------------- */
+
+#define FIXED_CAPSULE "mpc._native.ec_fixed_base"
+
+typedef struct {
+    const rs_ec_curve *curve;
+    void *table;
+} ec_fixed;
+
+static void fixed_destroy(PyObject *cap)
+{
+    ec_fixed *f = PyCapsule_GetPointer(cap, FIXED_CAPSULE);
+    if (f != NULL) {
+        if (f->table != NULL && f->curve->backend->fixed_free != NULL)
+            f->curve->backend->fixed_free(f->table);
+        free(f);
+    }
+}
+
+/* ec_fixed_base(curve, K) -> a table object for K, or None when the backend has no tables. */
+static PyObject *py_ec_fixed_base(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer pb;
+    if (!PyArg_ParseTuple(args, "iy*:ec_fixed_base", &id, &pb))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    uint8_t xy[64];
+    if (c == NULL)
+        goto done;
+    if (pb.len != 33 || decode_point(c, pb.buf, xy) != RS_OK) {
+        raise_status(RS_ERR_POINT);
+        goto done;
+    }
+    if (c->backend->fixed_new == NULL) {
+        res = Py_NewRef(Py_None);
+        goto done;
+    }
+    void *table;
+    Py_BEGIN_ALLOW_THREADS
+    table = c->backend->fixed_new(c, xy);
+    Py_END_ALLOW_THREADS
+    if (table == NULL) {
+        res = Py_NewRef(Py_None);
+        goto done;
+    }
+    ec_fixed *f = malloc(sizeof *f);
+    if (f == NULL) {
+        c->backend->fixed_free(table);
+        PyErr_NoMemory();
+        goto done;
+    }
+    f->curve = c;
+    f->table = table;
+    res = PyCapsule_New(f, FIXED_CAPSULE, fixed_destroy);
+    if (res == NULL) {
+        c->backend->fixed_free(table);
+        free(f);
+    }
+done:
+    PyBuffer_Release(&pb);
+    return res;
+}
+
 /* ec_client_finalize2(curve, C, Z1, Z2, seed1, seed2, dst, r, K | None) -> (M1, Zc1, M2, Zc2, N):
  * the two-server client's finalize in one pass over the batch, each element decoded once: the
  * composites of both servers' proofs (C = blinded, D = Z_i) and the unblinded elements
@@ -1529,9 +1595,11 @@ static PyObject *py_ec_client_finalize2(PyObject *self, PyObject *args)
     int id;
     PyObject *kobj;
     Py_buffer cb, z1b, z2b, s1b, s2b, dst, rb, kb = {0};
-    if (!PyArg_ParseTuple(args, "iy*y*y*y*y*y*y*O:ec_client_finalize2", &id, &cb, &z1b, &z2b, &s1b, &s2b, &dst, &rb,
-                          &kobj))
+    PyObject *tobj = Py_None;
+    if (!PyArg_ParseTuple(args, "iy*y*y*y*y*y*y*O|O:ec_client_finalize2", &id, &cb, &z1b, &z2b, &s1b, &s2b, &dst, &rb,
+                          &kobj, &tobj))
         return NULL;
+    ec_fixed *fixed = NULL;
     PyObject *res = NULL, *nout = NULL;
     uint8_t *cxy = NULL, *z1 = NULL, *z2 = NULL, *d = NULL, *t = NULL, *ks = NULL;
     EVP_MD_CTX *ctx = NULL;
@@ -1550,6 +1618,15 @@ static PyObject *py_ec_client_finalize2(PyObject *self, PyObject *args)
         have_k = 1;
         if (kb.len != 33) {
             rs_raise(RS_ERR_POINT, "public key must be a 33-byte point");
+            goto done;
+        }
+    }
+    if (tobj != Py_None) {
+        fixed = PyCapsule_GetPointer(tobj, FIXED_CAPSULE);
+        if (fixed == NULL)
+            goto done;
+        if (fixed->curve != c || !have_k) {
+            rs_raise(RS_ERR_VALUE, "fixed-base table belongs to another curve or is given without K");
             goto done;
         }
     }
@@ -1591,7 +1668,12 @@ static PyObject *py_ec_client_finalize2(PyObject *self, PyObject *args)
     if (status == RS_OK)
         status = add_points(c, n, z1, z2, +1, z1);
     if (status == RS_OK) {
-        if (have_k) {
+        if (have_k && fixed != NULL) {
+            /* the table was built from K by ec_fixed_base; the caller passes the same K */
+            status = c->backend->fixed_mul(c, fixed->table, rb.buf, n, t);
+            if (status == RS_OK)
+                status = add_points(c, n, z1, t, -1, z1);
+        } else if (have_k) {
             status = decode_point(c, kb.buf, t);
             for (size_t i = 1; i < n && status == RS_OK; i++)
                 memcpy(t + 64 * i, t, 64);
@@ -1785,6 +1867,7 @@ PyMethodDef rs_ec_methods[] = {
     {"ec_composites", py_ec_composites, METH_VARARGS, NULL},
     {"ec_client_unblind", py_ec_client_unblind, METH_VARARGS, NULL},
     {"ec_client_finalize2", py_ec_client_finalize2, METH_VARARGS, NULL},
+    {"ec_fixed_base", py_ec_fixed_base, METH_VARARGS, NULL},
     {"ec_scalar", py_ec_scalar, METH_VARARGS, NULL},
     {"ec_bench_mul", py_ec_bench_mul, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
