@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from mpc import ec
 from mpc._binding import ct_equal, lib
 from mpc.exceptions import InvalidPoint, InvalidProof, ProtocolAbort
+from mpc.sm3 import sm3
 
 __all__ = [
     "P256_SHA256",
@@ -44,9 +45,11 @@ __all__ = [
     "Mode",
     "PrivateKey",
     "PublicKey",
+    "RequestInfo",
     "Server",
     "Suite",
     "TwoServerClient",
+    "parse_request",
     "suite_by_name",
 ]
 
@@ -281,6 +284,24 @@ class _Response:
         proof = r.take(PROOF_SIZE) if mode_b != Mode.OPRF else b""
         r.end()
         return _Response(_SUITES[name], Mode(mode_b), epoch, holder, evaluated, proof)
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What a server meters before it evaluates: DESIGN.md's signed request carries the epoch,
+    the count and ``digest``, the SM3 hash of the blinded batch (the concatenated elements)."""
+
+    suite: str
+    mode: Mode
+    epoch: str
+    count: int
+    digest: bytes
+
+
+def parse_request(request: bytes) -> RequestInfo:
+    """Parse an evaluation request without evaluating it (ProtocolAbort if malformed)."""
+    req = _Request.decode(request)
+    return RequestInfo(req.suite.name, req.mode, req.epoch, len(req.blinded) // NE, sm3(req.blinded))
 
 
 # ---- DLEQ proofs (RFC 9497 2.2) ------------------------------------------------------------------

@@ -675,7 +675,7 @@ static int composite_scalars(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_
                              uint8_t *d)
 {
     uint8_t buf[2 + 64 + 2 + 2 + 33 + 2 + 33 + 9];
-    if (seedlen > 64)
+    if (seedlen > 64 || n > 65536) /* the transcript carries i as I2OSP(i, 2) */
         return RS_ERR_VALUE;
     size_t off = 0;
     buf[off++] = 0;
