@@ -17,6 +17,7 @@ AREAS = {
     "sm": "benchmarks.sm",
     "index": "benchmarks.index",
     "ledger": "benchmarks.ledger",
+    "oprf": "benchmarks.oprf",
 }
 
 

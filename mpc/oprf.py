@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from mpc import ec
 from mpc._binding import ct_equal, lib
 from mpc.exceptions import InvalidPoint, InvalidProof, ProtocolAbort
+from mpc.sm3 import sm3
 
 __all__ = [
     "P256_SHA256",
@@ -44,9 +45,11 @@ __all__ = [
     "Mode",
     "PrivateKey",
     "PublicKey",
+    "RequestInfo",
     "Server",
     "Suite",
     "TwoServerClient",
+    "parse_request",
     "suite_by_name",
 ]
 
@@ -283,6 +286,24 @@ class _Response:
         return _Response(_SUITES[name], Mode(mode_b), epoch, holder, evaluated, proof)
 
 
+@dataclass(frozen=True)
+class RequestInfo:
+    """What a server meters before it evaluates: DESIGN.md's signed request carries the epoch,
+    the count and ``digest``, the SM3 hash of the blinded batch (the concatenated elements)."""
+
+    suite: str
+    mode: Mode
+    epoch: str
+    count: int
+    digest: bytes
+
+
+def parse_request(request: bytes) -> RequestInfo:
+    """Parse an evaluation request without evaluating it (ProtocolAbort if malformed)."""
+    req = _Request.decode(request)
+    return RequestInfo(req.suite.name, req.mode, req.epoch, len(req.blinded) // NE, sm3(req.blinded))
+
+
 # ---- DLEQ proofs (RFC 9497 2.2) ------------------------------------------------------------------
 
 
@@ -308,8 +329,8 @@ def _prove(suite: Suite, mode: Mode, k: bytes, pk: bytes, m: bytes, z: bytes, r:
     return c + s
 
 
-def _verify(suite: Suite, mode: Mode, pk: bytes, cs: bytes, ds: bytes, proof: bytes) -> None:
-    """VerifyProof(G, pk, C, D, proof); raises InvalidProof."""
+def _check_proof(suite: Suite, mode: Mode, pk: bytes, m: bytes, z: bytes, proof: bytes) -> None:
+    """The rest of VerifyProof once the composites (M, Z) are known; raises InvalidProof."""
     curve = suite.curve
     if len(proof) != PROOF_SIZE:
         raise InvalidProof("proof has the wrong length")
@@ -317,13 +338,21 @@ def _verify(suite: Suite, mode: Mode, pk: bytes, cs: bytes, ds: bytes, proof: by
     if int.from_bytes(c, "big") >= curve.n or int.from_bytes(s, "big") >= curve.n:
         raise InvalidProof("proof scalar out of range")
     try:
-        m, z = lib.ec_composites(curve.id, _seed(suite, mode, pk), cs, ds, _h2s_dst(suite, mode))
         t2 = ec.multi_scalar_mult(curve, [c], [pk], base_scalar=s)
         t3 = ec.multi_scalar_mult(curve, [s, c], [m, z])
     except InvalidPoint:
         raise InvalidProof("proof does not verify") from None
     if not ct_equal(_challenge(suite, mode, pk, m, z, t2, t3), c):
         raise InvalidProof("proof does not verify")
+
+
+def _verify(suite: Suite, mode: Mode, pk: bytes, cs: bytes, ds: bytes, proof: bytes) -> None:
+    """VerifyProof(G, pk, C, D, proof); raises InvalidProof."""
+    try:
+        m, z = lib.ec_composites(suite.curve.id, _seed(suite, mode, pk), cs, ds, _h2s_dst(suite, mode))
+    except InvalidPoint:
+        raise InvalidProof("proof does not verify") from None
+    _check_proof(suite, mode, pk, m, z, proof)
 
 
 # ---- client --------------------------------------------------------------------------------------
@@ -587,6 +616,9 @@ class TwoServerClient:
         del production  # two-server VOPRF is the production mode; the flag is accepted for symmetry
         self.epoch, self.suite, self.additive = epoch, epoch.suite, additive
         self._k = epoch.public_key
+        # additive unblinding computes r * K for every element: a fixed-base table for K when the
+        # backend has one (P-256 on nistz256), built once per epoch
+        self._k_table = lib.ec_fixed_base(self.suite.curve.id, self._k) if additive else None
 
     def blind(self, inputs: Sequence[bytes]) -> tuple[ClientState, bytes]:
         return self._blind_with(inputs, [ec.random_scalar(self.suite.curve) for _ in inputs])
@@ -602,7 +634,7 @@ class TwoServerClient:
         state = ClientState(list(inputs), rs, blinded, additive=self.additive)
         return state, _Request(suite, self.mode, self.epoch.epoch, b"", blinded).encode()
 
-    def _check(self, state: ClientState, response: bytes) -> _Response:
+    def _parse(self, state: ClientState, response: bytes) -> tuple[_Response, KeyShare]:
         resp = _Response.decode(response)
         if resp.suite is not self.suite or resp.mode != self.mode:
             raise ProtocolAbort("response is for another suite or mode")
@@ -610,21 +642,39 @@ class TwoServerClient:
             raise ProtocolAbort("response is for another key epoch")
         if len(resp.evaluated) != len(state.blinded):
             raise ProtocolAbort("response holds a different number of elements")
-        share = self.epoch.share(resp.holder)
-        _verify(self.suite, self.mode, share.element, state.blinded, resp.evaluated, resp.proof)
-        return resp
+        if len(resp.proof) != PROOF_SIZE:
+            raise InvalidProof("proof has the wrong length")
+        return resp, self.epoch.share(resp.holder)
 
     def finalize(self, state: ClientState, response_1: bytes, response_2: bytes) -> list[bytes]:
+        """Check both servers' proofs against the epoch's shares, then unblind Z1 + Z2."""
         if state.used:
             raise ValueError("client state already finalized")
-        r1, r2 = self._check(state, response_1), self._check(state, response_2)
+        (r1, sh1), (r2, sh2) = self._parse(state, response_1), self._parse(state, response_2)
         if r1.holder == r2.holder:
             raise ProtocolAbort("both responses come from the same key holder")
-        curve = self.suite.curve
+        suite, curve, mode = self.suite, self.suite.curve, self.mode
         k = self._k if state.additive else None
-        unblinded = lib.ec_client_unblind(curve.id, r1.evaluated, r2.evaluated, state.blinds, k)
+        try:
+            m1, zc1, m2, zc2, unblinded = lib.ec_client_finalize2(
+                curve.id,
+                state.blinded,
+                r1.evaluated,
+                r2.evaluated,
+                _seed(suite, mode, sh1.element),
+                _seed(suite, mode, sh2.element),
+                _h2s_dst(suite, mode),
+                state.blinds,
+                k,
+                self._k_table if k is not None else None,
+            )
+        except InvalidPoint:
+            # an element off the curve, or composites / sums at infinity: no valid proof yields them
+            raise InvalidProof("evaluation does not verify") from None
+        _check_proof(suite, mode, sh1.element, m1, zc1, r1.proof)
+        _check_proof(suite, mode, sh2.element, m2, zc2, r2.proof)
         state.used = True
-        return _finalize_hash(self.suite, state.inputs, unblinded, None)
+        return _finalize_hash(suite, state.inputs, unblinded, None)
 
 
 def _random_epoch_id() -> str:  # pragma: no cover - convenience for demos

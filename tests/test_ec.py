@@ -122,3 +122,22 @@ def test_curve_lookup_and_repr() -> None:
     assert repr(ec.SM2) == "Curve(SM2)"
     with pytest.raises(ValueError):
         ec.curve_by_name("P-384")
+
+
+@pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
+@pytest.mark.parametrize("n", [1, 2, 3, 33, 200])
+def test_pippenger_msm_matches_openssl(curve: ec.Curve, n: int) -> None:
+    from mpc._binding import lib
+
+    pts = [ec.scalar_mult_base(curve, ec.random_scalar(curve)) for _ in range(n)]
+    ks = [ec.random_scalar(curve) for _ in range(n)]
+    ks[0] = (curve.n - 1).to_bytes(32, "big")  # the largest scalar: the signed recoding carries out
+    g = ec.random_scalar(curve)
+    results = []
+    for generic in (True, False):
+        lib.ec_set_generic_msm(curve.id, generic)
+        try:
+            results.append(ec.multi_scalar_mult(curve, ks, pts, base_scalar=g))
+        finally:
+            lib.ec_set_generic_msm(curve.id, curve is ec.SM2)
+    assert results[0] == results[1]

@@ -4,6 +4,8 @@ key, and tamper tests for every message."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mpc import oprf
 from mpc.exceptions import InvalidPoint, InvalidProof, ProtocolAbort
@@ -261,3 +263,73 @@ def test_bad_inputs_and_scalars() -> None:
         oprf.Client(suite, Mode.VOPRF)  # no public key
     with pytest.raises(InvalidPoint):
         oprf.PublicKey(suite, b"\x04" + bytes(32))
+
+
+# ---- properties, metering, concurrency --------------------------------------------------------
+
+_EPOCHS = {s.name: _epoch(s) for s in SUITES}
+
+
+@settings(max_examples=15)
+@given(
+    inputs=st.lists(st.binary(max_size=40), min_size=1, max_size=4),
+    suite=st.sampled_from(SUITES),
+    additive=st.booleans(),
+)
+def test_two_server_matches_single_key_property(
+    inputs: list[bytes], suite: oprf.Suite, additive: bool
+) -> None:
+    e, s1, s2 = _EPOCHS[suite.name]
+    client = oprf.TwoServerClient(e, additive=additive)
+    state, request = client.blind(inputs)
+    out = client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request))
+    k = (
+        int.from_bytes(s1.key.private_bytes(), "big") + int.from_bytes(s2.key.private_bytes(), "big")
+    ) % suite.curve.n
+    single = oprf.PrivateKey(suite, k.to_bytes(32, "big"), "e1")
+    c = oprf.Client(suite, Mode.VOPRF, single.public_key)
+    st_, rq = c.blind(inputs)
+    assert c.finalize(st_, oprf.Server(single).blind_evaluate(rq)) == out
+    # deterministic: the same input always maps to the same output, different inputs differ
+    assert len(set(out)) == len(set(inputs))
+
+
+def test_parse_request_for_metering() -> None:
+    from mpc.sm3 import sm3
+
+    e, _, _ = _EPOCHS["SM2-SM3"]
+    client = oprf.TwoServerClient(e)
+    state, request = client.blind([b"a", b"b", b"c"])
+    info = oprf.parse_request(request)
+    assert (info.suite, info.mode, info.epoch, info.count) == ("SM2-SM3", Mode.VOPRF, "e1", 3)
+    assert info.digest == sm3(state.blinded)
+    with pytest.raises(ProtocolAbort):
+        oprf.parse_request(request[:-1])
+
+
+def test_servers_run_concurrently_without_the_gil() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    e, s1, s2 = _EPOCHS["P256-SHA256"]
+    client = oprf.TwoServerClient(e)
+    jobs = [client.blind([b"%d" % i for i in range(j, j + 50)]) for j in range(0, 200, 50)]
+    with ThreadPoolExecutor(4) as pool:
+        r1 = list(pool.map(s1.blind_evaluate, [rq for _, rq in jobs]))
+        r2 = list(pool.map(s2.blind_evaluate, [rq for _, rq in jobs]))
+    outs = [client.finalize(stt, a, b) for (stt, _), a, b in zip(jobs, r1, r2, strict=True)]
+    assert sum(len(o) for o in outs) == 200
+
+
+def test_poprf_tampering() -> None:
+    suite = oprf.P256_SHA256
+    key = oprf.PrivateKey.generate(suite)
+    client = oprf.Client(suite, Mode.POPRF, key.public_key)
+    server = oprf.Server(key, Mode.POPRF)
+    state, request = client.blind([b"x"], info=b"info")
+    response = server.blind_evaluate(request)
+    other_info = server.blind_evaluate(request.replace(b"info", b"inf0"))
+    with pytest.raises(InvalidProof):
+        client.finalize(state, other_info)
+    with pytest.raises((InvalidProof, InvalidPoint)):
+        client.finalize(state, _flip(response, len(response) - 70))
+    assert len(client.finalize(state, response)) == 1

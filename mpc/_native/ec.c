@@ -270,21 +270,48 @@ static uint64_t proj_to_xy(const rs_ec_curve *c, uint8_t xy[64], const ec_proj *
     return finite;
 }
 
-/* hash_to_curve (RO): the affine point for msg; 0 on the (negligible) point at infinity. */
+/* Affine x || y of n projective points with one inversion (Montgomery's trick); constant time.
+ * Returns an all-ones mask unless one of them is the point at infinity. `tmp` holds n elements. */
+static uint64_t batch_to_xy(const rs_ec_curve *c, uint8_t *xy, const ec_proj *p, size_t n, ec_fe *tmp)
+{
+    const ec_mont *f = &c->fp;
+    uint64_t finite = ~(uint64_t)0;
+    ec_fe acc = f->one, inv, zi, t;
+    for (size_t i = 0; i < n; i++) {
+        ec_fe z = p[i].z;
+        uint64_t zero = ec_fe_is_zero(&z);
+        finite &= ~zero;
+        ec_fe_cmov(&z, &f->one, zero);
+        tmp[i] = acc; /* product of z_0 .. z_{i-1} */
+        ec_fe_mul(f, &acc, &acc, &z);
+    }
+    ec_fe_inv(f, &inv, &acc);
+    for (size_t i = n; i-- > 0;) {
+        ec_fe z = p[i].z;
+        ec_fe_cmov(&z, &f->one, ec_fe_is_zero(&z));
+        ec_fe_mul(f, &zi, &inv, &tmp[i]);
+        ec_fe_mul(f, &inv, &inv, &z);
+        ec_fe_mul(f, &t, &p[i].x, &zi);
+        ec_fe_to_bytes(f, xy + 64 * i, &t);
+        ec_fe_mul(f, &t, &p[i].y, &zi);
+        ec_fe_to_bytes(f, xy + 64 * i + 32, &t);
+    }
+    return finite;
+}
+
+/* hash_to_curve (RO) of msg as a projective point (cofactor 1: clear_cofactor is the identity). */
 static int hash_to_curve(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_t *msg, size_t msglen,
-                         const uint8_t *dst, size_t dstlen, uint8_t xy[64])
+                         const uint8_t *dst, size_t dstlen, ec_proj *r)
 {
     ec_fe u[2];
-    ec_proj q0, q1, r;
+    ec_proj q0, q1;
     if (!hash_to_field(c, ctx, &c->fp, msg, msglen, dst, dstlen, 2, u))
         return RS_ERR_INTERNAL;
     map_to_curve(c, &q0, &u[0]);
     map_to_curve(c, &q1, &u[1]);
-    proj_add(c, &r, &q0, &q1);
-    /* cofactor 1 for both curves: clear_cofactor is the identity map */
-    uint64_t finite = proj_to_xy(c, xy, &r);
+    proj_add(c, r, &q0, &q1);
     rs_secure_zero(u, sizeof u);
-    return finite ? RS_OK : RS_ERR_VALUE;
+    return RS_OK;
 }
 
 /* ---- point encoding --------------------------------------------------------------------------- */
@@ -358,17 +385,285 @@ static int xy_to_proj(const rs_ec_curve *c, ec_proj *p, const uint8_t xy[64])
 /* out[i] = a[i] + sign * b[i] on affine points, constant time; RS_ERR_POINT at infinity. */
 static int add_points(const rs_ec_curve *c, size_t n, const uint8_t *a, const uint8_t *b, int sign, uint8_t *out)
 {
-    uint64_t finite = ~(uint64_t)0;
+    ec_proj *r = malloc(sizeof(ec_proj) * (n ? n : 1));
+    ec_fe *tmp = malloc(sizeof(ec_fe) * (n ? n : 1));
+    int status = RS_ERR_NOMEM;
+    if (r == NULL || tmp == NULL)
+        goto done;
+    status = RS_ERR_POINT;
     for (size_t i = 0; i < n; i++) {
-        ec_proj p, q, r;
+        ec_proj p, q;
         if (xy_to_proj(c, &p, a + 64 * i) != RS_OK || xy_to_proj(c, &q, b + 64 * i) != RS_OK)
-            return RS_ERR_POINT;
+            goto done;
         if (sign < 0)
             ec_fe_neg(&c->fp, &q.y, &q.y);
-        proj_add(c, &r, &p, &q);
-        finite &= proj_to_xy(c, out + 64 * i, &r);
+        proj_add(c, &r[i], &p, &q);
     }
-    return finite ? RS_OK : RS_ERR_POINT;
+    status = batch_to_xy(c, out, r, n, tmp) ? RS_OK : RS_ERR_POINT;
+done:
+    if (r != NULL) {
+        rs_secure_zero(r, sizeof(ec_proj) * (n ? n : 1));
+        free(r);
+    }
+    free(tmp);
+    return status;
+}
+
+/* ---- multi-scalar multiplication for public inputs (Pippenger, signed digits) ----------------
+ * Variable time by design: every input is public (composite scalars, proof values, public keys).
+ * Jacobian coordinates (x = X / Z^2, y = Y / Z^3), a = -3; z == 0 marks the point at infinity. */
+
+typedef struct {
+    ec_fe x, y, z;
+} ec_jac;
+
+static int jac_is_inf(const ec_jac *p)
+{
+    return ec_fe_is_zero(&p->z) != 0;
+}
+
+static void jac_dbl(const rs_ec_curve *c, ec_jac *r, const ec_jac *p)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe delta, gamma, beta, alpha, t, u;
+    if (jac_is_inf(p)) {
+        *r = *p;
+        return;
+    }
+    ec_fe_sqr(f, &delta, &p->z);
+    ec_fe_sqr(f, &gamma, &p->y);
+    ec_fe_mul(f, &beta, &p->x, &gamma);
+    ec_fe_sub(f, &t, &p->x, &delta);
+    ec_fe_add(f, &u, &p->x, &delta);
+    ec_fe_mul(f, &alpha, &t, &u);
+    ec_fe_add(f, &t, &alpha, &alpha);
+    ec_fe_add(f, &alpha, &alpha, &t); /* alpha = 3 (X - delta)(X + delta) */
+    ec_fe_add(f, &t, &p->y, &p->z);
+    ec_fe_sqr(f, &t, &t);
+    ec_fe_sub(f, &t, &t, &gamma);
+    ec_fe_sub(f, &r->z, &t, &delta);
+    ec_fe_add(f, &beta, &beta, &beta);
+    ec_fe_add(f, &beta, &beta, &beta); /* 4 beta */
+    ec_fe_sqr(f, &t, &alpha);
+    ec_fe_add(f, &u, &beta, &beta);
+    ec_fe_sub(f, &r->x, &t, &u);
+    ec_fe_sub(f, &t, &beta, &r->x);
+    ec_fe_mul(f, &t, &alpha, &t);
+    ec_fe_sqr(f, &gamma, &gamma);
+    ec_fe_add(f, &gamma, &gamma, &gamma);
+    ec_fe_add(f, &gamma, &gamma, &gamma);
+    ec_fe_add(f, &gamma, &gamma, &gamma); /* 8 gamma^2 */
+    ec_fe_sub(f, &r->y, &t, &gamma);
+}
+
+/* r = p + (x2, y2) (affine). */
+static void jac_madd(const rs_ec_curve *c, ec_jac *r, const ec_jac *p, const ec_fe *x2, const ec_fe *y2)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe z1z1, u2, s2, h, hh, i, j, rr, v, t;
+    if (jac_is_inf(p)) {
+        r->x = *x2;
+        r->y = *y2;
+        r->z = f->one;
+        return;
+    }
+    ec_fe_sqr(f, &z1z1, &p->z);
+    ec_fe_mul(f, &u2, x2, &z1z1);
+    ec_fe_mul(f, &s2, y2, &p->z);
+    ec_fe_mul(f, &s2, &s2, &z1z1);
+    ec_fe_sub(f, &h, &u2, &p->x);
+    ec_fe_sub(f, &rr, &s2, &p->y);
+    if (ec_fe_is_zero(&h)) {
+        if (ec_fe_is_zero(&rr)) {
+            jac_dbl(c, r, p);
+        } else {
+            memset(r, 0, sizeof *r);
+        }
+        return;
+    }
+    ec_fe_add(f, &rr, &rr, &rr);
+    ec_fe_sqr(f, &hh, &h);
+    ec_fe_add(f, &i, &hh, &hh);
+    ec_fe_add(f, &i, &i, &i);
+    ec_fe_mul(f, &j, &h, &i);
+    ec_fe_mul(f, &v, &p->x, &i);
+    ec_fe_add(f, &t, &p->z, &h);
+    ec_fe_sqr(f, &t, &t);
+    ec_fe_sub(f, &t, &t, &z1z1);
+    ec_fe_sub(f, &r->z, &t, &hh);
+    ec_fe y1j;
+    ec_fe_mul(f, &y1j, &p->y, &j);
+    ec_fe_sqr(f, &t, &rr);
+    ec_fe_sub(f, &t, &t, &j);
+    ec_fe_sub(f, &t, &t, &v);
+    ec_fe_sub(f, &r->x, &t, &v);
+    ec_fe_sub(f, &t, &v, &r->x);
+    ec_fe_mul(f, &t, &rr, &t);
+    ec_fe_add(f, &y1j, &y1j, &y1j);
+    ec_fe_sub(f, &r->y, &t, &y1j);
+}
+
+static void jac_add(const rs_ec_curve *c, ec_jac *r, const ec_jac *p, const ec_jac *q)
+{
+    const ec_mont *f = &c->fp;
+    ec_fe z1z1, z2z2, u1, u2, s1, s2, h, i, j, rr, v, t;
+    if (jac_is_inf(p)) {
+        *r = *q;
+        return;
+    }
+    if (jac_is_inf(q)) {
+        *r = *p;
+        return;
+    }
+    ec_fe_sqr(f, &z1z1, &p->z);
+    ec_fe_sqr(f, &z2z2, &q->z);
+    ec_fe_mul(f, &u1, &p->x, &z2z2);
+    ec_fe_mul(f, &u2, &q->x, &z1z1);
+    ec_fe_mul(f, &s1, &p->y, &q->z);
+    ec_fe_mul(f, &s1, &s1, &z2z2);
+    ec_fe_mul(f, &s2, &q->y, &p->z);
+    ec_fe_mul(f, &s2, &s2, &z1z1);
+    ec_fe_sub(f, &h, &u2, &u1);
+    ec_fe_sub(f, &rr, &s2, &s1);
+    if (ec_fe_is_zero(&h)) {
+        if (ec_fe_is_zero(&rr)) {
+            jac_dbl(c, r, p);
+        } else {
+            memset(r, 0, sizeof *r);
+        }
+        return;
+    }
+    ec_fe_add(f, &rr, &rr, &rr);
+    ec_fe_add(f, &i, &h, &h);
+    ec_fe_sqr(f, &i, &i);
+    ec_fe_mul(f, &j, &h, &i);
+    ec_fe_mul(f, &v, &u1, &i);
+    ec_fe_add(f, &t, &p->z, &q->z);
+    ec_fe_sqr(f, &t, &t);
+    ec_fe_sub(f, &t, &t, &z1z1);
+    ec_fe_sub(f, &t, &t, &z2z2);
+    ec_fe_mul(f, &r->z, &t, &h);
+    ec_fe s1j;
+    ec_fe_mul(f, &s1j, &s1, &j);
+    ec_fe_sqr(f, &t, &rr);
+    ec_fe_sub(f, &t, &t, &j);
+    ec_fe_sub(f, &t, &t, &v);
+    ec_fe_sub(f, &r->x, &t, &v);
+    ec_fe_sub(f, &t, &v, &r->x);
+    ec_fe_mul(f, &t, &rr, &t);
+    ec_fe_add(f, &s1j, &s1j, &s1j);
+    ec_fe_sub(f, &r->y, &t, &s1j);
+}
+
+/* Signed base-2^w digits of a 256-bit big-endian scalar, least significant first. */
+static void recode(const uint8_t k[32], int w, int nwin, int16_t *digits)
+{
+    uint64_t limb[5] = {0, 0, 0, 0, 0};
+    for (int i = 0; i < 32; i++)
+        limb[(31 - i) / 8] |= (uint64_t)k[i] << (8 * ((31 - i) % 8));
+    int carry = 0;
+    const int half = 1 << (w - 1), full = 1 << w;
+    for (int j = 0; j < nwin; j++) {
+        int bit = j * w;
+        uint64_t word = limb[bit / 64] >> (bit % 64);
+        if (bit % 64 + w > 64 && bit / 64 + 1 < 5)
+            word |= limb[bit / 64 + 1] << (64 - bit % 64);
+        int d = (int)(word & (uint64_t)(full - 1)) + carry;
+        carry = d >= half;
+        digits[j] = (int16_t)(d - (carry ? full : 0));
+    }
+}
+
+/* out = g * G + sum k[i] * in[i] (affine x || y inputs, already validated). */
+static int generic_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const uint8_t *k, const uint8_t *in,
+                       uint8_t out[64])
+{
+    const ec_mont *f = &c->fp;
+    size_t total = n + (g != NULL);
+    int w = total < 4 ? 3 : total < 32 ? 4 : total < 128 ? 5 : total < 512 ? 6 : total < 2048 ? 7 : 8;
+    int nwin = (256 + w) / w + 1;
+    size_t nb = (size_t)1 << (w - 1);
+    ec_fe *px = malloc(sizeof(ec_fe) * 2 * (total ? total : 1));
+    int16_t *digits = malloc(sizeof(int16_t) * (size_t)nwin * (total ? total : 1));
+    ec_jac *buckets = malloc(sizeof(ec_jac) * nb);
+    int status = RS_ERR_NOMEM;
+    if (px == NULL || digits == NULL || buckets == NULL)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        ec_fe_from_bytes(f, &px[2 * i], in + 64 * i);
+        ec_fe_from_bytes(f, &px[2 * i + 1], in + 64 * i + 32);
+        recode(k + 32 * i, w, nwin, digits + (size_t)nwin * i);
+    }
+    if (g != NULL) {
+        uint8_t gxy[32];
+        const EC_POINT *gen = EC_GROUP_get0_generator(c->group);
+        BIGNUM *gx = BN_new(), *gy = BN_new();
+        int ok = gx && gy && EC_POINT_get_affine_coordinates(c->group, gen, gx, gy, NULL) == 1 &&
+                 BN_bn2binpad(gx, gxy, 32) == 32;
+        if (ok)
+            ec_fe_from_bytes(f, &px[2 * n], gxy);
+        ok = ok && BN_bn2binpad(gy, gxy, 32) == 32;
+        if (ok)
+            ec_fe_from_bytes(f, &px[2 * n + 1], gxy);
+        BN_free(gx);
+        BN_free(gy);
+        if (!ok) {
+            status = RS_ERR_INTERNAL;
+            goto done;
+        }
+        recode(g, w, nwin, digits + (size_t)nwin * n);
+    }
+    ec_jac acc;
+    memset(&acc, 0, sizeof acc);
+    for (int j = nwin - 1; j >= 0; j--) {
+        for (int d = 0; d < w; d++)
+            jac_dbl(c, &acc, &acc);
+        memset(buckets, 0, sizeof(ec_jac) * nb);
+        for (size_t i = 0; i < total; i++) {
+            int d = digits[(size_t)nwin * i + (size_t)j];
+            if (d > 0) {
+                jac_madd(c, &buckets[d - 1], &buckets[d - 1], &px[2 * i], &px[2 * i + 1]);
+            } else if (d < 0) {
+                ec_fe ny;
+                ec_fe_neg(f, &ny, &px[2 * i + 1]);
+                jac_madd(c, &buckets[-d - 1], &buckets[-d - 1], &px[2 * i], &ny);
+            }
+        }
+        ec_jac run, sum;
+        memset(&run, 0, sizeof run);
+        memset(&sum, 0, sizeof sum);
+        for (size_t b = nb; b-- > 0;) {
+            jac_add(c, &run, &run, &buckets[b]);
+            jac_add(c, &sum, &sum, &run);
+        }
+        jac_add(c, &acc, &acc, &sum);
+    }
+    if (jac_is_inf(&acc)) {
+        status = RS_ERR_POINT;
+        goto done;
+    }
+    ec_fe zi, zi2, x, y;
+    ec_fe_inv(f, &zi, &acc.z);
+    ec_fe_sqr(f, &zi2, &zi);
+    ec_fe_mul(f, &x, &acc.x, &zi2);
+    ec_fe_mul(f, &zi2, &zi2, &zi);
+    ec_fe_mul(f, &y, &acc.y, &zi2);
+    ec_fe_to_bytes(f, out, &x);
+    ec_fe_to_bytes(f, out + 32, &y);
+    status = RS_OK;
+done:
+    free(px);
+    free(digits);
+    free(buckets);
+    return status;
+}
+
+static int curve_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const uint8_t *k, const uint8_t *in,
+                     uint8_t out[64])
+{
+    if (c->generic_msm)
+        return generic_msm(c, g, n, k, in, out);
+    return c->backend->msm(c, g, n, k, in, out);
 }
 
 /* ---- composites of RFC 9497, 2.2.1 ------------------------------------------------------------ */
@@ -380,7 +675,7 @@ static int composite_scalars(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_
                              uint8_t *d)
 {
     uint8_t buf[2 + 64 + 2 + 2 + 33 + 2 + 33 + 9];
-    if (seedlen > 64)
+    if (seedlen > 64 || n > 65536) /* the transcript carries i as I2OSP(i, 2) */
         return RS_ERR_VALUE;
     size_t off = 0;
     buf[off++] = 0;
@@ -561,6 +856,8 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     PyObject *res = NULL, *seq = NULL;
     PyObject **items = NULL;
     uint8_t *xy = NULL, *xy2 = NULL;
+    ec_proj *proj = NULL;
+    ec_fe *tmp = NULL;
     EVP_MD_CTX *ctx = NULL;
     size_t n = 0;
     int have_sc = 0, status = RS_OK;
@@ -595,8 +892,10 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     items = calloc(n ? n : 1, sizeof *items);
     xy = malloc(64 * (n ? n : 1));
     xy2 = malloc(64 * (n ? n : 1));
+    proj = malloc(sizeof(ec_proj) * (n ? n : 1));
+    tmp = malloc(sizeof(ec_fe) * (n ? n : 1));
     ctx = EVP_MD_CTX_new();
-    if (items == NULL || xy == NULL || xy2 == NULL || ctx == NULL) {
+    if (items == NULL || xy == NULL || xy2 == NULL || proj == NULL || tmp == NULL || ctx == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -617,7 +916,9 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (size_t i = 0; i < n && status == RS_OK; i++)
         status = hash_to_curve(c, ctx, (const uint8_t *)PyBytes_AS_STRING(items[i]), (size_t)PyBytes_GET_SIZE(items[i]),
-                               dst.buf, (size_t)dst.len, xy + 64 * i);
+                               dst.buf, (size_t)dst.len, &proj[i]);
+    if (status == RS_OK && !batch_to_xy(c, xy, proj, n, tmp))
+        status = RS_ERR_VALUE; /* hash_to_curve hit the point at infinity (probability ~2^-256) */
     if (status == RS_OK && scal != NULL) {
         if (mode == 0) {
             status = c->backend->mul_each(c, scal, n, xy, xy2);
@@ -650,6 +951,14 @@ done:
     if (xy2 != NULL) {
         rs_secure_zero(xy2, 64 * (n ? n : 1));
         free(xy2);
+    }
+    if (proj != NULL) {
+        rs_secure_zero(proj, sizeof(ec_proj) * (n ? n : 1));
+        free(proj);
+    }
+    if (tmp != NULL) {
+        rs_secure_zero(tmp, sizeof(ec_fe) * (n ? n : 1));
+        free(tmp);
     }
     EVP_MD_CTX_free(ctx);
     Py_XDECREF(seq);
@@ -888,7 +1197,7 @@ static PyObject *py_ec_msm(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     status = decode_points(c, pb.buf, n, xy);
     if (status == RS_OK)
-        status = c->backend->msm(c, have_g ? gb.buf : NULL, n, kb.buf, xy, r);
+        status = curve_msm(c, have_g ? gb.buf : NULL, n, kb.buf, xy, r);
     Py_END_ALLOW_THREADS
     if (status != RS_OK) {
         raise_status(status);
@@ -1010,7 +1319,7 @@ static PyObject *py_ec_server_eval(PyObject *self, PyObject *args)
     if (status == RS_OK && have_seed) {
         status = composite_scalars(c, ctx, sb.buf, (size_t)sb.len, pb.buf, zout, n, dst.buf, (size_t)dst.len, d);
         if (status == RS_OK)
-            status = c->backend->msm(c, NULL, n, d, xy, mxy);
+            status = curve_msm(c, NULL, n, d, xy, mxy);
         if (status == RS_OK)
             status = c->backend->mul_batch(c, kb.buf, 1, mxy, kmxy);
         if (status == RS_OK) {
@@ -1078,9 +1387,9 @@ static PyObject *py_ec_composites(PyObject *self, PyObject *args)
     if (status == RS_OK)
         status = composite_scalars(c, ctx, sb.buf, (size_t)sb.len, cb.buf, db.buf, n, dst.buf, (size_t)dst.len, d);
     if (status == RS_OK)
-        status = c->backend->msm(c, NULL, n, d, cxy, mxy);
+        status = curve_msm(c, NULL, n, d, cxy, mxy);
     if (status == RS_OK)
-        status = c->backend->msm(c, NULL, n, d, dxy, zxy);
+        status = curve_msm(c, NULL, n, d, dxy, zxy);
     Py_END_ALLOW_THREADS
     if (status != RS_OK) {
         raise_status(status);
@@ -1209,6 +1518,222 @@ done:
     return res;
 }
 
+/* ---- fixed-base tables (additive blinding: r * K) ------------------------------------------- */
+
+#define FIXED_CAPSULE "mpc._native.ec_fixed_base"
+
+typedef struct {
+    const rs_ec_curve *curve;
+    void *table;
+} ec_fixed;
+
+static void fixed_destroy(PyObject *cap)
+{
+    ec_fixed *f = PyCapsule_GetPointer(cap, FIXED_CAPSULE);
+    if (f != NULL) {
+        if (f->table != NULL && f->curve->backend->fixed_free != NULL)
+            f->curve->backend->fixed_free(f->table);
+        free(f);
+    }
+}
+
+/* ec_fixed_base(curve, K) -> a table object for K, or None when the backend has no tables. */
+static PyObject *py_ec_fixed_base(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer pb;
+    if (!PyArg_ParseTuple(args, "iy*:ec_fixed_base", &id, &pb))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    uint8_t xy[64];
+    if (c == NULL)
+        goto done;
+    if (pb.len != 33 || decode_point(c, pb.buf, xy) != RS_OK) {
+        raise_status(RS_ERR_POINT);
+        goto done;
+    }
+    if (c->backend->fixed_new == NULL) {
+        res = Py_NewRef(Py_None);
+        goto done;
+    }
+    void *table;
+    Py_BEGIN_ALLOW_THREADS
+    table = c->backend->fixed_new(c, xy);
+    Py_END_ALLOW_THREADS
+    if (table == NULL) {
+        res = Py_NewRef(Py_None);
+        goto done;
+    }
+    ec_fixed *f = malloc(sizeof *f);
+    if (f == NULL) {
+        c->backend->fixed_free(table);
+        PyErr_NoMemory();
+        goto done;
+    }
+    f->curve = c;
+    f->table = table;
+    res = PyCapsule_New(f, FIXED_CAPSULE, fixed_destroy);
+    if (res == NULL) {
+        c->backend->fixed_free(table);
+        free(f);
+    }
+done:
+    PyBuffer_Release(&pb);
+    return res;
+}
+
+/* ec_client_finalize2(curve, C, Z1, Z2, seed1, seed2, dst, r, K | None) -> (M1, Zc1, M2, Zc2, N):
+ * the two-server client's finalize in one pass over the batch, each element decoded once: the
+ * composites of both servers' proofs (C = blinded, D = Z_i) and the unblinded elements
+ * N[i] = r[i]^-1 (Z1[i] + Z2[i]), or Z1[i] + Z2[i] - r[i] * K with additive blinding. The caller
+ * releases N only after both proofs verify. */
+static PyObject *py_ec_client_finalize2(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    PyObject *kobj;
+    Py_buffer cb, z1b, z2b, s1b, s2b, dst, rb, kb = {0};
+    PyObject *tobj = Py_None;
+    if (!PyArg_ParseTuple(args, "iy*y*y*y*y*y*y*O|O:ec_client_finalize2", &id, &cb, &z1b, &z2b, &s1b, &s2b, &dst, &rb,
+                          &kobj, &tobj))
+        return NULL;
+    ec_fixed *fixed = NULL;
+    PyObject *res = NULL, *nout = NULL;
+    uint8_t *cxy = NULL, *z1 = NULL, *z2 = NULL, *d = NULL, *t = NULL, *ks = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    int have_k = 0;
+    size_t n = 0, n1 = 0, n2 = 0;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL || !batch_count(cb.len, 33, &n) || !batch_count(z1b.len, 33, &n1) || !batch_count(z2b.len, 33, &n2))
+        goto done;
+    if (n == 0 || n1 != n || n2 != n || s1b.len > 64 || s2b.len > 64) {
+        rs_raise(RS_ERR_VALUE, "batches differ in length, are empty, or a seed is too long");
+        goto done;
+    }
+    if (kobj != Py_None) {
+        if (PyObject_GetBuffer(kobj, &kb, PyBUF_SIMPLE) < 0)
+            goto done;
+        have_k = 1;
+        if (kb.len != 33) {
+            rs_raise(RS_ERR_POINT, "public key must be a 33-byte point");
+            goto done;
+        }
+    }
+    if (tobj != Py_None) {
+        fixed = PyCapsule_GetPointer(tobj, FIXED_CAPSULE);
+        if (fixed == NULL)
+            goto done;
+        if (fixed->curve != c || !have_k) {
+            rs_raise(RS_ERR_VALUE, "fixed-base table belongs to another curve or is given without K");
+            goto done;
+        }
+    }
+    if ((size_t)rb.len != 32 * n || !scalars_ok(c, rb.buf, n)) {
+        raise_status(RS_ERR_VALUE);
+        goto done;
+    }
+    cxy = malloc(64 * n);
+    z1 = malloc(64 * n);
+    z2 = malloc(64 * n);
+    t = malloc(64 * n);
+    d = malloc(32 * n);
+    ks = malloc(32 * n);
+    ctx = EVP_MD_CTX_new();
+    nout = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(33 * n));
+    if (cxy == NULL || z1 == NULL || z2 == NULL || t == NULL || d == NULL || ks == NULL || ctx == NULL || nout == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint8_t outs[4][64], enc[4][33];
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = decode_points(c, cb.buf, n, cxy);
+    if (status == RS_OK)
+        status = decode_points(c, z1b.buf, n, z1);
+    if (status == RS_OK)
+        status = decode_points(c, z2b.buf, n, z2);
+    const Py_buffer *seeds[2] = {&s1b, &s2b};
+    const Py_buffer *zs[2] = {&z1b, &z2b};
+    uint8_t *zxy[2] = {z1, z2};
+    for (int j = 0; j < 2 && status == RS_OK; j++) {
+        status = composite_scalars(c, ctx, seeds[j]->buf, (size_t)seeds[j]->len, cb.buf, zs[j]->buf, n, dst.buf,
+                                   (size_t)dst.len, d);
+        if (status == RS_OK)
+            status = curve_msm(c, NULL, n, d, cxy, outs[2 * j]);
+        if (status == RS_OK)
+            status = curve_msm(c, NULL, n, d, zxy[j], outs[2 * j + 1]);
+    }
+    if (status == RS_OK)
+        status = add_points(c, n, z1, z2, +1, z1);
+    if (status == RS_OK) {
+        if (have_k && fixed != NULL) {
+            /* the table was built from K by ec_fixed_base; the caller passes the same K */
+            status = c->backend->fixed_mul(c, fixed->table, rb.buf, n, t);
+            if (status == RS_OK)
+                status = add_points(c, n, z1, t, -1, z1);
+        } else if (have_k) {
+            status = decode_point(c, kb.buf, t);
+            for (size_t i = 1; i < n && status == RS_OK; i++)
+                memcpy(t + 64 * i, t, 64);
+            if (status == RS_OK)
+                status = c->backend->mul_each(c, rb.buf, n, t, t);
+            if (status == RS_OK)
+                status = add_points(c, n, z1, t, -1, z1);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                ec_fe x;
+                ec_fe_from_bytes(&c->fn, &x, (const uint8_t *)rb.buf + 32 * i);
+                ec_fe_inv(&c->fn, &x, &x);
+                ec_fe_to_bytes(&c->fn, ks + 32 * i, &x);
+                rs_secure_zero(&x, sizeof x);
+            }
+            status = c->backend->mul_each(c, ks, n, z1, z1);
+        }
+    }
+    if (status == RS_OK) {
+        encode_points(z1, n, (uint8_t *)PyBytes_AS_STRING(nout));
+        for (int j = 0; j < 4; j++)
+            encode_point(outs[j], enc[j]);
+    }
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        raise_status(status);
+        goto done;
+    }
+    res = Py_BuildValue("(y#y#y#y#O)", enc[0], (Py_ssize_t)33, enc[1], (Py_ssize_t)33, enc[2], (Py_ssize_t)33, enc[3],
+                        (Py_ssize_t)33, nout);
+done:
+    Py_XDECREF(nout);
+    free(cxy);
+    if (z1 != NULL) {
+        rs_secure_zero(z1, 64 * n);
+        free(z1);
+    }
+    free(z2);
+    if (t != NULL) {
+        rs_secure_zero(t, 64 * n);
+        free(t);
+    }
+    free(d);
+    if (ks != NULL) {
+        rs_secure_zero(ks, 32 * n);
+        free(ks);
+    }
+    EVP_MD_CTX_free(ctx);
+    if (have_k)
+        PyBuffer_Release(&kb);
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&z1b);
+    PyBuffer_Release(&z2b);
+    PyBuffer_Release(&s1b);
+    PyBuffer_Release(&s2b);
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&rb);
+    return res;
+}
+
 /* ec_scalar(curve, op, a, b, c): constant-time arithmetic mod n on canonical 32-byte scalars.
  * op 0: a * b + c; op 1: a^-1 (a != 0); op 2: -a. */
 static PyObject *py_ec_scalar(PyObject *self, PyObject *args)
@@ -1311,7 +1836,21 @@ done:
     return res;
 }
 
+/* ec_set_generic_msm(curve, on): choose the MSM used for public inputs (tests and benchmark). */
+static PyObject *py_ec_set_generic_msm(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id, on;
+    if (!PyArg_ParseTuple(args, "ip:ec_set_generic_msm", &id, &on))
+        return NULL;
+    if (get_curve(id) == NULL)
+        return NULL;
+    curves[id].generic_msm = on;
+    Py_RETURN_NONE;
+}
+
 PyMethodDef rs_ec_methods[] = {
+    {"ec_set_generic_msm", py_ec_set_generic_msm, METH_VARARGS, NULL},
     {"ec_curve_params", py_ec_curve_params, METH_VARARGS, NULL},
     {"ec_expand_xmd", py_ec_expand_xmd, METH_VARARGS, NULL},
     {"ec_hash_to_field", py_ec_hash_to_field, METH_VARARGS, NULL},
@@ -1327,6 +1866,8 @@ PyMethodDef rs_ec_methods[] = {
     {"ec_server_eval", py_ec_server_eval, METH_VARARGS, NULL},
     {"ec_composites", py_ec_composites, METH_VARARGS, NULL},
     {"ec_client_unblind", py_ec_client_unblind, METH_VARARGS, NULL},
+    {"ec_client_finalize2", py_ec_client_finalize2, METH_VARARGS, NULL},
+    {"ec_fixed_base", py_ec_fixed_base, METH_VARARGS, NULL},
     {"ec_scalar", py_ec_scalar, METH_VARARGS, NULL},
     {"ec_bench_mul", py_ec_bench_mul, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
@@ -1394,6 +1935,10 @@ int rs_ec_init(PyObject *module)
         PyErr_SetString(PyExc_ImportError, "riskshare: EC curve set-up failed");
         return -1;
     }
+    /* OpenSSL's generic EC_POINTs_mul (wNAF on BIGNUMs) is several times slower than the
+     * Pippenger MSM on ec_field.c; nistz256's windowed one is on par for P-256 (benchmark). */
+    curves[EC_CURVE_SM2].generic_msm = 1;
+    curves[EC_CURVE_P256].generic_msm = 0;
     curves_ready = 1;
     if (PyModule_AddIntConstant(module, "EC_CURVE_P256", EC_CURVE_P256) < 0 ||
         PyModule_AddIntConstant(module, "EC_CURVE_SM2", EC_CURVE_SM2) < 0 ||

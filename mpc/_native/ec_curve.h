@@ -35,6 +35,11 @@ typedef struct {
      * result is the point at infinity. Variable time: every input is public. */
     int (*msm)(const rs_ec_curve *c, const uint8_t *g, size_t n, const uint8_t *k, const uint8_t *in,
                uint8_t out[64]);
+    /* Optional (NULL when absent): a precomputed table for a fixed point K (the client's
+     * additive unblinding, r * K), used as out[i] = k[i] * K. */
+    void *(*fixed_new)(const rs_ec_curve *c, const uint8_t xy[64]);
+    int (*fixed_mul)(const rs_ec_curve *c, void *table, const uint8_t *k, size_t n, uint8_t *out);
+    void (*fixed_free)(void *table);
 } rs_ec_backend;
 
 struct rs_ec_curve {
@@ -47,6 +52,7 @@ struct rs_ec_curve {
     uint64_t c1[4];    /* (p - 3) / 4 */
     uint64_t sqrt_e[4]; /* (p + 1) / 4 */
     const rs_ec_backend *backend;
+    int generic_msm; /* public-input MSMs on ec_field.c (Pippenger) instead of the backend */
 };
 
 extern const rs_ec_backend rs_ec_openssl_backend;

@@ -65,40 +65,62 @@ static void reduce_once(const ec_mont *c, uint64_t x[4])
     sel4(x, x, t, (uint64_t)0 - borrow);
 }
 
+/* One CIOS round: t += a * bi, then t = (t + q * m) / 2^64 with q = t0 * m0inv. Unrolled with
+ * the operands in locals: the compiler cannot keep them in registers through the pointers. */
+#define MAC(lo, carry, x, y, add)                      \
+    do {                                               \
+        u128 s_ = (u128)(x) * (y) + (add) + (carry);   \
+        lo = (uint64_t)s_;                             \
+        carry = (uint64_t)(s_ >> 64);                  \
+    } while (0)
+
 void ec_fe_mul(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
 {
-    /* CIOS Montgomery multiplication: r = a * b * 2^-256 mod m. */
-    uint64_t t[6] = {0, 0, 0, 0, 0, 0};
-    const uint64_t *m = c->m;
+    const uint64_t a0 = a->v[0], a1 = a->v[1], a2 = a->v[2], a3 = a->v[3];
+    const uint64_t m0 = c->m[0], m1 = c->m[1], m2 = c->m[2], m3 = c->m[3], minv = c->m0inv;
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
+#pragma GCC unroll 4
     for (int i = 0; i < 4; i++) {
+        const uint64_t bi = b->v[i];
         uint64_t carry = 0;
-        for (int j = 0; j < 4; j++) {
-            u128 s = (u128)a->v[j] * b->v[i] + t[j] + carry;
-            t[j] = (uint64_t)s;
-            carry = (uint64_t)(s >> 64);
-        }
-        u128 s = (u128)t[4] + carry;
-        t[4] = (uint64_t)s;
-        t[5] = (uint64_t)(s >> 64);
-
-        uint64_t q = t[0] * c->m0inv;
-        s = (u128)q * m[0] + t[0];
-        carry = (uint64_t)(s >> 64);
-        for (int j = 1; j < 4; j++) {
-            s = (u128)q * m[j] + t[j] + carry;
-            t[j - 1] = (uint64_t)s;
-            carry = (uint64_t)(s >> 64);
-        }
-        s = (u128)t[4] + carry;
-        t[3] = (uint64_t)s;
-        t[4] = t[5] + (uint64_t)(s >> 64);
+        MAC(t0, carry, a0, bi, t0);
+        MAC(t1, carry, a1, bi, t1);
+        MAC(t2, carry, a2, bi, t2);
+        MAC(t3, carry, a3, bi, t3);
+        u128 s = (u128)t4 + carry;
+        t4 = (uint64_t)s;
+        t5 = (uint64_t)(s >> 64);
+        const uint64_t q = t0 * minv;
+        uint64_t lo;
+        carry = 0;
+        MAC(lo, carry, q, m0, t0);
+        (void)lo;
+        MAC(t0, carry, q, m1, t1);
+        MAC(t1, carry, q, m2, t2);
+        MAC(t2, carry, q, m3, t3);
+        s = (u128)t4 + carry;
+        t3 = (uint64_t)s;
+        t4 = t5 + (uint64_t)(s >> 64);
     }
     /* t < 2m: subtract m when t >= m. */
-    uint64_t d[4];
-    uint64_t borrow = sub4(d, t, m);
-    /* t >= m iff the top limb carries or the subtraction did not borrow */
-    uint64_t ge = t[4] | (borrow ^ 1);
-    sel4(r->v, d, t, (uint64_t)0 - ge);
+    uint64_t d0, d1, d2, d3, borrow;
+    u128 x = (u128)t0 - m0;
+    d0 = (uint64_t)x;
+    borrow = (uint64_t)(x >> 64) & 1;
+    x = (u128)t1 - m1 - borrow;
+    d1 = (uint64_t)x;
+    borrow = (uint64_t)(x >> 64) & 1;
+    x = (u128)t2 - m2 - borrow;
+    d2 = (uint64_t)x;
+    borrow = (uint64_t)(x >> 64) & 1;
+    x = (u128)t3 - m3 - borrow;
+    d3 = (uint64_t)x;
+    borrow = (uint64_t)(x >> 64) & 1;
+    const uint64_t mask = (uint64_t)0 - (t4 | (borrow ^ 1));
+    r->v[0] = (d0 & mask) | (t0 & ~mask);
+    r->v[1] = (d1 & mask) | (t1 & ~mask);
+    r->v[2] = (d2 & mask) | (t2 & ~mask);
+    r->v[3] = (d3 & mask) | (t3 & ~mask);
 }
 
 void ec_fe_sqr(const ec_mont *c, ec_fe *r, const ec_fe *a)

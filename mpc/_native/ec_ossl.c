@@ -192,6 +192,76 @@ done:
     return status;
 }
 
+/* A fixed-base table for K: a copy of the group with K as its generator and OpenSSL's
+ * precomputation. Only nistz256 (P-256) uses such a table for k * G with a constant-time lookup;
+ * OpenSSL's generic code runs its ladder regardless, so the SM2 curve gets no table. */
+static void *ossl_fixed_new(const rs_ec_curve *c, const uint8_t xy[64])
+{
+    if (c->id != EC_CURVE_P256)
+        return NULL;
+    BN_CTX *ctx = BN_CTX_new();
+    EC_GROUP *g = EC_GROUP_dup(c->group);
+    EC_POINT *k = g ? EC_POINT_new(g) : NULL;
+    int ok = ctx && k && xy_to_point(c, k, xy, ctx) &&
+             EC_GROUP_set_generator(g, k, EC_GROUP_get0_order(c->group), EC_GROUP_get0_cofactor(c->group)) == 1 &&
+             EC_GROUP_precompute_mult(g, ctx) == 1;
+    EC_POINT_free(k);
+    BN_CTX_free(ctx);
+    if (!ok) {
+        EC_GROUP_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static int ossl_fixed_mul(const rs_ec_curve *c, void *table, const uint8_t *k, size_t n, uint8_t *out)
+{
+    const EC_GROUP *g = table;
+    int status = RS_ERR_INTERNAL;
+    BN_CTX *ctx = BN_CTX_new();
+    EC_POINT **pts = calloc(n ? n : 1, sizeof *pts);
+    BIGNUM *kb = NULL;
+    if (ctx == NULL || pts == NULL)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        BN_clear_free(kb);
+        kb = secret_bn(k + 32 * i);
+        if (kb == NULL || (pts[i] = EC_POINT_new(g)) == NULL)
+            goto done;
+        if (EC_POINT_mul(g, pts[i], kb, NULL, NULL, ctx) != 1)
+            goto done;
+        if (EC_POINT_is_at_infinity(g, pts[i])) {
+            status = RS_ERR_VALUE;
+            goto done;
+        }
+    }
+    if (n > 1 && EC_POINTs_make_affine(g, n, pts, ctx) != 1)
+        goto done;
+    status = RS_OK;
+    BN_CTX_start(ctx);
+    BIGNUM *x = BN_CTX_get(ctx), *y = BN_CTX_get(ctx);
+    for (size_t i = 0; i < n && status == RS_OK; i++)
+        if (y == NULL || EC_POINT_get_affine_coordinates(g, pts[i], x, y, ctx) != 1 ||
+            BN_bn2binpad(x, out + 64 * i, 32) != 32 || BN_bn2binpad(y, out + 64 * i + 32, 32) != 32)
+            status = RS_ERR_INTERNAL;
+    BN_CTX_end(ctx);
+    (void)c;
+done:
+    BN_clear_free(kb);
+    if (pts != NULL) {
+        for (size_t i = 0; i < n; i++)
+            EC_POINT_clear_free(pts[i]);
+        free(pts);
+    }
+    BN_CTX_free(ctx);
+    return status;
+}
+
+static void ossl_fixed_free(void *table)
+{
+    EC_GROUP_free(table);
+}
+
 const rs_ec_backend rs_ec_openssl_backend = {
-    ossl_mul_batch, ossl_mul_each, ossl_mul_base, ossl_msm,
+    ossl_mul_batch, ossl_mul_each, ossl_mul_base, ossl_msm, ossl_fixed_new, ossl_fixed_mul, ossl_fixed_free,
 };
