@@ -26,6 +26,9 @@ if getattr(lib, "__version__", None) != __version__:  # pragma: no cover - stale
 
 __all__ = [
     "OPENSSL_VERSION",
+    "PAILLIER_MAX_WORKERS",
+    "PAILLIER_MIN_BITS",
+    "PAILLIER_WIRE_VERSION",
     "SM3_BLOCK_SIZE",
     "SM3_DIGEST_SIZE",
     "SM4_BLOCK_SIZE",
@@ -58,6 +61,9 @@ SM3_BLOCK_SIZE: int = lib.SM3_BLOCK_SIZE
 SM4_KEY_SIZE: int = lib.SM4_KEY_SIZE
 SM4_BLOCK_SIZE: int = lib.SM4_BLOCK_SIZE
 SM4_GCM_TAG_SIZE: int = lib.SM4_GCM_TAG_SIZE
+PAILLIER_MAX_WORKERS: int = lib.PAILLIER_MAX_WORKERS
+PAILLIER_MIN_BITS: int = lib.PAILLIER_MIN_BITS
+PAILLIER_WIRE_VERSION: int = lib.PAILLIER_WIRE_VERSION
 
 
 def cpu_features() -> dict[str, bool]:

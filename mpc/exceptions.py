@@ -45,3 +45,7 @@ class ProtocolAbort(RiskshareError):
 
 class ProtocolStateError(RiskshareError):
     """A protocol step was called out of order or twice."""
+
+
+class PaillierKeyMismatch(RiskshareError, ValueError):
+    """A Paillier ciphertext or key belongs to a different public key (checked by modulus)."""
