@@ -51,9 +51,10 @@ void pai_limbs_to_be(uint8_t *b, size_t blen, const mp_limb_t *r, size_t L)
     }
 }
 
-static int limbs_lt(const mp_limb_t *a, const mp_limb_t *b, size_t L)
+/* a < b in constant time (a may be secret); t has L limbs of scratch. */
+static int limbs_lt(const mp_limb_t *a, const mp_limb_t *b, size_t L, mp_limb_t *t)
 {
-    return mpn_cmp(a, b, (mp_size_t)L) < 0;
+    return mpn_sub_n(t, a, b, (mp_size_t)L) != 0;
 }
 
 static void mpz_from_be(mpz_t r, const uint8_t *b, size_t blen)
@@ -351,7 +352,7 @@ static void *enc_worker(void *arg)
     for (size_t k = j->start; k < j->end; k++) {
         if (j->mode == MODE_ENCRYPT_OBF) {
             pai_be_to_limbs(rp, L, j->obf + k * o->cbytes, o->cbytes);
-            if (!limbs_lt(rp, o->M.N, L)) {
+            if (!limbs_lt(rp, o->M.N, L, tmp)) {
                 j->status = RS_ERR_VALUE;
                 break;
             }
@@ -372,14 +373,14 @@ static void *enc_worker(void *arg)
         }
         if (j->mode == MODE_RERANDOMIZE) {
             pai_be_to_limbs(gm, L, j->in + k * o->cbytes, o->cbytes);
-            if (!limbs_lt(gm, o->M.N, L)) {
+            if (!limbs_lt(gm, o->M.N, L, tmp)) {
                 j->status = RS_ERR_VALUE;
                 break;
             }
         } else {
             /* gm = 1 + m * n < n^2 */
             pai_be_to_limbs(ml, o->Ln, j->in + k * o->nbytes, o->nbytes);
-            if (!limbs_lt(ml, o->nl, o->Ln)) {
+            if (!limbs_lt(ml, o->nl, o->Ln, tmp)) {
                 j->status = RS_ERR_VALUE;
                 break;
             }
