@@ -907,9 +907,7 @@ static void *dec_worker(void *arg)
             j->status = pai_half_decrypt(&o->half[j->which], j->res, c, ctx);
             break;
         }
-        int st = pai_half_decrypt(&o->half[0], mp, c, ctx);
-        if (st == RS_OK)
-            st = pai_half_decrypt(&o->half[1], mq, c, ctx);
+        int st = pai_both_decrypt(&o->half[0], &o->half[1], mp, mq, c, ctx);
         if (st == RS_OK && !crt_combine(o, m, mp, mq, ctx))
             st = RS_ERR_INTERNAL;
         if (st == RS_OK && BN_bn2binpad(m, j->out + k * o->nbytes, (int)o->nbytes) < 0)

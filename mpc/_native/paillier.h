@@ -31,6 +31,9 @@ int pai_half_init(pai_half_t *h, const BIGNUM *p, const BIGNUM *q, BN_CTX *ctx);
 void pai_half_free(pai_half_t *h);
 /* Returns RS_OK, RS_ERR_DECRYPT (c not invertible mod p) or RS_ERR_INTERNAL. */
 int pai_half_decrypt(const pai_half_t *h, BIGNUM *res, const BIGNUM *c, BN_CTX *ctx);
+/* Both halves on the calling thread: res0 = m mod p (h0), res1 = m mod q (h1). */
+int pai_both_decrypt(const pai_half_t *h0, const pai_half_t *h1, BIGNUM *res0, BIGNUM *res1, const BIGNUM *c,
+                     BN_CTX *ctx);
 
 /* AVX-512 IFMA path (paillier_ifma.c); each returns 0 / does nothing when not available. */
 int pai_ifma_active(void);
@@ -47,5 +50,8 @@ int pai_ifma_fixed_base(const void *t, mp_limb_t *r, size_t L, const uint8_t *a,
 void *pai_ifma_exp_ctx_new(const BIGNUM *m);
 void pai_ifma_exp_ctx_free(void *c);
 int pai_ifma_exp(const void *c, BIGNUM *r, const BIGNUM *b, const BIGNUM *e, BN_CTX *ctx);
+/* Both CRT halves at once on one core (interleaved); 0 when not handled here. */
+int pai_ifma_exp2(const void *c1, const void *c2, BIGNUM *r1, BIGNUM *r2, const BIGNUM *b1, const BIGNUM *b2,
+                  const BIGNUM *e1, const BIGNUM *e2);
 
 #endif

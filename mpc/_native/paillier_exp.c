@@ -43,28 +43,78 @@ void pai_half_free(pai_half_t *h)
     memset(h, 0, sizeof *h);
 }
 
+/* x = c mod p^2; RS_ERR_DECRYPT when c = 0 mod p. */
+static int half_reduce(const pai_half_t *h, BIGNUM *x, BIGNUM *t, const BIGNUM *c, BN_CTX *ctx)
+{
+    if (!BN_nnmod(x, c, h->p2, ctx) || !BN_mod(t, x, h->p, ctx))
+        return RS_ERR_INTERNAL;
+    return BN_is_zero(t) ? RS_ERR_DECRYPT : RS_OK;
+}
+
+/* res = L_p(y) h_p mod p, with y = c^(p-1) mod p^2 (y is overwritten). */
+static int half_finish(const pai_half_t *h, BIGNUM *res, BIGNUM *y, BIGNUM *t, BN_CTX *ctx)
+{
+    if (!BN_sub_word(y, 1) || !BN_div(y, t, y, h->p, ctx) || !BN_mod_mul(res, y, h->hp, h->p, ctx))
+        return RS_ERR_INTERNAL;
+    return RS_OK;
+}
+
 int pai_half_decrypt(const pai_half_t *h, BIGNUM *res, const BIGNUM *c, BN_CTX *ctx)
 {
     int st = RS_ERR_INTERNAL;
     BN_CTX_start(ctx);
-    BIGNUM *x = BN_CTX_get(ctx), *y = BN_CTX_get(ctx), *r = BN_CTX_get(ctx);
-    if (!r || !BN_nnmod(x, c, h->p2, ctx) || !BN_mod(y, x, h->p, ctx))
+    BIGNUM *x = BN_CTX_get(ctx), *y = BN_CTX_get(ctx), *t = BN_CTX_get(ctx);
+    if (!t)
         goto done;
-    if (BN_is_zero(y)) {
-        st = RS_ERR_DECRYPT;
+    st = half_reduce(h, x, t, c, ctx);
+    if (st != RS_OK)
         goto done;
-    }
+    st = RS_ERR_INTERNAL;
     if (!pai_ifma_exp(h->ifma, y, x, h->pm1, ctx) &&
         !BN_mod_exp_mont_consttime(y, x, h->pm1, h->p2, ctx, h->mont_p2))
         goto done;
-    if (!BN_sub_word(y, 1) || !BN_div(y, r, y, h->p, ctx) || !BN_mod_mul(res, y, h->hp, h->p, ctx))
-        goto done;
-    st = RS_OK;
+    st = half_finish(h, res, y, t, ctx);
 done:
-    if (x)
+    if (t) {
         BN_clear(x);
-    if (y)
         BN_clear(y);
+        BN_clear(t);
+    }
+    BN_CTX_end(ctx);
+    return st;
+}
+
+int pai_both_decrypt(const pai_half_t *h0, const pai_half_t *h1, BIGNUM *res0, BIGNUM *res1, const BIGNUM *c,
+                     BN_CTX *ctx)
+{
+    int st = RS_ERR_INTERNAL;
+    BN_CTX_start(ctx);
+    BIGNUM *x0 = BN_CTX_get(ctx), *x1 = BN_CTX_get(ctx), *y0 = BN_CTX_get(ctx), *y1 = BN_CTX_get(ctx),
+           *t = BN_CTX_get(ctx);
+    if (!t)
+        goto done;
+    st = half_reduce(h0, x0, t, c, ctx);
+    if (st == RS_OK)
+        st = half_reduce(h1, x1, t, c, ctx);
+    if (st != RS_OK)
+        goto done;
+    if (pai_ifma_exp2(h0->ifma, h1->ifma, y0, y1, x0, x1, h0->pm1, h1->pm1)) {
+        st = half_finish(h0, res0, y0, t, ctx);
+        if (st == RS_OK)
+            st = half_finish(h1, res1, y1, t, ctx);
+    } else {
+        st = pai_half_decrypt(h0, res0, c, ctx);
+        if (st == RS_OK)
+            st = pai_half_decrypt(h1, res1, c, ctx);
+    }
+done:
+    if (t) {
+        BN_clear(x0);
+        BN_clear(x1);
+        BN_clear(y0);
+        BN_clear(y1);
+        BN_clear(t);
+    }
     BN_CTX_end(ctx);
     return st;
 }

@@ -170,6 +170,86 @@ static inline __attribute__((always_inline)) IFMA_TARGET void amm_k(uint64_t *r,
     }
 }
 
+/* Two independent products of the same size in one pass, so that one chain's latency hides the
+ * other's (used for the two CRT halves of a decryption on one core). */
+static inline __attribute__((always_inline)) IFMA_TARGET void amm2_k(uint64_t *r1, const uint64_t *a1,
+                                                                     const uint64_t *b1, const ifma_mont *M1,
+                                                                     uint64_t *r2, const uint64_t *a2,
+                                                                     const uint64_t *b2, const ifma_mont *M2,
+                                                                     const int K)
+{
+    __m512i acc1[IFMA_MAXK], av1[IFMA_MAXK], acc2[IFMA_MAXK], av2[IFMA_MAXK];
+    const __m512i zero = _mm512_setzero_si512();
+    const uint64_t *mp1 = M1->m, *mp2 = M2->m;
+    const int NL = 8 * K;
+#pragma GCC unroll 16
+    for (int j = 0; j < K; j++) {
+        acc1[j] = acc2[j] = zero;
+        av1[j] = _mm512_loadu_si512((const void *)(a1 + 8 * j));
+        av2[j] = _mm512_loadu_si512((const void *)(a2 + 8 * j));
+    }
+    for (int i = 0; i < NL; i++) {
+        __m512i bi1 = _mm512_set1_epi64((long long)b1[i]), bi2 = _mm512_set1_epi64((long long)b2[i]);
+#pragma GCC unroll 16
+        for (int j = 0; j < K; j++) {
+            acc1[j] = _mm512_madd52lo_epu64(acc1[j], av1[j], bi1);
+            acc2[j] = _mm512_madd52lo_epu64(acc2[j], av2[j], bi2);
+        }
+        uint64_t t1 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc1[0]));
+        uint64_t t2 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc2[0]));
+        __m512i yv1 = _mm512_set1_epi64((long long)((t1 * M1->k0) & MASK52));
+        __m512i yv2 = _mm512_set1_epi64((long long)((t2 * M2->k0) & MASK52));
+#pragma GCC unroll 16
+        for (int j = 0; j < K; j++) {
+            acc1[j] = _mm512_madd52lo_epu64(acc1[j], _mm512_load_si512((const void *)(mp1 + 8 * j)), yv1);
+            acc2[j] = _mm512_madd52lo_epu64(acc2[j], _mm512_load_si512((const void *)(mp2 + 8 * j)), yv2);
+        }
+        uint64_t c1 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc1[0])) >> 52;
+        uint64_t c2 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc2[0])) >> 52;
+#pragma GCC unroll 16
+        for (int j = 0; j < K - 1; j++) {
+            acc1[j] = _mm512_alignr_epi64(acc1[j + 1], acc1[j], 1);
+            acc2[j] = _mm512_alignr_epi64(acc2[j + 1], acc2[j], 1);
+        }
+        acc1[K - 1] = _mm512_alignr_epi64(zero, acc1[K - 1], 1);
+        acc2[K - 1] = _mm512_alignr_epi64(zero, acc2[K - 1], 1);
+        acc1[0] = _mm512_add_epi64(acc1[0], _mm512_maskz_set1_epi64((__mmask8)1, (long long)c1));
+        acc2[0] = _mm512_add_epi64(acc2[0], _mm512_maskz_set1_epi64((__mmask8)1, (long long)c2));
+#pragma GCC unroll 16
+        for (int j = 0; j < K; j++) {
+            acc1[j] = _mm512_madd52hi_epu64(acc1[j], av1[j], bi1);
+            acc2[j] = _mm512_madd52hi_epu64(acc2[j], av2[j], bi2);
+            acc1[j] = _mm512_madd52hi_epu64(acc1[j], _mm512_load_si512((const void *)(mp1 + 8 * j)), yv1);
+            acc2[j] = _mm512_madd52hi_epu64(acc2[j], _mm512_load_si512((const void *)(mp2 + 8 * j)), yv2);
+        }
+    }
+    uint64_t tmp[16 * IFMA_MAXK] __attribute__((aligned(64)));
+#pragma GCC unroll 16
+    for (int j = 0; j < K; j++) {
+        _mm512_store_si512((void *)(tmp + 8 * j), acc1[j]);
+        _mm512_store_si512((void *)(tmp + NL + 8 * j), acc2[j]);
+    }
+    uint64_t c1 = 0, c2 = 0;
+    for (int i = 0; i < NL; i++) {
+        uint64_t v1 = tmp[i] + c1, v2 = tmp[NL + i] + c2;
+        r1[i] = v1 & MASK52;
+        r2[i] = v2 & MASK52;
+        c1 = v1 >> 52;
+        c2 = v2 >> 52;
+    }
+}
+
+IFMA_TARGET static void amm2_5(uint64_t *r1, const uint64_t *a1, const uint64_t *b1, const ifma_mont *M1,
+                               uint64_t *r2, const uint64_t *a2, const uint64_t *b2, const ifma_mont *M2)
+{
+    amm2_k(r1, a1, b1, M1, r2, a2, b2, M2, 5);
+}
+IFMA_TARGET static void amm2_8(uint64_t *r1, const uint64_t *a1, const uint64_t *b1, const ifma_mont *M1,
+                               uint64_t *r2, const uint64_t *a2, const uint64_t *b2, const ifma_mont *M2)
+{
+    amm2_k(r1, a1, b1, M1, r2, a2, b2, M2, 8);
+}
+
 IFMA_TARGET static void amm_3(uint64_t *r, const uint64_t *a, const uint64_t *b, const ifma_mont *M) { amm_k(r, a, b, M, 3); }
 IFMA_TARGET static void amm_5(uint64_t *r, const uint64_t *a, const uint64_t *b, const ifma_mont *M) { amm_k(r, a, b, M, 5); }
 IFMA_TARGET static void amm_8(uint64_t *r, const uint64_t *a, const uint64_t *b, const ifma_mont *M) { amm_k(r, a, b, M, 8); }
@@ -186,6 +266,19 @@ static void amm(uint64_t *r, const uint64_t *a, const uint64_t *b, const ifma_mo
     case 10: amm_10(r, a, b, M); break;
     case 15: amm_15(r, a, b, M); break;
     default: amm_any(r, a, b, M); break;
+    }
+}
+
+static void amm2(uint64_t *r1, const uint64_t *a1, const uint64_t *b1, const ifma_mont *M1, uint64_t *r2,
+                 const uint64_t *a2, const uint64_t *b2, const ifma_mont *M2)
+{
+    if (M1->K == 5)
+        amm2_5(r1, a1, b1, M1, r2, a2, b2, M2);
+    else if (M1->K == 8)
+        amm2_8(r1, a1, b1, M1, r2, a2, b2, M2);
+    else {
+        amm(r1, a1, b1, M1);
+        amm(r2, a2, b2, M2);
     }
 }
 
@@ -381,65 +474,114 @@ void pai_ifma_exp_ctx_free(void *c)
     }
 }
 
+/* r[k] = b[k]^e[k] mod m[k] for k < n (n = 1 or 2, equal K), fixed 5-bit windows, masked
+ * table reads. Exponent lengths are public (the bit length of p - 1). */
+static int exp_lanes(const ifma_mont *const *M, BIGNUM *const *r, const BIGNUM *const *b,
+                     const BIGNUM *const *e, int n)
+{
+    size_t NL = (size_t)M[0]->NL, W = (size_t)1 << EXP_WINDOW;
+    size_t L64 = (NL * 52 + 63) / 64;
+    int ebits = 0;
+    for (int k = 0; k < n; k++)
+        if (BN_num_bits(e[k]) > ebits)
+            ebits = BN_num_bits(e[k]);
+    int elen = (ebits + 7) / 8 + 1;
+    uint64_t *table[2] = {NULL, NULL}, *x64 = calloc(L64, sizeof(uint64_t));
+    uint8_t *eb[2] = {NULL, NULL};
+    uint64_t acc[2][8 * IFMA_MAXK] __attribute__((aligned(64)));
+    uint64_t sel[2][8 * IFMA_MAXK] __attribute__((aligned(64)));
+    int ok = x64 != NULL;
+    for (int k = 0; k < n && ok; k++) {
+        table[k] = aligned_zalloc(W * NL * sizeof(uint64_t));
+        eb[k] = calloc((size_t)elen, 1);
+        ok = table[k] && eb[k] && BN_num_bytes(b[k]) <= (int)(L64 * 8) &&
+             BN_bn2lebinpad(b[k], (unsigned char *)x64, (int)(L64 * 8)) >= 0 &&
+             BN_bn2lebinpad(e[k], eb[k], elen) >= 0;
+        if (ok) {
+            to52(acc[k], (int)NL, x64, L64);
+            memcpy(table[k], M[k]->one, NL * sizeof(uint64_t));
+            amm(table[k] + NL, acc[k], M[k]->rr, M[k]);
+        }
+    }
+    if (!ok)
+        goto done;
+    for (size_t j = 2; j < W; j++) {
+        if (n == 2)
+            amm2(table[0] + j * NL, table[0] + (j - 1) * NL, table[0] + NL, M[0], table[1] + j * NL,
+                 table[1] + (j - 1) * NL, table[1] + NL, M[1]);
+        else
+            amm(table[0] + j * NL, table[0] + (j - 1) * NL, table[0] + NL, M[0]);
+    }
+    size_t nwin = ((size_t)ebits + EXP_WINDOW - 1) / EXP_WINDOW;
+    for (size_t i = nwin; i-- > 0;) {
+        size_t d[2] = {0, 0}, bit0 = i * EXP_WINDOW;
+        for (int k = 0; k < n; k++) {
+            size_t bit = bit0;
+            for (size_t t = 0; t < EXP_WINDOW; t++, bit++)
+                d[k] |= (size_t)((eb[k][bit / 8] >> (bit % 8)) & 1) << t;
+        }
+        if (i == nwin - 1) {
+            for (int k = 0; k < n; k++)
+                ct_select(acc[k], table[k], W, d[k], M[k]->K);
+            continue;
+        }
+        for (int s = 0; s < EXP_WINDOW; s++) {
+            if (n == 2)
+                amm2(acc[0], acc[0], acc[0], M[0], acc[1], acc[1], acc[1], M[1]);
+            else
+                amm(acc[0], acc[0], acc[0], M[0]);
+        }
+        for (int k = 0; k < n; k++)
+            ct_select(sel[k], table[k], W, d[k], M[k]->K);
+        if (n == 2)
+            amm2(acc[0], acc[0], sel[0], M[0], acc[1], acc[1], sel[1], M[1]);
+        else
+            amm(acc[0], acc[0], sel[0], M[0]);
+    }
+    for (int k = 0; k < n && ok; k++) {
+        memset(sel[k], 0, sizeof sel[k]);
+        sel[k][0] = 1;
+        amm(acc[k], acc[k], sel[k], M[k]);
+        reduce_once(acc[k], acc[k], M[k]);
+        from52(x64, L64, acc[k], (int)NL);
+        ok = BN_lebin2bn((const unsigned char *)x64, (int)(L64 * 8), r[k]) != NULL;
+    }
+done:
+    for (int k = 0; k < 2; k++) {
+        if (table[k]) {
+            rs_secure_zero(table[k], W * NL * sizeof(uint64_t));
+            free(table[k]);
+        }
+        if (eb[k]) {
+            rs_secure_zero(eb[k], (size_t)elen);
+            free(eb[k]);
+        }
+    }
+    if (x64) {
+        rs_secure_zero(x64, L64 * sizeof(uint64_t));
+        free(x64);
+    }
+    rs_secure_zero(acc, sizeof acc);
+    rs_secure_zero(sel, sizeof sel);
+    return ok;
+}
+
 int pai_ifma_exp(const void *c, BIGNUM *r, const BIGNUM *b, const BIGNUM *e, BN_CTX *ctx)
 {
     (void)ctx;
     const ifma_mont *M = c;
     if (!M || !pai_ifma_active())
         return 0;
-    size_t NL = (size_t)M->NL, W = (size_t)1 << EXP_WINDOW;
-    size_t L64 = (NL * 52 + 63) / 64;
-    int ebits = BN_num_bits(e), elen = (ebits + 7) / 8;
-    uint64_t *table = aligned_zalloc(W * NL * sizeof(uint64_t));
-    uint64_t *x64 = calloc(L64, sizeof(uint64_t));
-    uint8_t *eb = malloc((size_t)elen + 1);
-    uint64_t acc[8 * IFMA_MAXK] __attribute__((aligned(64)));
-    uint64_t sel[8 * IFMA_MAXK] __attribute__((aligned(64)));
-    int ok = 0;
-    if (!table || !x64 || !eb || BN_num_bytes(b) > (int)(L64 * 8))
-        goto done;
-    if (BN_bn2lebinpad(b, (unsigned char *)x64, (int)(L64 * 8)) < 0 || BN_bn2lebinpad(e, eb, elen) < 0)
-        goto done;
-    to52(acc, (int)NL, x64, L64);
-    memcpy(table, M->one, NL * sizeof *table);
-    amm(table + NL, acc, M->rr, M);
-    for (size_t j = 2; j < W; j++)
-        amm(table + j * NL, table + (j - 1) * NL, table + NL, M);
-    size_t nwin = ((size_t)ebits + EXP_WINDOW - 1) / EXP_WINDOW;
-    for (size_t i = nwin; i-- > 0;) {
-        size_t d = 0, bit = i * EXP_WINDOW;
-        for (size_t k = 0; k < EXP_WINDOW; k++, bit++)
-            if (bit / 8 < (size_t)elen)
-                d |= (size_t)((eb[bit / 8] >> (bit % 8)) & 1) << k;
-        if (i == nwin - 1) {
-            ct_select(acc, table, W, d, M->K);
-            continue;
-        }
-        for (int s = 0; s < EXP_WINDOW; s++)
-            amm(acc, acc, acc, M);
-        ct_select(sel, table, W, d, M->K);
-        amm(acc, acc, sel, M);
-    }
-    memset(sel, 0, sizeof sel);
-    sel[0] = 1;
-    amm(acc, acc, sel, M);
-    reduce_once(acc, acc, M);
-    from52(x64, L64, acc, (int)NL);
-    ok = BN_lebin2bn((const unsigned char *)x64, (int)(L64 * 8), r) != NULL;
-done:
-    if (table) {
-        rs_secure_zero(table, W * NL * sizeof(uint64_t));
-        free(table);
-    }
-    if (x64) {
-        rs_secure_zero(x64, L64 * sizeof(uint64_t));
-        free(x64);
-    }
-    if (eb) {
-        rs_secure_zero(eb, (size_t)elen + 1);
-        free(eb);
-    }
-    rs_secure_zero(acc, sizeof acc);
-    rs_secure_zero(sel, sizeof sel);
-    return ok;
+    return exp_lanes(&M, &r, &b, &e, 1);
+}
+
+int pai_ifma_exp2(const void *c1, const void *c2, BIGNUM *r1, BIGNUM *r2, const BIGNUM *b1, const BIGNUM *b2,
+                  const BIGNUM *e1, const BIGNUM *e2)
+{
+    const ifma_mont *M[2] = {c1, c2};
+    if (!c1 || !c2 || !pai_ifma_active() || M[0]->K != M[1]->K)
+        return 0;
+    BIGNUM *r[2] = {r1, r2};
+    const BIGNUM *b[2] = {b1, b2}, *e[2] = {e1, e2};
+    return exp_lanes(M, r, b, e, 2);
 }
