@@ -249,6 +249,16 @@ IFMA_TARGET static void amm2_8(uint64_t *r1, const uint64_t *a1, const uint64_t 
 {
     amm2_k(r1, a1, b1, M1, r2, a2, b2, M2, 8);
 }
+IFMA_TARGET static void amm2_10(uint64_t *r1, const uint64_t *a1, const uint64_t *b1, const ifma_mont *M1,
+                                uint64_t *r2, const uint64_t *a2, const uint64_t *b2, const ifma_mont *M2)
+{
+    amm2_k(r1, a1, b1, M1, r2, a2, b2, M2, 10);
+}
+IFMA_TARGET static void amm2_15(uint64_t *r1, const uint64_t *a1, const uint64_t *b1, const ifma_mont *M1,
+                                uint64_t *r2, const uint64_t *a2, const uint64_t *b2, const ifma_mont *M2)
+{
+    amm2_k(r1, a1, b1, M1, r2, a2, b2, M2, 15);
+}
 
 IFMA_TARGET static void amm_3(uint64_t *r, const uint64_t *a, const uint64_t *b, const ifma_mont *M) { amm_k(r, a, b, M, 3); }
 IFMA_TARGET static void amm_5(uint64_t *r, const uint64_t *a, const uint64_t *b, const ifma_mont *M) { amm_k(r, a, b, M, 5); }
@@ -276,6 +286,10 @@ static void amm2(uint64_t *r1, const uint64_t *a1, const uint64_t *b1, const ifm
         amm2_5(r1, a1, b1, M1, r2, a2, b2, M2);
     else if (M1->K == 8)
         amm2_8(r1, a1, b1, M1, r2, a2, b2, M2);
+    else if (M1->K == 10)
+        amm2_10(r1, a1, b1, M1, r2, a2, b2, M2);
+    else if (M1->K == 15)
+        amm2_15(r1, a1, b1, M1, r2, a2, b2, M2);
     else {
         amm(r1, a1, b1, M1);
         amm(r2, a2, b2, M2);
@@ -409,32 +423,44 @@ void pai_ifma_table_free(void **tp)
     *tp = NULL;
 }
 
-/* r = h_s^a mod n^2 (plain, fully reduced) from the table; a is big-endian. */
+/* The base-2^w digit of a (big-endian, alen bytes) at position i. */
+static size_t digit_at(const uint8_t *a, size_t alen, size_t i, size_t w)
+{
+    size_t d = 0, bit = i * w;
+    for (size_t k = 0; k < w; k++, bit++)
+        if (bit / 8 < alen)
+            d |= (size_t)((a[alen - 1 - bit / 8] >> (bit % 8)) & 1) << k;
+    return d;
+}
+
+/* r = h_s^a mod n^2 (plain, fully reduced) from the table; a is big-endian. The product of the
+ * selected entries runs as two independent chains (even and odd positions) through amm2. */
 int pai_ifma_fixed_base(const void *tp, mp_limb_t *r, size_t L, const uint8_t *a, size_t alen, size_t w)
 {
     const ifma_table *t = tp;
     if (!t || !pai_ifma_active())
         return 0;
     const ifma_mont *M = &t->M;
-    size_t NL = (size_t)M->NL;
-    uint64_t acc[8 * IFMA_MAXK] __attribute__((aligned(64)));
-    uint64_t sel[8 * IFMA_MAXK] __attribute__((aligned(64)));
-    for (size_t i = 0; i < t->positions; i++) {
-        size_t bit = i * w, d = 0;
-        for (size_t k = 0; k < w; k++, bit++) {
-            size_t byte = bit / 8;
-            if (byte < alen)
-                d |= (size_t)((a[alen - 1 - byte] >> (bit % 8)) & 1) << k;
+    size_t NL = (size_t)M->NL, P = t->positions;
+    uint64_t acc[2][8 * IFMA_MAXK] __attribute__((aligned(64)));
+    uint64_t sel[2][8 * IFMA_MAXK] __attribute__((aligned(64)));
+    for (int k = 0; k < 2; k++)
+        memcpy(acc[k], M->one, NL * sizeof(uint64_t));
+    for (size_t i = 0; i < P; i += 2) {
+        ct_select(sel[0], t->table + i * t->W * NL, t->W, digit_at(a, alen, i, w), M->K);
+        if (i + 1 < P) {
+            ct_select(sel[1], t->table + (i + 1) * t->W * NL, t->W, digit_at(a, alen, i + 1, w), M->K);
+            amm2(acc[0], acc[0], sel[0], M, acc[1], acc[1], sel[1], M);
+        } else {
+            amm(acc[0], acc[0], sel[0], M);
         }
-        ct_select(i == 0 ? acc : sel, t->table + i * t->W * NL, t->W, d, M->K);
-        if (i > 0)
-            amm(acc, acc, sel, M);
     }
-    memset(sel, 0, sizeof sel);
-    sel[0] = 1;
-    amm(acc, acc, sel, M); /* leave the Montgomery domain: < m + 1, so one subtraction */
-    reduce_once(acc, acc, M);
-    from52(r, L, acc, M->NL);
+    amm(acc[0], acc[0], acc[1], M); /* (x R)(y R) / R = x y R */
+    memset(sel[0], 0, sizeof sel[0]);
+    sel[0][0] = 1;
+    amm(acc[0], acc[0], sel[0], M); /* leave the Montgomery domain: < m + 1, so one subtraction */
+    reduce_once(acc[0], acc[0], M);
+    from52(r, L, acc[0], M->NL);
     rs_secure_zero(acc, sizeof acc);
     rs_secure_zero(sel, sizeof sel);
     return 1;
