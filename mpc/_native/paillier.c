@@ -33,21 +33,30 @@
 
 void pai_be_to_limbs(mp_limb_t *r, size_t L, const uint8_t *b, size_t blen)
 {
-    memset(r, 0, L * sizeof *r);
-    for (size_t i = 0; i < blen; i++) {
-        size_t bit = (blen - 1 - i) * 8;
-        size_t limb = bit / 64;
-        if (limb < L)
-            r[limb] |= (mp_limb_t)b[i] << (bit % 64);
+    for (size_t i = 0; i < L; i++) {
+        uint64_t v = 0;
+        if (blen >= 8 * (i + 1)) {
+            memcpy(&v, b + blen - 8 * (i + 1), 8);
+            v = __builtin_bswap64(v);
+        } else {
+            for (size_t k = 8 * i; k < blen && k < 8 * (i + 1); k++)
+                v |= (uint64_t)b[blen - 1 - k] << (8 * (k - 8 * i));
+        }
+        r[i] = v;
     }
 }
 
 void pai_limbs_to_be(uint8_t *b, size_t blen, const mp_limb_t *r, size_t L)
 {
-    for (size_t i = 0; i < blen; i++) {
-        size_t bit = (blen - 1 - i) * 8;
-        size_t limb = bit / 64;
-        b[i] = limb < L ? (uint8_t)(r[limb] >> (bit % 64)) : 0;
+    for (size_t i = 0; 8 * i < blen; i++) {
+        uint64_t v = i < L ? r[i] : 0;
+        if (blen >= 8 * (i + 1)) {
+            v = __builtin_bswap64(v);
+            memcpy(b + blen - 8 * (i + 1), &v, 8);
+        } else {
+            for (size_t k = 8 * i; k < blen; k++)
+                b[blen - 1 - k] = (uint8_t)(v >> (8 * (k - 8 * i)));
+        }
     }
 }
 
@@ -602,35 +611,35 @@ static PyObject *ct_out(const PubObject *o, const mpz_t x)
     return out;
 }
 
-/* r = a * b mod n^2 for ciphertext buffers (public values): IFMA when active, else GMP. */
+#define PAI_MAX_L (2 * PAI_MAX_BITS / 64)
+
+/* r = a * b mod n^2 for public values below n^2 (L limbs): IFMA when active, else GMP. */
+static PyObject *mulmod_limbs(const PubObject *o, const mp_limb_t *x, const mp_limb_t *y)
+{
+    size_t L = o->M.L;
+    if (mpn_cmp(x, o->M.N, (mp_size_t)L) >= 0 || mpn_cmp(y, o->M.N, (mp_size_t)L) >= 0)
+        return rs_raise(RS_ERR_DECRYPT, "Paillier ciphertext must satisfy 0 < c < n^2");
+    mp_limb_t r[PAI_MAX_L], t[2 * PAI_MAX_L];
+    if (!pai_ifma_mulmod(&o->M, r, x, y)) {
+        mp_limb_t q[PAI_MAX_L + 1];
+        mpn_mul_n(t, x, y, (mp_size_t)L);
+        mpn_tdiv_qr(q, r, 0, t, (mp_size_t)(2 * L), o->M.N, (mp_size_t)L);
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)o->cbytes);
+    if (out)
+        pai_limbs_to_be((uint8_t *)PyBytes_AS_STRING(out), o->cbytes, r, L);
+    return out;
+}
+
 static PyObject *mulmod_out(const PubObject *o, const mpz_t x, const mpz_t y)
 {
-    if (mpz_cmp(x, o->n2) >= 0 || mpz_cmp(y, o->n2) >= 0)
-        return rs_raise(RS_ERR_DECRYPT, "Paillier ciphertext must satisfy 0 < c < n^2");
-    PyObject *out = NULL;
     size_t L = o->M.L;
-    if (pai_ifma_active()) {
-        mp_limb_t *t = calloc(3 * L, sizeof(mp_limb_t));
-        if (!t)
-            return PyErr_NoMemory();
-        mpz_export(t, NULL, -1, sizeof(mp_limb_t), 0, 0, x);
-        mpz_export(t + L, NULL, -1, sizeof(mp_limb_t), 0, 0, y);
-        if (pai_ifma_mulmod(&o->M, t + 2 * L, t, t + L)) {
-            out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)o->cbytes);
-            if (out)
-                pai_limbs_to_be((uint8_t *)PyBytes_AS_STRING(out), o->cbytes, t + 2 * L, L);
-            free(t);
-            return out;
-        }
-        free(t);
-    }
-    mpz_t r;
-    mpz_init(r);
-    mpz_mul(r, x, y);
-    mpz_mod(r, r, o->n2);
-    out = ct_out(o, r);
-    mpz_clear(r);
-    return out;
+    mp_limb_t a[PAI_MAX_L] = {0}, b[PAI_MAX_L] = {0};
+    if (mpz_size(x) > L || mpz_size(y) > L)
+        return rs_raise(RS_ERR_DECRYPT, "Paillier ciphertext must satisfy 0 < c < n^2");
+    mpz_export(a, NULL, -1, sizeof(mp_limb_t), 0, 0, x);
+    mpz_export(b, NULL, -1, sizeof(mp_limb_t), 0, 0, y);
+    return mulmod_limbs(o, a, b);
 }
 
 /* c1 * c2 mod n^2 (homomorphic addition). */
@@ -640,11 +649,14 @@ static PyObject *pub_add(PubObject *o, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*y*:add", &a, &b))
         return NULL;
     PyObject *out = NULL;
-    mpz_t x, y;
-    mpz_inits(x, y, NULL);
-    if (parse_ct(o, x, &a) && parse_ct(o, y, &b))
-        out = mulmod_out(o, x, y);
-    mpz_clears(x, y, NULL);
+    if ((size_t)a.len != o->cbytes || (size_t)b.len != o->cbytes) {
+        rs_raise(RS_ERR_VALUE, "Paillier ciphertext has the wrong length for this key");
+    } else {
+        mp_limb_t x[PAI_MAX_L], y[PAI_MAX_L];
+        pai_be_to_limbs(x, o->M.L, a.buf, o->cbytes);
+        pai_be_to_limbs(y, o->M.L, b.buf, o->cbytes);
+        out = mulmod_limbs(o, x, y);
+    }
     PyBuffer_Release(&a);
     PyBuffer_Release(&b);
     return out;
@@ -686,14 +698,26 @@ static PyObject *pub_mul(PubObject *o, PyObject *args)
     mpz_t x, e;
     mpz_inits(x, e, NULL);
     if (parse_ct(o, x, &a)) {
-        mpz_from_be(e, k.buf, (size_t)k.len);
-        if (negative && !mpz_invert(x, x, o->n2)) {
-            rs_raise(RS_ERR_DECRYPT, "Paillier ciphertext is not invertible mod n^2");
+        if (mpz_cmp(x, o->n2) >= 0 || (negative && !mpz_invert(x, x, o->n2))) {
+            rs_raise(RS_ERR_DECRYPT, "Paillier ciphertext is out of range or not invertible mod n^2");
         } else {
+            mp_limb_t xl[PAI_MAX_L] = {0}, rl[PAI_MAX_L];
+            mpz_export(xl, NULL, -1, sizeof(mp_limb_t), 0, 0, x);
+            int done;
             Py_BEGIN_ALLOW_THREADS
-            mpz_powm(x, x, e, o->n2);
+            done = pai_ifma_powmod_public(&o->M, rl, xl, k.buf, (size_t)k.len);
+            if (!done) {
+                mpz_from_be(e, k.buf, (size_t)k.len);
+                mpz_powm(x, x, e, o->n2);
+            }
             Py_END_ALLOW_THREADS
-            out = ct_out(o, x);
+            if (done) {
+                out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)o->cbytes);
+                if (out)
+                    pai_limbs_to_be((uint8_t *)PyBytes_AS_STRING(out), o->cbytes, rl, o->M.L);
+            } else {
+                out = ct_out(o, x);
+            }
         }
     }
     mpz_clears(x, e, NULL);

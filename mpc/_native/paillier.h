@@ -41,6 +41,8 @@ void pai_ifma_mont_init(pai_mont_t *M);
 void pai_ifma_mont_free(pai_mont_t *M);
 /* r = a b mod N (a, b < N, L limbs) with IFMA; 0 when not active. */
 int pai_ifma_mulmod(const pai_mont_t *M, mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b);
+/* r = a^e mod N for a public e (big-endian), a < N, variable time; 0 when not active. */
+int pai_ifma_powmod_public(const pai_mont_t *M, mp_limb_t *r, const mp_limb_t *a, const uint8_t *e, size_t elen);
 /* Table of base^(j 2^(w i)) mod N for the fixed-base exponentiation; 0 on failure. */
 int pai_ifma_table_build(const mpz_t base, size_t positions, size_t W, const pai_mont_t *M, void **out);
 void pai_ifma_table_free(void **t);

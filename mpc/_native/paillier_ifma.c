@@ -372,6 +372,43 @@ int pai_ifma_mulmod(const pai_mont_t *M, mp_limb_t *r, const mp_limb_t *a, const
     return 1;
 }
 
+/* r = a^e mod N for a public exponent e (big-endian bytes), a < N: 4-bit windows, table of 16. */
+int pai_ifma_powmod_public(const pai_mont_t *M, mp_limb_t *r, const mp_limb_t *a, const uint8_t *e, size_t elen)
+{
+    const ifma_mont *im = M->ifma;
+    if (!im || !pai_ifma_active())
+        return 0;
+    size_t NL = (size_t)im->NL;
+    uint64_t *table = aligned_zalloc(16 * NL * sizeof(uint64_t));
+    uint64_t acc[8 * IFMA_MAXK] __attribute__((aligned(64)));
+    if (!table)
+        return 0;
+    to52(acc, im->NL, a, M->L);
+    memcpy(table, im->one, NL * sizeof(uint64_t));
+    amm(table + NL, acc, im->rr, im);
+    for (size_t j = 2; j < 16; j++)
+        amm(table + j * NL, table + (j - 1) * NL, table + NL, im);
+    memcpy(acc, im->one, NL * sizeof(uint64_t));
+    int started = 0;
+    for (size_t i = 0; i < 2 * elen; i++) {
+        unsigned d = (i % 2 == 0) ? e[i / 2] >> 4 : e[i / 2] & 15;
+        if (started)
+            for (int s = 0; s < 4; s++)
+                amm(acc, acc, acc, im);
+        if (d) {
+            amm(acc, acc, table + d * NL, im);
+            started = 1;
+        }
+    }
+    uint64_t one[8 * IFMA_MAXK] __attribute__((aligned(64))) = {0};
+    one[0] = 1;
+    amm(acc, acc, one, im);
+    reduce_once(acc, acc, im);
+    from52(r, M->L, acc, im->NL);
+    free(table);
+    return 1;
+}
+
 /* ---- fixed-base table of h_s ------------------------------------------------------------------ */
 
 int pai_ifma_table_build(const mpz_t base, size_t positions, size_t W, const pai_mont_t *M, void **out)
