@@ -18,6 +18,7 @@ AREAS = {
     "index": "benchmarks.index",
     "ledger": "benchmarks.ledger",
     "oprf": "benchmarks.oprf",
+    "paillier": "benchmarks.paillier",
 }
 
 
