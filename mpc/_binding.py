@@ -26,6 +26,13 @@ if getattr(lib, "__version__", None) != __version__:  # pragma: no cover - stale
 
 __all__ = [
     "OPENSSL_VERSION",
+    "OT_KEY_SIZE",
+    "OT_MAX_BATCH",
+    "OT_MAX_SLOTS",
+    "OT_MAX_SLOT_SIZE",
+    "OT_POINT_SIZE",
+    "OT_SESSION_ID_SIZE",
+    "OT_TAG_SIZE",
     "SM3_BLOCK_SIZE",
     "SM3_DIGEST_SIZE",
     "SM4_BLOCK_SIZE",
@@ -58,6 +65,14 @@ SM3_BLOCK_SIZE: int = lib.SM3_BLOCK_SIZE
 SM4_KEY_SIZE: int = lib.SM4_KEY_SIZE
 SM4_BLOCK_SIZE: int = lib.SM4_BLOCK_SIZE
 SM4_GCM_TAG_SIZE: int = lib.SM4_GCM_TAG_SIZE
+# --- ot ---
+OT_SESSION_ID_SIZE: int = lib.OT_SESSION_ID_SIZE
+OT_KEY_SIZE: int = lib.OT_KEY_SIZE
+OT_POINT_SIZE: int = lib.OT_POINT_SIZE
+OT_TAG_SIZE: int = lib.OT_TAG_SIZE
+OT_MAX_SLOTS: int = lib.OT_MAX_SLOTS
+OT_MAX_SLOT_SIZE: int = lib.OT_MAX_SLOT_SIZE
+OT_MAX_BATCH: int = lib.OT_MAX_BATCH
 
 
 def cpu_features() -> dict[str, bool]:

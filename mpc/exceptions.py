@@ -45,3 +45,7 @@ class ProtocolAbort(RiskshareError):
 
 class ProtocolStateError(RiskshareError):
     """A protocol step was called out of order or twice."""
+
+
+class MalformedMessage(ProtocolAbort, ValueError):
+    """A protocol message has the wrong framing or length; the run is over."""

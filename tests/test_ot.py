@@ -1,0 +1,284 @@
+"""Base OT (Naor–Pinkas 1-of-2, batched) and 1-of-N OT: correctness, aborts, typed errors."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mpc import ot
+from mpc._binding import lib
+from mpc.exceptions import MalformedMessage, ProtocolAbort, ProtocolStateError
+
+HEADER = 30  # frame: magic, version, type, session id, two counts
+
+
+def run_pair(sender: ot.BatchSender, receiver: ot.BatchReceiver) -> list[bytes]:
+    return receiver.receive(sender.finish(receiver.respond(sender.start())))
+
+
+def flip(msg: bytes, pos: int) -> bytes:
+    b = bytearray(msg)
+    b[pos] ^= 0x01
+    return bytes(b)
+
+
+# ---- 1-of-2 -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("choice", [0, 1])
+def test_single_ot(choice: int) -> None:
+    m0, m1 = os.urandom(48), os.urandom(48)
+    s, r = ot.Sender(m0, m1), ot.Receiver(choice)
+    assert r.receive(s.finish(r.respond(s.start()))) == (m0, m1)[choice]
+    assert r.session_id == s.session_id
+
+
+@given(st.lists(st.integers(0, 1), min_size=1, max_size=40), st.integers(1, 70))
+def test_batch_ot_round_trip(choices: list[int], size: int) -> None:
+    pairs = [(os.urandom(size), os.urandom(size)) for _ in choices]
+    out = run_pair(ot.BatchSender(pairs), ot.BatchReceiver(choices))
+    assert out == [p[c] for p, c in zip(pairs, choices, strict=True)]
+
+
+def test_receiver_cannot_open_unchosen_messages() -> None:
+    """The receiver's whole state (its keys) does not open the other message of any OT."""
+    n = 64
+    choices = [i & 1 for i in range(n)]
+    pairs = [(os.urandom(32), os.urandom(32)) for _ in range(n)]
+    s, r = ot.BatchSender(pairs), ot.BatchReceiver(choices)
+    msg3 = s.finish(r.respond(s.start()))
+    keys, sid = r._keys, r.session_id
+    assert sid is not None
+    payload = msg3[HEADER:]
+    other = bytes(1 - c for c in choices)
+    with pytest.raises(ProtocolAbort):
+        lib.ot_pair_decrypt(sid, keys, other, payload, 0)
+    # Each unchosen message stays hidden: decrypting it with the key the receiver holds gives junk.
+    rec = 32 + 16
+    for j in range(n):
+        cj = payload[(2 * j + other[j]) * rec : (2 * j + other[j]) * rec + rec]
+        ct = bytearray(payload[2 * j * rec : 2 * j * rec + 2 * rec])
+        ct[choices[j] * rec : choices[j] * rec + rec] = cj  # put the unchosen where the chosen was
+        with pytest.raises(ProtocolAbort):
+            lib.ot_pair_decrypt(sid, keys[16 * j : 16 * j + 16], bytes([choices[j]]), bytes(ct), j)
+    assert r.receive(msg3) == [p[c] for p, c in zip(pairs, choices, strict=True)]
+
+
+def test_sender_view_is_a_valid_point_for_either_choice() -> None:
+    for c in (0, 1):
+        s, r = ot.Sender(b"x", b"y"), ot.Receiver(c)
+        msg2 = r.respond(s.start())
+        assert len(msg2) == HEADER + 65 and msg2[HEADER] == 4
+
+
+@pytest.mark.parametrize("where", ["setup", "choose", "cipher"])
+def test_tampering_aborts(where: str) -> None:
+    s, r = ot.Sender(os.urandom(16), os.urandom(16)), ot.Receiver(1)
+    msg1 = s.start()
+    if where == "setup":
+        msg1 = flip(msg1, HEADER + 40)  # a coordinate of C: off the curve
+    if where == "setup":
+        with pytest.raises(ProtocolAbort):
+            r.respond(msg1)
+        return
+    msg2 = r.respond(msg1)
+    if where == "choose":
+        with pytest.raises(ProtocolAbort):
+            s.finish(flip(msg2, HEADER + 10))
+        return
+    msg3 = s.finish(msg2)
+    with pytest.raises(ProtocolAbort):
+        r.receive(flip(msg3, HEADER + 48 + 5))  # the chosen (second) ciphertext
+    for pos in (-1, HEADER + 48 + 16 + 2):  # its tag; the unchosen record does not matter
+        s2, r2 = ot.Sender(b"a" * 16, b"b" * 16), ot.Receiver(1)
+        m3 = s2.finish(r2.respond(s2.start()))
+        if pos == -1:
+            with pytest.raises(ProtocolAbort):
+                r2.receive(flip(m3, len(m3) - 1))
+        else:
+            assert r2.receive(flip(m3, HEADER + 3)) == b"b" * 16
+
+
+def test_valid_but_wrong_point_is_caught_by_the_tag() -> None:
+    """Swapping in another run's (valid) points passes the curve check but fails the tag."""
+    s, r = ot.Sender(b"m0" * 8, b"m1" * 8), ot.Receiver(0)
+    other = ot.Sender(b"z" * 16, b"z" * 16).start()
+    msg1 = s.start()
+    forged = msg1[:HEADER] + other[HEADER:]
+    msg2 = r.respond(forged)
+    with pytest.raises(ProtocolAbort):
+        r.receive(s.finish(msg2))
+
+
+def test_session_ids_bind_runs() -> None:
+    sid = os.urandom(16)
+    s1, r1 = ot.Sender(b"a", b"b", session_id=sid), ot.Receiver(0, session_id=sid)
+    s2, r2 = ot.Sender(b"c", b"d"), ot.Receiver(0)
+    msg1a, msg1b = s1.start(), s2.start()
+    with pytest.raises(ProtocolAbort):  # the receiver expects sid
+        ot.Receiver(0, session_id=sid).respond(msg1b)
+    msg2a, msg2b = r1.respond(msg1a), r2.respond(msg1b)
+    with pytest.raises(ProtocolAbort):  # a replayed answer from another run
+        s1.finish(msg2b)
+    msg3b = s2.finish(msg2b)
+    with pytest.raises(ProtocolAbort):
+        r1.receive(msg3b)
+    # A replayed first message makes the run fail at the end (different session keys).
+    s3 = ot.Sender(b"e", b"f")
+    r3 = ot.Receiver(1)
+    s3.start()
+    msg2 = r3.respond(msg1a)
+    with pytest.raises(ProtocolAbort):
+        s3.finish(msg2)
+    del msg2a
+
+
+def test_wrong_lengths_raise_value_errors() -> None:
+    s, r = ot.Sender(b"a" * 8, b"b" * 8), ot.Receiver(0)
+    msg1 = s.start()
+    with pytest.raises(ValueError):
+        r.respond(msg1[:-1])
+    with pytest.raises(MalformedMessage):
+        ot.Receiver(0).respond(msg1 + b"\x00")
+    with pytest.raises(MalformedMessage):
+        ot.Receiver(0).respond(msg1[:10])
+    r = ot.Receiver(0)
+    msg3 = s.finish(r.respond(msg1))
+    with pytest.raises(ValueError):
+        r.receive(msg3[:-3])
+    with pytest.raises(TypeError):
+        ot.Receiver(0).respond("text")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        ot.Sender(b"a", b"bb")
+    with pytest.raises(ValueError):
+        ot.Receiver(2)
+    with pytest.raises(ValueError):
+        ot.Sender(b"a", b"b", session_id=b"short")
+    with pytest.raises(ValueError):
+        lib.ot_np_sender_keys(b"x" * 15, b"", b"", 0)
+
+
+def test_out_of_order_steps() -> None:
+    s, r = ot.Sender(b"a", b"b"), ot.Receiver(0)
+    with pytest.raises(ProtocolStateError):
+        s.finish(b"")
+    msg1 = s.start()
+    with pytest.raises(ProtocolStateError):
+        s.start()
+    with pytest.raises(ProtocolStateError):
+        r.receive(msg1)
+    msg2 = r.respond(msg1)
+    with pytest.raises(ProtocolStateError):
+        r.respond(msg1)
+    msg3 = s.finish(msg2)
+    with pytest.raises(ProtocolStateError):
+        s.finish(msg2)  # replay of the same answer into a finished run
+    assert r.receive(msg3) == b"a"
+    with pytest.raises(ProtocolStateError):
+        r.receive(msg3)
+
+
+def test_abort_kills_the_role() -> None:
+    s, r = ot.Sender(b"a", b"b"), ot.Receiver(0)
+    msg1 = s.start()
+    with pytest.raises(ProtocolAbort):
+        r.respond(flip(msg1, HEADER + 40))
+    with pytest.raises(ProtocolStateError):
+        r.respond(msg1)
+
+
+def test_message_type_confusion_aborts() -> None:
+    s = ot.OneOfNSender([b"a", b"b"])
+    with pytest.raises(ProtocolAbort):
+        ot.Receiver(0).respond(s.start())
+
+
+def test_no_secret_in_repr() -> None:
+    r = ot.OneOfNReceiver(5, 16)
+    assert "5" not in repr(r).replace("16", "")
+
+
+# ---- 1-of-N -----------------------------------------------------------------------------------
+
+
+def run_n(slots: list[bytes], index: int) -> bytes:
+    s, r = ot.OneOfNSender(slots), ot.OneOfNReceiver(index, len(slots))
+    return r.receive(s.finish(r.respond(s.start())))
+
+
+@pytest.mark.parametrize(("n", "size"), [(2, 1), (3, 7), (5, 300), (1000, 17), (1024, 256), (4096, 32)])
+def test_one_of_n_every_probe(n: int, size: int) -> None:
+    slots = [os.urandom(size) for _ in range(n)]
+    for index in {0, 1, n // 2, n - 2, n - 1}:
+        assert run_n(slots, index) == slots[index]
+
+
+@pytest.mark.slow
+def test_one_of_n_max() -> None:
+    slots = [i.to_bytes(4, "big") * 2 for i in range(ot.MAX_SLOTS)]
+    assert run_n(slots, 54321) == slots[54321]
+
+
+def test_one_of_n_large_slots() -> None:
+    slots = [os.urandom(4096) for _ in range(8)]
+    assert run_n(slots, 6) == slots[6]
+
+
+def test_one_of_n_receiver_gets_exactly_its_slot() -> None:
+    """With its keys, the receiver fails the tag (and gets junk) at every other index."""
+    n, size, index = 64, 32, 37
+    slots = [os.urandom(size) for _ in range(n)]
+    s, r = ot.OneOfNSender(slots), ot.OneOfNReceiver(index, n)
+    msg3 = s.finish(r.respond(s.start()))
+    keys, sid = r._keys, r.session_id
+    assert sid is not None
+    rec = size + 16
+    payload = msg3[HEADER:]
+    for i in range(n):
+        if i == index:
+            continue
+        with pytest.raises(ProtocolAbort):
+            lib.ot_nofn_decrypt(sid, keys, i, payload[i * rec : (i + 1) * rec])
+    # Even reading the slot at its own position's pad gives junk for another slot's ciphertext.
+    with pytest.raises(ProtocolAbort):
+        lib.ot_nofn_decrypt(sid, keys, index, payload[(index ^ 1) * rec : ((index ^ 1) + 1) * rec])
+    assert r.receive(msg3) == slots[index]
+
+
+def test_one_of_n_tampering_and_replay() -> None:
+    slots = [os.urandom(64) for _ in range(16)]
+    s, r = ot.OneOfNSender(slots), ot.OneOfNReceiver(3, 16)
+    msg3 = s.finish(r.respond(s.start()))
+    rec = 64 + 16
+    with pytest.raises(ProtocolAbort):
+        r.receive(flip(msg3, HEADER + 3 * rec + 10))
+    # Other slots' bytes are not the receiver's business: tampering them is not detectable by it.
+    s, r = ot.OneOfNSender(slots), ot.OneOfNReceiver(3, 16)
+    msg3 = s.finish(r.respond(s.start()))
+    assert r.receive(flip(msg3, HEADER + 4 * rec + 10)) == slots[3]
+    # Replay of another run's slots.
+    s2, r2 = ot.OneOfNSender(slots), ot.OneOfNReceiver(3, 16)
+    s2.finish(r2.respond(s2.start()))
+    with pytest.raises(ProtocolAbort):
+        r2.receive(msg3)
+
+
+def test_one_of_n_parameters() -> None:
+    with pytest.raises(ValueError):
+        ot.OneOfNSender([b"a"])
+    with pytest.raises(ValueError):
+        ot.OneOfNSender([b"a", b"bb"])
+    with pytest.raises(ValueError):
+        ot.OneOfNReceiver(4, 4)
+    s = ot.OneOfNSender([b"ab"] * 8)
+    with pytest.raises(ProtocolAbort):
+        ot.OneOfNReceiver(0, 16).respond(s.start())
+    with pytest.raises(ProtocolAbort):
+        ot.OneOfNReceiver(0, 8, slot_size=3).respond(ot.OneOfNSender([b"ab"] * 8).start())
+    s = ot.OneOfNSender([b"ab"] * 8)
+    msg2 = ot.OneOfNReceiver(1, 8).respond(s.start())
+    with pytest.raises(MalformedMessage):
+        s.finish(msg2[:-1])
