@@ -26,7 +26,10 @@ if getattr(lib, "__version__", None) != __version__:  # pragma: no cover - stale
 
 __all__ = [
     "OPENSSL_VERSION",
+    "OT_CIPHER_AES",
+    "OT_CIPHER_SM4",
     "OT_KEY_SIZE",
+    "OT_KKRT_WIDTH",
     "OT_MAX_BATCH",
     "OT_MAX_SLOTS",
     "OT_MAX_SLOT_SIZE",
@@ -73,6 +76,9 @@ OT_TAG_SIZE: int = lib.OT_TAG_SIZE
 OT_MAX_SLOTS: int = lib.OT_MAX_SLOTS
 OT_MAX_SLOT_SIZE: int = lib.OT_MAX_SLOT_SIZE
 OT_MAX_BATCH: int = lib.OT_MAX_BATCH
+OT_CIPHER_AES: int = lib.OT_CIPHER_AES
+OT_CIPHER_SM4: int = lib.OT_CIPHER_SM4
+OT_KKRT_WIDTH: int = lib.OT_KKRT_WIDTH
 
 
 def cpu_features() -> dict[str, bool]:

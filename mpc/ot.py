@@ -28,11 +28,17 @@ Security settings (see each class):
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import struct
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from mpc._binding import (
+    OT_CIPHER_AES,
+    OT_CIPHER_SM4,
     OT_KEY_SIZE,
     OT_MAX_BATCH,
     OT_MAX_SLOT_SIZE,
@@ -45,12 +51,17 @@ from mpc._binding import (
 from mpc.exceptions import MalformedMessage, ProtocolAbort, ProtocolStateError
 
 __all__ = [
+    "EXT_WIDTH",
     "KEY_SIZE",
     "MAX_SLOTS",
     "MAX_SLOT_SIZE",
     "SESSION_ID_SIZE",
     "BatchReceiver",
     "BatchSender",
+    "IKNPReceiver",
+    "IKNPSender",
+    "KOSReceiver",
+    "KOSSender",
     "OneOfNReceiver",
     "OneOfNSender",
     "Receiver",
@@ -369,5 +380,237 @@ class OneOfNReceiver(_Role):
         mine = payload[self._index * rec : (self._index + 1) * rec]
         out = lib.ot_nofn_decrypt(self._sid, self._keys, self._index, mine)
         self._keys = b""
+        self._state = 2
+        return out
+
+
+# ---- IKNP OT extension with the KOS check -------------------------------------------------------
+
+T_EXT_BASE_SETUP = 0x10
+T_EXT_BASE_CHOOSE = 0x11
+T_EXT_MATRIX = 0x12
+T_EXT_CHALLENGE = 0x13
+T_EXT_PROOF = 0x14
+
+EXT_WIDTH = 128  # κ: base OTs and columns of the IKNP matrix
+_KOS_EXTRA = 256  # κ + 40 statistical bits of extra random OTs, rounded up to whole 128-bit blocks
+_CIPHERS = {"aes": OT_CIPHER_AES, "sm4": OT_CIPHER_SM4}
+
+
+def _cipher_id(cipher: str) -> int:
+    try:
+        return _CIPHERS[cipher]
+    except KeyError:
+        raise ValueError("cipher must be 'aes' (fixed-key AES-128, the default) or 'sm4'") from None
+
+
+def _hash_key(sid: bytes) -> bytes:
+    """The public fixed key of the correlation-robust hash, fresh per session."""
+    return hashlib.sha256(b"riskshare/ot/tccr/v1" + sid).digest()[:16]
+
+
+def _bits(choices: Sequence[int] | npt.NDArray[np.uint8], padded: int) -> npt.NDArray[np.uint8]:
+    c = np.asarray(choices, dtype=np.uint8)
+    if c.ndim != 1 or c.size == 0:
+        raise ValueError("choices must be a non-empty sequence of bits")
+    if c.max(initial=0) > 1:
+        raise ValueError("choice bits must be 0 or 1")
+    pad = np.frombuffer(secrets.token_bytes(padded - c.size), dtype=np.uint8) & 1
+    return np.packbits(np.concatenate([c, pad]), bitorder="little")
+
+
+def _rows(buf: bytes, m: int) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(buf, dtype=np.uint8, count=m * 16).reshape(m, 16)
+
+
+class _ExtReceiverBase(_Role):
+    """Extension receiver (chooses). It acts as the *sender* of the 128 base OTs."""
+
+    _kos: bool
+
+    def __init__(self, *, cipher: str = "aes", session_id: bytes | None = None) -> None:
+        self._cipher = _cipher_id(cipher)
+        self._sid = _new_session_id(session_id)
+        self._secret = self._k0 = self._k1 = b""
+        self._batch = self._blocks = self._index = 0
+        self._out: npt.NDArray[np.uint8] | None = None
+        self._t = self._r = b""
+        self._state = 0
+
+    @property
+    def session_id(self) -> bytes:
+        return self._sid
+
+    def start(self) -> bytes:
+        """First message: the base-OT setup (this side is the base sender)."""
+        self._enter(0, "start")
+        public, self._secret = lib.ot_np_sender_setup()
+        self._state = 1
+        return pack(T_EXT_BASE_SETUP, self._sid, EXT_WIDTH, int(self._kos), public)
+
+    def setup(self, msg: bytes) -> None:
+        """Take the sender's base-OT answer; afterwards ``extend`` may run any number of times."""
+        self._enter(1, "setup")
+        _, n, _, payload = unpack(msg, T_EXT_BASE_CHOOSE, self._sid)
+        if n != EXT_WIDTH:
+            raise ProtocolAbort("extension sender answered for a different number of base OTs")
+        expect_length(payload, EXT_WIDTH * OT_POINT_SIZE, "base-OT answer")
+        keys = np.frombuffer(lib.ot_np_sender_keys(self._sid, self._secret, payload, 0), np.uint8)
+        pairs = keys.reshape(EXT_WIDTH, 2, OT_KEY_SIZE)
+        self._k0, self._k1 = pairs[:, 0].tobytes(), pairs[:, 1].tobytes()
+        self._secret = b""
+        self._state = 2
+
+    def extend(self, choices: Sequence[int] | npt.NDArray[np.uint8]) -> bytes:
+        """Start a batch of random OTs with these choice bits; returns the matrix message."""
+        self._enter(2, "extend")
+        m = len(choices)
+        if not 1 <= m <= OT_MAX_BATCH:
+            raise ValueError("a batch holds 1 to 2^24 OTs")
+        padded = -(-(m + (_KOS_EXTRA if self._kos else 0)) // 128) * 128
+        r = _bits(choices, padded).tobytes()
+        u, t = lib.ot_ext_recv(self._cipher, self._k0, self._k1, self._blocks, r, padded)
+        self._out = _rows(
+            lib.ot_tccr(self._cipher, _hash_key(self._sid), t[: m * 16], self._index, bytes(16)), m
+        )
+        msg = pack(T_EXT_MATRIX, self._sid, self._batch, m, u)
+        self._batch += 1
+        self._blocks += padded // 128
+        self._index += padded
+        if self._kos:
+            self._t, self._r = t, r
+            self._state = 3
+        else:
+            self._state = 2
+        return msg
+
+    def outputs(self) -> npt.NDArray[np.uint8]:
+        """The receiver's m × 16 random-OT outputs x_{j, c_j} of the last batch."""
+        if self._out is None:
+            raise ProtocolStateError("no batch has been extended yet")
+        return self._out
+
+
+class _ExtSenderBase(_Role):
+    """Extension sender: its random choice string s picks the base-OT keys (base receiver)."""
+
+    _kos: bool
+
+    def __init__(self, *, cipher: str = "aes", session_id: bytes | None = None) -> None:
+        self._cipher = _cipher_id(cipher)
+        self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
+        self._s = self._ks = self._q = b""
+        self._m = self._batch = self._blocks = self._index = 0
+        self._state = 0
+
+    @property
+    def session_id(self) -> bytes | None:
+        return self._sid
+
+    def respond(self, msg: bytes) -> bytes:
+        self._enter(0, "respond")
+        sid, n, kos, payload = unpack(msg, T_EXT_BASE_SETUP, self._sid)
+        if n != EXT_WIDTH or kos != int(self._kos):
+            raise ProtocolAbort("extension receiver asks for different parameters")
+        expect_length(payload, 2 * OT_POINT_SIZE, "base-OT setup")
+        self._sid = sid
+        self._s = secrets.token_bytes(EXT_WIDTH // 8)
+        sbits = np.unpackbits(np.frombuffer(self._s, np.uint8), bitorder="little").tobytes()
+        pk0, self._ks = lib.ot_np_receiver_choose(sid, payload, sbits, 0)
+        self._state = 2
+        return pack(T_EXT_BASE_CHOOSE, sid, EXT_WIDTH, 0, pk0)
+
+    def _matrix(self, msg: bytes) -> None:
+        assert self._sid is not None
+        _, batch, m, payload = unpack(msg, T_EXT_MATRIX, self._sid)
+        if batch != self._batch:
+            raise ProtocolAbort("extension batch out of sequence (replayed or dropped)")
+        if not 1 <= m <= OT_MAX_BATCH:
+            raise MalformedMessage("extension batch size out of range")
+        padded = -(-(m + (_KOS_EXTRA if self._kos else 0)) // 128) * 128
+        expect_length(payload, EXT_WIDTH * padded // 8, "extension matrix")
+        self._q = lib.ot_ext_send(self._cipher, self._ks, self._s, self._blocks, payload)
+        self._m, self._padded = m, padded
+        self._batch += 1
+        self._blocks += padded // 128
+
+    def _outputs(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        assert self._sid is not None
+        m, key, q = self._m, _hash_key(self._sid), self._q[: self._m * 16]
+        x0 = lib.ot_tccr(self._cipher, key, q, self._index, bytes(16))
+        x1 = lib.ot_tccr(self._cipher, key, q, self._index, self._s)
+        self._index += self._padded
+        self._q = b""
+        return _rows(x0, m), _rows(x1, m)
+
+
+class IKNPReceiver(_ExtReceiverBase):
+    """IKNP OT-extension receiver, semi-honest. ``start() -> msg1``; ``setup(msg2)``; then per batch
+    ``extend(choices) -> msg`` and ``outputs()``. Secure against a semi-honest sender and receiver
+    (IKNP03) with the tweakable correlation-robust hash of GKWY20 as the random oracle."""
+
+    _kos = False
+
+
+class IKNPSender(_ExtSenderBase):
+    """IKNP OT-extension sender, semi-honest: ``respond(msg1) -> msg2``; per batch
+    ``extend(msg) -> (x0, x1)``, each m × 16 random pads."""
+
+    _kos = False
+
+    def extend(self, msg: bytes) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        self._enter(2, "extend")
+        self._matrix(msg)
+        out = self._outputs()
+        self._state = 2
+        return out
+
+
+class KOSReceiver(_ExtReceiverBase):
+    """IKNP receiver with the KOS15 consistency check: per batch ``extend(choices) -> msg``,
+    ``prove(challenge) -> msg``. The check lets the sender catch a malicious receiver that
+    uses inconsistent choice bits across columns (the attack that would leak bits of s)."""
+
+    _kos = True
+
+    def prove(self, msg: bytes) -> bytes:
+        self._enter(3, "prove")
+        _, batch, _, seed = unpack(msg, T_EXT_CHALLENGE, self._sid)
+        if batch != self._batch - 1:
+            raise ProtocolAbort("challenge for another batch")
+        expect_length(seed, 16, "KOS challenge")
+        acc, x = lib.ot_kos_combine(self._cipher, seed, self._t, self._r)
+        self._t = self._r = b""
+        self._state = 2
+        return pack(T_EXT_PROOF, self._sid, batch, 0, x + acc)
+
+
+class KOSSender(_ExtSenderBase):
+    """IKNP sender with the KOS15 check against a malicious receiver: per batch
+    ``challenge(msg) -> msg``; ``verify(proof) -> (x0, x1)`` or ProtocolAbort."""
+
+    _kos = True
+
+    def challenge(self, msg: bytes) -> bytes:
+        self._enter(2, "challenge")
+        self._matrix(msg)
+        self._seed = secrets.token_bytes(16)
+        self._state = 3
+        assert self._sid is not None
+        return pack(T_EXT_CHALLENGE, self._sid, self._batch - 1, 0, self._seed)
+
+    def verify(self, msg: bytes) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        self._enter(3, "verify")
+        assert self._sid is not None
+        _, batch, _, payload = unpack(msg, T_EXT_PROOF, self._sid)
+        if batch != self._batch - 1:
+            raise ProtocolAbort("proof for another batch")
+        expect_length(payload, 48, "KOS proof")
+        x, acc_t = bytes(payload[:16]), bytes(payload[16:])
+        acc_q, _ = lib.ot_kos_combine(self._cipher, self._seed, self._q, b"")
+        xs = lib.ot_clmul128(x, self._s)
+        if not secrets.compare_digest(acc_q, bytes(a ^ b for a, b in zip(acc_t, xs, strict=True))):
+            raise ProtocolAbort("KOS consistency check failed: the receiver deviated")
+        out = self._outputs()
         self._state = 2
         return out

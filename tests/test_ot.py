@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mpc import ot
+from mpc import _binding, ot
 from mpc._binding import lib
 from mpc.exceptions import MalformedMessage, ProtocolAbort, ProtocolStateError
 
@@ -282,3 +284,159 @@ def test_one_of_n_parameters() -> None:
     msg2 = ot.OneOfNReceiver(1, 8).respond(s.start())
     with pytest.raises(MalformedMessage):
         s.finish(msg2[:-1])
+
+
+# ---- bit-matrix transposition -------------------------------------------------------------------
+
+
+def _ref_transpose(data: bytes, r: int, c: int) -> bytes:
+    bits = np.unpackbits(np.frombuffer(data, np.uint8).reshape(r, c // 8), axis=1, bitorder="little")
+    return np.packbits(bits.T, axis=1, bitorder="little").tobytes()
+
+
+@pytest.mark.parametrize(
+    ("r", "c"), [(32, 8), (32, 136), (64, 24), (128, 256), (128, 4096 + 64), (512, 1024)]
+)
+def test_transpose_matches_numpy(dispatch: str, r: int, c: int) -> None:
+    data = os.urandom(r * c // 8)
+    out = lib.ot_transpose(data, r, c)
+    assert out == _ref_transpose(data, r, c)
+    if c % 32 == 0:
+        assert lib.ot_transpose(out, c, r) == data
+
+
+def test_transpose_rejects_bad_shapes() -> None:
+    with pytest.raises(ValueError):
+        lib.ot_transpose(bytes(16 * 8), 16, 64)
+    with pytest.raises(ValueError):
+        lib.ot_transpose(bytes(4 * 12), 32, 12)
+
+
+def test_clmul_paths_agree(dispatch: str) -> None:
+    a, b = bytes.fromhex("80" + "00" * 14 + "01"), bytes.fromhex("03" + "00" * 15)
+    assert int.from_bytes(lib.ot_clmul128(a, b), "little") == _slow_clmul(
+        int.from_bytes(a, "little"), int.from_bytes(b, "little")
+    )
+    seed, rows = os.urandom(16), os.urandom(16 * 512)
+    bits = os.urandom(64)
+    assert len(lib.ot_kos_combine(0, seed, rows, bits)[0]) == 32
+
+
+def _slow_clmul(a: int, b: int) -> int:
+    out = 0
+    for i in range(128):
+        if (b >> i) & 1:
+            out ^= a << i
+    return out
+
+
+def test_kos_combination_portable_equals_native() -> None:
+    seed, rows, bits = os.urandom(16), os.urandom(16 * 1024), os.urandom(128)
+    native = lib.ot_kos_combine(0, seed, rows, bits)
+    try:
+        _binding.set_portable(True)
+        portable = lib.ot_kos_combine(0, seed, rows, bits)
+    finally:
+        _binding.set_portable(False)
+    assert native == portable
+
+
+# ---- IKNP / KOS --------------------------------------------------------------------------------
+
+
+def _choices(m: int) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(os.urandom(m), np.uint8) & np.uint8(1)
+
+
+def _check_random_ot(
+    c: npt.NDArray[np.uint8], x0: npt.NDArray[np.uint8], x1: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]
+) -> None:
+    assert (np.where(c[:, None] == 1, x1, x0) == out).all()
+    # The unchosen pad differs everywhere: the receiver's outputs say nothing about it directly.
+    assert not (np.where(c[:, None] == 1, x0, x1) == out).all(axis=1).any()
+
+
+@pytest.mark.parametrize("cipher", ["aes", "sm4"])
+def test_iknp_batches(dispatch: str, cipher: str) -> None:
+    r, s = ot.IKNPReceiver(cipher=cipher), ot.IKNPSender(cipher=cipher)
+    r.setup(s.respond(r.start()))
+    seen: set[bytes] = set()
+    for m in (1, 127, 128, 5000):
+        c = _choices(m)
+        x0, x1 = s.extend(r.extend(c))
+        _check_random_ot(c, x0, x1, r.outputs())
+        seen.update(bytes(row) for row in x0[:50])
+    assert len(seen) == 1 + 50 * 3  # fresh pads in every batch
+
+
+@pytest.mark.parametrize("cipher", ["aes", "sm4"])
+def test_kos_batches(dispatch: str, cipher: str) -> None:
+    r, s = ot.KOSReceiver(cipher=cipher), ot.KOSSender(cipher=cipher)
+    r.setup(s.respond(r.start()))
+    for m in (1, 1000, 4096):
+        c = _choices(m)
+        x0, x1 = s.verify(r.prove(s.challenge(r.extend(c))))
+        _check_random_ot(c, x0, x1, r.outputs())
+
+
+def test_kos_catches_inconsistent_choices() -> None:
+    """A malicious receiver that uses another choice vector in one column (to learn s_i) is caught."""
+    r, s = ot.KOSReceiver(), ot.KOSSender()
+    r.setup(s.respond(r.start()))
+    msg = r.extend(_choices(1000))
+    m = len(msg) - HEADER
+    u = bytearray(msg[HEADER:])
+    col = m // 128
+    u[5 * col + 3] ^= 0x10  # column 5, one row: choice bit flipped only there
+    challenge = s.challenge(msg[:HEADER] + bytes(u))
+    with pytest.raises(ProtocolAbort):
+        s.verify(r.prove(challenge))
+
+
+def test_kos_catches_a_forged_proof() -> None:
+    r, s = ot.KOSReceiver(), ot.KOSSender()
+    r.setup(s.respond(r.start()))
+    proof = r.prove(s.challenge(r.extend(_choices(300))))
+    with pytest.raises(ProtocolAbort):
+        s.verify(flip(proof, HEADER + 2))
+
+
+def test_extension_replay_and_order() -> None:
+    r, s = ot.IKNPReceiver(), ot.IKNPSender()
+    msg1 = r.start()
+    with pytest.raises(ProtocolStateError):
+        r.extend([0, 1])
+    r.setup(s.respond(msg1))
+    m_a = r.extend([1, 0, 1])
+    s.extend(m_a)
+    with pytest.raises(ProtocolAbort):  # the same batch again
+        s.extend(m_a)
+    r2, s2 = ot.IKNPReceiver(), ot.IKNPSender()
+    r2.setup(s2.respond(r2.start()))
+    with pytest.raises(ProtocolAbort):  # another session's batch
+        s2.extend(r.extend([1, 1]))
+    with pytest.raises(ProtocolAbort):  # a KOS receiver does not talk to a semi-honest sender
+        ot.IKNPSender().respond(ot.KOSReceiver().start())
+    r3, s3 = ot.IKNPReceiver(), ot.IKNPSender()
+    r3.setup(s3.respond(r3.start()))
+    with pytest.raises(MalformedMessage):
+        s3.extend(r3.extend([1, 0])[:-1])
+    with pytest.raises(ValueError):
+        ot.IKNPReceiver(cipher="des")
+    r4 = ot.KOSReceiver()
+    s4 = ot.KOSSender()
+    r4.setup(s4.respond(r4.start()))
+    c = s4.challenge(r4.extend([1]))
+    with pytest.raises(ProtocolStateError):
+        r4.extend([0])  # the proof is due first
+    r4.prove(c)
+
+
+def test_extension_receiver_view_of_unchosen() -> None:
+    """The receiver's rows t_j hash to its outputs only; t_j XOR anything it knows is not x_{1-c}."""
+    r, s = ot.IKNPReceiver(), ot.IKNPSender()
+    r.setup(s.respond(r.start()))
+    c = _choices(256)
+    x0, x1 = s.extend(r.extend(c))
+    other = np.where(c[:, None] == 1, x0, x1)
+    assert not any(bytes(o) in {bytes(v) for v in r.outputs()} for o in other)
