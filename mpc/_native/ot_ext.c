@@ -983,7 +983,68 @@ done:
     return res;
 }
 
+/* (table n × len, queries k × len, len) -> k bytes, 1 where the query is in the table. The values
+ * are pseudorandom, so their first 8 bytes index an open-addressing table directly. */
+static PyObject *py_match(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer tb, qb;
+    Py_ssize_t len;
+    PyObject *out = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*n:ot_match", &tb, &qb, &len))
+        return NULL;
+    if (len < 8 || len > 64 || tb.len % len != 0 || qb.len % len != 0 || tb.len / len > 0x7ffffffe) {
+        rs_raise(RS_ERR_VALUE, "match: values of 8..64 bytes, whole rows");
+        goto done;
+    }
+    size_t n = (size_t)(tb.len / len), k = (size_t)(qb.len / len), cap = 16;
+    while (cap < 2 * n)
+        cap <<= 1;
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)k);
+    uint32_t *slots = PyMem_RawCalloc(cap, 4);
+    if (!out || !slots) {
+        Py_CLEAR(out);
+        PyMem_RawFree(slots);
+        if (!PyErr_Occurred())
+            rs_raise(RS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    const uint8_t *t = tb.buf, *q = qb.buf;
+    size_t l = (size_t)len;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h;
+        memcpy(&h, t + i * l, 8);
+        size_t p = (size_t)h & (cap - 1);
+        while (slots[p])
+            p = (p + 1) & (cap - 1);
+        slots[p] = (uint32_t)(i + 1);
+    }
+    for (size_t j = 0; j < k; j++) {
+        uint64_t h;
+        memcpy(&h, q + j * l, 8);
+        size_t p = (size_t)h & (cap - 1);
+        uint8_t hit = 0;
+        while (slots[p]) {
+            if (memcmp(t + (size_t)(slots[p] - 1) * l, q + j * l, l) == 0) {
+                hit = 1;
+                break;
+            }
+            p = (p + 1) & (cap - 1);
+        }
+        o[j] = hit;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(slots);
+done:
+    PyBuffer_Release(&tb);
+    PyBuffer_Release(&qb);
+    return out;
+}
+
 PyMethodDef rs_ot_ext_methods[] = {
+    {"ot_match", py_match, METH_VARARGS, "Set membership of pseudorandom values (hash table)."},
     {"ot_transpose", py_transpose, METH_VARARGS, "Transpose a rows x cols bit matrix (LSB-first)."},
     {"ot_ext_recv", py_ext_recv, METH_VARARGS, "IKNP/KKRT receiver matrix step -> (u, t rows)."},
     {"ot_ext_send", py_ext_send, METH_VARARGS, "IKNP/KKRT sender matrix step -> q rows."},
