@@ -89,6 +89,30 @@ def ot_ext_recv(
     cipher: int, k0s: Buffer, k1s: Buffer, block_offset: int, corr: Buffer, m: int, /
 ) -> tuple[bytes, bytes]: ...
 def ot_ext_send(cipher: int, keys: Buffer, s: Buffer, block_offset: int, u: Buffer, /) -> bytes: ...
+def ot_iknp_recv(
+    cipher: int,
+    k0s: Buffer,
+    k1s: Buffer,
+    block_offset: int,
+    choice_bits: Buffer,
+    hash_key: Buffer,
+    index_offset: int,
+    m_out: int,
+    keep_t: bool,
+    /,
+) -> tuple[bytes, bytes, bytes]: ...
+def ot_iknp_send(
+    cipher: int,
+    keys: Buffer,
+    s: Buffer,
+    block_offset: int,
+    u: Buffer,
+    hash_key: Buffer,
+    index_offset: int,
+    m_out: int,
+    keep_q: bool,
+    /,
+) -> tuple[bytes, bytes, bytes]: ...
 def ot_tccr(cipher: int, key: Buffer, rows: Buffer, offset: int, delta: Buffer, /) -> bytes: ...
 def ot_kos_combine(cipher: int, seed: Buffer, rows: Buffer, bits: Buffer, /) -> tuple[bytes, bytes]: ...
 def ot_clmul128(a: Buffer, b: Buffer, /) -> bytes: ...

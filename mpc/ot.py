@@ -469,10 +469,10 @@ class _ExtReceiverBase(_Role):
             raise ValueError("a batch holds 1 to 2^24 OTs")
         padded = -(-(m + (_KOS_EXTRA if self._kos else 0)) // 128) * 128
         r = _bits(choices, padded).tobytes()
-        u, t = lib.ot_ext_recv(self._cipher, self._k0, self._k1, self._blocks, r, padded)
-        self._out = _rows(
-            lib.ot_tccr(self._cipher, _hash_key(self._sid), t[: m * 16], self._index, bytes(16)), m
+        u, out, t = lib.ot_iknp_recv(
+            self._cipher, self._k0, self._k1, self._blocks, r, _hash_key(self._sid), self._index, m, self._kos
         )
+        self._out = _rows(out, m)
         msg = pack(T_EXT_MATRIX, self._sid, self._batch, m, u)
         self._batch += 1
         self._blocks += padded // 128
@@ -500,7 +500,8 @@ class _ExtSenderBase(_Role):
         self._cipher = _cipher_id(cipher)
         self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
         self._s = self._ks = self._q = b""
-        self._m = self._batch = self._blocks = self._index = 0
+        self._x: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]] | None = None
+        self._batch = self._blocks = self._index = 0
         self._state = 0
 
     @property
@@ -529,19 +530,26 @@ class _ExtSenderBase(_Role):
             raise MalformedMessage("extension batch size out of range")
         padded = -(-(m + (_KOS_EXTRA if self._kos else 0)) // 128) * 128
         expect_length(payload, EXT_WIDTH * padded // 8, "extension matrix")
-        self._q = lib.ot_ext_send(self._cipher, self._ks, self._s, self._blocks, payload)
-        self._m, self._padded = m, padded
+        x0, x1, self._q = lib.ot_iknp_send(
+            self._cipher,
+            self._ks,
+            self._s,
+            self._blocks,
+            payload,
+            _hash_key(self._sid),
+            self._index,
+            m,
+            self._kos,
+        )
+        self._x = (_rows(x0, m), _rows(x1, m))
         self._batch += 1
         self._blocks += padded // 128
+        self._index += padded
 
     def _outputs(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-        assert self._sid is not None
-        m, key, q = self._m, _hash_key(self._sid), self._q[: self._m * 16]
-        x0 = lib.ot_tccr(self._cipher, key, q, self._index, bytes(16))
-        x1 = lib.ot_tccr(self._cipher, key, q, self._index, self._s)
-        self._index += self._padded
-        self._q = b""
-        return _rows(x0, m), _rows(x1, m)
+        out, self._x, self._q = self._x, None, b""
+        assert out is not None
+        return out
 
 
 class IKNPReceiver(_ExtReceiverBase):

@@ -444,3 +444,25 @@ def test_extension_receiver_view_of_unchosen() -> None:
     x0, x1 = s.extend(r.extend(c))
     other = np.where(c[:, None] == 1, x0, x1)
     assert not any(bytes(o) in {bytes(v) for v in r.outputs()} for o in other)
+
+
+def test_fused_iknp_kernels_equal_the_step_by_step_ones(dispatch: str) -> None:
+    m = 3 * 16384 + 128  # several chunks and a short tail
+    k0, k1, s, key = os.urandom(2048), os.urandom(2048), os.urandom(16), os.urandom(16)
+    sbits = np.unpackbits(np.frombuffer(s, np.uint8), bitorder="little")
+    ks = b"".join((k1 if b else k0)[16 * i : 16 * i + 16] for i, b in enumerate(sbits))
+    r = os.urandom(m // 8)
+    u, t = lib.ot_ext_recv(0, k0, k1, 9, r, m)
+    u2, out, t2 = lib.ot_iknp_recv(0, k0, k1, 9, r, key, 77, m - 100, True)
+    assert (u2, t2) == (u, t)
+    assert out == lib.ot_tccr(0, key, t, 77, bytes(16))[: (m - 100) * 16]
+    q = lib.ot_ext_send(0, ks, s, 9, u)
+    x0, x1, q2 = lib.ot_iknp_send(0, ks, s, 9, u, key, 77, m, True)
+    assert q2 == q
+    assert x0 == lib.ot_tccr(0, key, q, 77, bytes(16))
+    assert x1 == lib.ot_tccr(0, key, q, 77, s)
+    # The IKNP relation itself: q_j = t_j XOR (r_j AND s).
+    rb = np.unpackbits(np.frombuffer(r, np.uint8), bitorder="little")
+    qa, ta = np.frombuffer(q, np.uint8).reshape(m, 16), np.frombuffer(t, np.uint8).reshape(m, 16)
+    sa = np.frombuffer(s, np.uint8)
+    assert (qa == ta ^ (rb[:, None] * sa)).all()

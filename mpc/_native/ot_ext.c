@@ -454,6 +454,261 @@ done:
     return out;
 }
 
+/* ---- fused IKNP steps (w = 128): PRG, U, transposition and hash per chunk, in cache -------- */
+
+#define ICH 16384 /* OTs per chunk: 128 columns × 2 KiB */
+
+/* rows[j] -> out[j] = π(π(rows[j] ^ delta) ^ (off + j)) ^ π(rows[j] ^ delta), x/y scratch n blocks */
+static int tccr_rows(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *rows, size_t n, uint64_t off,
+                     const uint8_t delta[16], uint8_t *x, uint8_t *y)
+{
+    uint64_t d0, d1;
+    memcpy(&d0, delta, 8);
+    memcpy(&d1, delta + 8, 8);
+    for (size_t j = 0; j < n; j++) {
+        uint64_t a, b;
+        memcpy(&a, rows + j * 16, 8);
+        memcpy(&b, rows + j * 16 + 8, 8);
+        a ^= d0;
+        b ^= d1;
+        memcpy(x + j * 16, &a, 8);
+        memcpy(x + j * 16 + 8, &b, 8);
+    }
+    if (!ecb(ctx, x, x, n))
+        return 0;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t a;
+        memcpy(&a, x + j * 16, 8);
+        a ^= off + j;
+        memcpy(y + j * 16, &a, 8);
+        memcpy(y + j * 16 + 8, x + j * 16 + 8, 8);
+    }
+    if (!ecb(ctx, y, y, n))
+        return 0;
+    for (size_t j = 0; j < n * 16; j += 8) {
+        uint64_t a, b;
+        memcpy(&a, x + j, 8);
+        memcpy(&b, y + j, 8);
+        a ^= b;
+        memcpy(out + j, &a, 8);
+    }
+    return 1;
+}
+
+static void xor_into(uint8_t *dst, const uint8_t *a, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, dst + i, 8);
+        memcpy(&y, a + i, 8);
+        x ^= y;
+        memcpy(dst + i, &x, 8);
+    }
+    for (; i < n; i++)
+        dst[i] ^= a[i];
+}
+
+typedef struct {
+    EVP_CIPHER_CTX *c[256];
+    EVP_CIPHER_CTX *h;
+    int n;
+} iknp_ctx;
+
+static void iknp_free(iknp_ctx *k)
+{
+    for (int i = 0; i < k->n; i++)
+        EVP_CIPHER_CTX_free(k->c[i]);
+    EVP_CIPHER_CTX_free(k->h);
+}
+
+/* Contexts for nkeys CTR streams starting at block boff, and the hash permutation. */
+static int iknp_init(iknp_ctx *k, int cipher, const uint8_t *keys, int nkeys, uint64_t boff, const uint8_t hkey[16])
+{
+    uint8_t iv[16] = {0};
+    memset(k, 0, sizeof *k);
+    be64(iv + 8, boff);
+    for (int i = 0; i < nkeys; i++) {
+        k->c[i] = EVP_CIPHER_CTX_new();
+        k->n = i + 1;
+        if (!k->c[i] || !EVP_EncryptInit_ex(k->c[i], c_ctr[cipher], NULL, keys + 16 * i, iv))
+            return 0;
+    }
+    return (k->h = EVP_CIPHER_CTX_new()) != NULL && ecb_init(k->h, cipher, hkey);
+}
+
+static int stream(EVP_CIPHER_CTX *c, uint8_t *buf, size_t len)
+{
+    int outl;
+    return EVP_EncryptUpdate(c, buf, &outl, buf, (int)len);
+}
+
+/* (cipher, k0s, k1s, block offset, r bits (m'/8), hash key, index offset, m_out, keep_t)
+ *   -> (u: 128 rows of m' bits, outputs m_out × 16, t rows m' × 16 or b"") */
+static PyObject *py_iknp_recv(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int cipher, keep;
+    Py_buffer k0, k1, rb, hk;
+    unsigned long long boff, ioff;
+    Py_ssize_t mout;
+    PyObject *u = NULL, *out = NULL, *t = NULL, *res = NULL;
+    if (!PyArg_ParseTuple(args, "iy*y*Ky*y*Knp:ot_iknp_recv", &cipher, &k0, &k1, &boff, &rb, &hk, &ioff, &mout,
+                          &keep))
+        return NULL;
+    Py_ssize_t m = rb.len * 8, mb = rb.len;
+    if (!parse_cipher(cipher))
+        goto done;
+    if (k0.len != 128 * 16 || k1.len != k0.len || hk.len != 16 || m <= 0 || m % 128 != 0 || mout < 0 ||
+        mout > m) {
+        rs_raise(RS_ERR_VALUE, "iknp_recv: 128 key pairs, choice bits a multiple of 128, m_out <= m");
+        goto done;
+    }
+    u = PyBytes_FromStringAndSize(NULL, 128 * mb);
+    out = PyBytes_FromStringAndSize(NULL, mout * 16);
+    t = PyBytes_FromStringAndSize(NULL, keep ? m * 16 : 0);
+    uint8_t *scratch = PyMem_RawMalloc(2 * 128 * (ICH / 8) + 3 * ICH * 16);
+    iknp_ctx kc;
+    memset(&kc, 0, sizeof kc);
+    int ok = u && out && t && scratch;
+    if (ok) {
+        uint8_t keys[256 * 16];
+        memcpy(keys, k0.buf, 128 * 16);
+        memcpy(keys + 128 * 16, k1.buf, 128 * 16);
+        ok = iknp_init(&kc, cipher, keys, 256, boff, hk.buf);
+        rs_secure_zero(keys, sizeof keys);
+    }
+    if (ok) {
+        uint8_t *uo = (uint8_t *)PyBytes_AS_STRING(u), *oo = (uint8_t *)PyBytes_AS_STRING(out);
+        uint8_t *to = keep ? (uint8_t *)PyBytes_AS_STRING(t) : NULL;
+        uint8_t *g0 = scratch, *g1 = g0 + 128 * (ICH / 8), *rows = g1 + 128 * (ICH / 8);
+        uint8_t *x = rows + ICH * 16, *y = x + ICH * 16;
+        const uint8_t *r = rb.buf;
+        static const uint8_t zero[16] = {0};
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t c0 = 0; ok && c0 < m; c0 += ICH) {
+            size_t cn = (size_t)(m - c0 < ICH ? m - c0 : ICH), cb = cn / 8;
+            for (int i = 0; ok && i < 128; i++) {
+                uint8_t *a = g0 + (size_t)i * cb, *b = g1 + (size_t)i * cb;
+                memset(a, 0, cb);
+                memcpy(b, r + c0 / 8, cb);
+                ok = stream(kc.c[i], a, cb) && stream(kc.c[128 + i], b, cb);
+                xor_into(b, a, cb);
+                memcpy(uo + (size_t)i * (size_t)mb + (size_t)c0 / 8, b, cb);
+            }
+            if (!ok)
+                break;
+            transpose(rows, g0, 128, cn);
+            if (to)
+                memcpy(to + (size_t)c0 * 16, rows, cn * 16);
+            if (c0 < mout) {
+                size_t hn = (size_t)(mout - c0) < cn ? (size_t)(mout - c0) : cn;
+                ok = tccr_rows(kc.h, oo + (size_t)c0 * 16, rows, hn, ioff + (uint64_t)c0, zero, x, y);
+            }
+        }
+        rs_secure_zero(scratch, 2 * 128 * (ICH / 8) + 3 * ICH * 16);
+        Py_END_ALLOW_THREADS
+    }
+    iknp_free(&kc);
+    PyMem_RawFree(scratch);
+    if (ok)
+        res = PyTuple_Pack(3, u, out, t);
+    else if (!PyErr_Occurred())
+        rs_raise_openssl("IKNP receiver");
+done:
+    Py_XDECREF(u);
+    Py_XDECREF(out);
+    Py_XDECREF(t);
+    PyBuffer_Release(&k0);
+    PyBuffer_Release(&k1);
+    PyBuffer_Release(&rb);
+    PyBuffer_Release(&hk);
+    return res;
+}
+
+/* (cipher, ks, s (16 bytes), block offset, u, hash key, index offset, m_out, keep_q)
+ *   -> (x0 m_out × 16, x1 m_out × 16, q rows m' × 16 or b"") */
+static PyObject *py_iknp_send(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int cipher, keep;
+    Py_buffer ks, sb, ub, hk;
+    unsigned long long boff, ioff;
+    Py_ssize_t mout;
+    PyObject *x0 = NULL, *x1 = NULL, *q = NULL, *res = NULL;
+    if (!PyArg_ParseTuple(args, "iy*y*Ky*y*Knp:ot_iknp_send", &cipher, &ks, &sb, &boff, &ub, &hk, &ioff, &mout,
+                          &keep))
+        return NULL;
+    Py_ssize_t mb = ub.len / 128, m = mb * 8;
+    if (!parse_cipher(cipher))
+        goto done;
+    if (ks.len != 128 * 16 || sb.len != 16 || hk.len != 16 || ub.len % 128 != 0 || m <= 0 || m % 128 != 0 ||
+        mout < 0 || mout > m) {
+        rs_raise(RS_ERR_VALUE, "iknp_send: 128 keys, 16-byte s, U of 128 rows of a multiple of 128 bits");
+        goto done;
+    }
+    x0 = PyBytes_FromStringAndSize(NULL, mout * 16);
+    x1 = PyBytes_FromStringAndSize(NULL, mout * 16);
+    q = PyBytes_FromStringAndSize(NULL, keep ? m * 16 : 0);
+    uint8_t *scratch = PyMem_RawMalloc(128 * (ICH / 8) + 3 * ICH * 16);
+    iknp_ctx kc;
+    memset(&kc, 0, sizeof kc);
+    int ok = x0 && x1 && q && scratch && iknp_init(&kc, cipher, ks.buf, 128, boff, hk.buf);
+    if (ok) {
+        uint8_t *o0 = (uint8_t *)PyBytes_AS_STRING(x0), *o1 = (uint8_t *)PyBytes_AS_STRING(x1);
+        uint8_t *qo = keep ? (uint8_t *)PyBytes_AS_STRING(q) : NULL;
+        uint8_t *g = scratch, *rows = g + 128 * (ICH / 8), *x = rows + ICH * 16, *y = x + ICH * 16;
+        const uint8_t *s = sb.buf, *u = ub.buf;
+        static const uint8_t zero[16] = {0};
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t c0 = 0; ok && c0 < m; c0 += ICH) {
+            size_t cn = (size_t)(m - c0 < ICH ? m - c0 : ICH), cb = cn / 8;
+            for (int i = 0; ok && i < 128; i++) {
+                uint8_t *a = g + (size_t)i * cb, mask = (uint8_t)(0u - ((s[i / 8] >> (i % 8)) & 1u));
+                const uint8_t *ui = u + (size_t)i * (size_t)mb + (size_t)c0 / 8;
+                uint64_t m64 = 0 - (uint64_t)(mask & 1);
+                size_t b = 0;
+                for (; b + 8 <= cb; b += 8) {
+                    uint64_t v;
+                    memcpy(&v, ui + b, 8);
+                    v &= m64;
+                    memcpy(a + b, &v, 8);
+                }
+                for (; b < cb; b++)
+                    a[b] = ui[b] & mask;
+                ok = stream(kc.c[i], a, cb);
+            }
+            if (!ok)
+                break;
+            transpose(rows, g, 128, cn);
+            if (qo)
+                memcpy(qo + (size_t)c0 * 16, rows, cn * 16);
+            if (c0 < mout) {
+                size_t hn = (size_t)(mout - c0) < cn ? (size_t)(mout - c0) : cn;
+                ok = tccr_rows(kc.h, o0 + (size_t)c0 * 16, rows, hn, ioff + (uint64_t)c0, zero, x, y) &&
+                     tccr_rows(kc.h, o1 + (size_t)c0 * 16, rows, hn, ioff + (uint64_t)c0, s, x, y);
+            }
+        }
+        rs_secure_zero(scratch, 128 * (ICH / 8) + 3 * ICH * 16);
+        Py_END_ALLOW_THREADS
+    }
+    iknp_free(&kc);
+    PyMem_RawFree(scratch);
+    if (ok)
+        res = PyTuple_Pack(3, x0, x1, q);
+    else if (!PyErr_Occurred())
+        rs_raise_openssl("IKNP sender");
+done:
+    Py_XDECREF(x0);
+    Py_XDECREF(x1);
+    Py_XDECREF(q);
+    PyBuffer_Release(&ks);
+    PyBuffer_Release(&sb);
+    PyBuffer_Release(&ub);
+    PyBuffer_Release(&hk);
+    return res;
+}
+
 /* ---- KOS check: carry-less products, accumulated unreduced (256 bits) ------------------------ */
 
 typedef struct {
@@ -1048,6 +1303,8 @@ PyMethodDef rs_ot_ext_methods[] = {
     {"ot_transpose", py_transpose, METH_VARARGS, "Transpose a rows x cols bit matrix (LSB-first)."},
     {"ot_ext_recv", py_ext_recv, METH_VARARGS, "IKNP/KKRT receiver matrix step -> (u, t rows)."},
     {"ot_ext_send", py_ext_send, METH_VARARGS, "IKNP/KKRT sender matrix step -> q rows."},
+    {"ot_iknp_recv", py_iknp_recv, METH_VARARGS, "Fused IKNP receiver batch -> (u, outputs, t)."},
+    {"ot_iknp_send", py_iknp_send, METH_VARARGS, "Fused IKNP sender batch -> (x0, x1, q)."},
     {"ot_tccr", py_tccr, METH_VARARGS, "Tweakable correlation-robust hash of 16-byte rows."},
     {"ot_kos_combine", py_kos_combine, METH_VARARGS, "KOS check: (sum chi*row, sum of chi over bits)."},
     {"ot_clmul128", py_clmul128, METH_VARARGS, "Carry-less 128 x 128 -> 256-bit product."},
