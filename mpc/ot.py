@@ -98,7 +98,7 @@ def _new_session_id(session_id: bytes | None) -> bytes:
 
 def pack(kind: int, sid: bytes, a: int, b: int, payload: bytes | bytearray | memoryview = b"") -> bytes:
     """Frame one protocol message."""
-    return _FRAME.pack(_MAGIC, _VERSION, kind, sid, a, b) + bytes(payload)
+    return b"".join((_FRAME.pack(_MAGIC, _VERSION, kind, sid, a, b), payload))
 
 
 def unpack(msg: bytes, kind: int, sid: bytes | None) -> tuple[bytes, int, int, memoryview]:

@@ -11,7 +11,7 @@ How it runs (four messages, the receiver speaks first)::
     m1 = r.start()          # 512 base OTs (Naor–Pinkas), receiver as base sender
     m2 = s.respond(m1)      # base-OT answer for the sender's random s ∈ {0,1}^512, code keys
     m3 = r.request(m2)      # cuckoo-hash key, bins, stash, the KKRT matrix U (64 bytes a bin)
-    m4 = s.answer(m3)       # the sender's OPRF values, (3 + stash) shuffled lists of |X| values
+    m4 = s.answer(m3)       # the sender's OPRF values, (3 + stash) lists of |X| values, items in random order
     hits = r.finish(m4)     # indices of the receiver's items that the sender holds
 
 * **1-out-of-N OT extension**: w = 512 columns (ERRATA: codewords ≥ 448 bits, so ≥ 448 base
@@ -37,7 +37,9 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +62,9 @@ HASHES = 3
 MAX_STASH = 64
 _RETRIES = 3
 _CODE_KEYS = 5 * 16
+
+
+T = TypeVar("T")
 
 
 class CuckooFailure(ValueError):
@@ -156,14 +161,13 @@ class PSIReceiver(_Role):
         code_keys = bytes(payload[W * OT_POINT_SIZE :])
         self._secret = b""
         # Duplicates would all claim the same three bins: insert each distinct item once.
-        uniq, first = np.unique(self._items, axis=0, return_index=True)
-        order = np.argsort(first)
-        self._uniq = uniq = np.ascontiguousarray(uniq[order])
+        self._uniq = uniq = _unique(self._items)
         nbins = _bins(len(uniq))
         hkey, table, hidx, stash = self._cuckoo(uniq, nbins)
         slots = nbins + self._stash_size
         padded = -(-slots // 128) * 128
-        rows = np.frombuffer(secrets.token_bytes(padded * ROW), np.uint8).reshape(padded, ROW).copy()
+        # Empty bins and stash slots keep a zero row: their value matches no codeword.
+        rows = np.zeros((padded, ROW), np.uint8)
         for i in range(HASHES):
             sel = np.nonzero((table >= 0) & (hidx == i))[0]
             if len(sel):
@@ -172,14 +176,19 @@ class PSIReceiver(_Role):
         if stash:
             codes = lib.ot_kkrt_code(self._cipher, code_keys, uniq[np.array(stash)].tobytes(), HASHES)
             rows[nbins : nbins + len(stash)] = np.frombuffer(codes, np.uint8).reshape(-1, ROW)
-        cols = lib.ot_transpose(rows.tobytes(), padded, W)
-        u, self._t = lib.ot_ext_recv(
-            self._cipher, keys[:, 0].tobytes(), keys[:, 1].tobytes(), 0, cols, padded
-        )
+        k0, k1 = keys[:, 0].tobytes(), keys[:, 1].tobytes()
+
+        def part(lo: int, hi: int) -> tuple[bytes, bytes]:
+            cols = lib.ot_transpose(rows[lo:hi].tobytes(), hi - lo, W)
+            return lib.ot_ext_recv(self._cipher, k0, k1, lo // 128, cols, hi - lo)
+
+        parts = _on_two_cores(part, _halves(padded))
+        u = _join_columns([p[0] for p in parts])
+        self._t = b"".join(p[1] for p in parts)
         self._table, self._hidx, self._stash = table, hidx, stash
         self._nbins, self._n_sender = nbins, n_sender
         self._state = 2
-        return pack(T_PSI_MATRIX, self._sid, nbins, self._stash_size, hkey + u)
+        return pack(T_PSI_MATRIX, self._sid, nbins, self._stash_size, b"".join((hkey, u)))
 
     def finish(self, msg: bytes) -> list[int]:
         """Indices (into the receiver's items, ascending) of the items the sender also holds."""
@@ -218,11 +227,37 @@ def _rows_in(items: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8]) -> npt.N
     return np.frombuffer(lib.ot_match(rows.tobytes(), items.tobytes(), 16), np.uint8).astype(np.bool_)
 
 
+def _unique(items: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    first = np.frombuffer(lib.ot_unique16(np.ascontiguousarray(items).tobytes()), np.int32)
+    return items if len(first) == len(items) else np.ascontiguousarray(items[first])
+
+
+def _halves(padded: int) -> list[tuple[int, int]]:
+    mid = padded // 256 * 128
+    return [(0, mid), (mid, padded)] if mid else [(0, padded)]
+
+
+def _join_columns(parts: list[bytes]) -> bytes:
+    if len(parts) == 1:
+        return parts[0]
+    arrays = [np.frombuffer(p, np.uint8).reshape(W, -1) for p in parts]
+    return np.concatenate(arrays, axis=1).tobytes()
+
+
+def _on_two_cores(fn: Callable[[int, int], T], ranges: list[tuple[int, int]]) -> list[T]:
+    """Run the native kernels (which release the GIL) on the two cores the targets assume."""
+    ranges = [r for r in ranges if r[1] > r[0]] or ranges[:1]
+    if len(ranges) == 1:
+        return [fn(*ranges[0])]
+    with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+        return list(pool.map(lambda r: fn(*r), ranges))
+
+
 class PSISender(_Role):
     """KKRT sender (holds the OPRF key s): ``respond(m1) -> m2``; ``answer(m3) -> m4``."""
 
     def __init__(self, items: Items, *, cipher: str = "aes", session_id: bytes | None = None) -> None:
-        self._items = np.unique(_items16(items), axis=0)  # duplicates would show in the values
+        self._items = _unique(_items16(items))  # duplicates would show in the values
         self._cipher = _cipher_id(cipher)
         self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
         self._s = self._ks = self._code_keys = b""
@@ -255,16 +290,29 @@ class PSISender(_Role):
         padded = -(-(nbins + nst) // 128) * 128
         expect_length(payload, 16 + W * padded // 8, "PSI matrix")
         hkey = bytes(payload[:16])
-        q = lib.ot_ext_send(self._cipher, self._ks, self._s, 0, payload[16:])
+        u = np.frombuffer(payload[16:], np.uint8).reshape(W, padded // 8)
+
+        def matrix(lo: int, hi: int) -> bytes:
+            cols = u[:, lo // 8 : hi // 8].tobytes()
+            return lib.ot_ext_send(self._cipher, self._ks, self._s, lo // 128, cols)
+
+        q = b"".join(_on_two_cores(matrix, _halves(padded)))
         n = len(self._items)
         vlen = _value_length(nbins + nst, n)
-        raw = lib.ot_kkrt_eval(
-            self._cipher, self._code_keys, hkey, nbins, nst, q, self._s, self._items.tobytes(), vlen
-        )
-        blocks = np.frombuffer(raw, np.uint8).reshape(HASHES + nst, n, vlen)
-        # Shuffle each list so positions say nothing about which of the sender's items matched.
+        # Evaluate the items in a random order: the lists' positions then say nothing about which of
+        # the sender's items matched. (The same position across the lists is the same item, which
+        # only links values of one unknown item.)
         rng = np.random.default_rng(secrets.randbits(128))
-        shuffled = np.stack([b[rng.permutation(n)] for b in blocks])
+        items = self._items[rng.permutation(n)]
+
+        def evaluate(lo: int, hi: int) -> npt.NDArray[np.uint8]:
+            raw = lib.ot_kkrt_eval(
+                self._cipher, self._code_keys, hkey, nbins, nst, q, self._s, items[lo:hi].tobytes(), vlen
+            )
+            return np.frombuffer(raw, np.uint8).reshape(HASHES + nst, hi - lo, vlen)
+
+        split = (n // 2, n) if n >= 2 else (n, n)
+        blocks = np.concatenate(_on_two_cores(evaluate, [(0, split[0]), (split[0], n)]), axis=1)
         self._s = self._ks = b""
         self._state = 2
-        return pack(T_PSI_VALUES, self._sid, n, vlen, shuffled.tobytes())
+        return pack(T_PSI_VALUES, self._sid, n, vlen, blocks.tobytes())

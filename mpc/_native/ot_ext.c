@@ -1298,7 +1298,61 @@ done:
     return out;
 }
 
+/* (items n × 16) -> int32 indices of each distinct item's first occurrence, ascending. */
+static PyObject *py_unique16(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer ib;
+    if (PyObject_GetBuffer(arg, &ib, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *out = NULL;
+    if (ib.len % 16 != 0 || ib.len / 16 > 0x7ffffffe) {
+        rs_raise(RS_ERR_VALUE, "unique16: whole 16-byte items");
+        goto done;
+    }
+    size_t n = (size_t)ib.len / 16, cap = 16, cnt = 0;
+    while (cap < 2 * n)
+        cap <<= 1;
+    uint32_t *slots = PyMem_RawCalloc(cap, 4);
+    int32_t *idx = PyMem_RawMalloc(n * 4 + 4);
+    if (!slots || !idx) {
+        PyMem_RawFree(slots);
+        PyMem_RawFree(idx);
+        rs_raise(RS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const uint8_t *it = ib.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a, b;
+        memcpy(&a, it + i * 16, 8);
+        memcpy(&b, it + i * 16 + 8, 8);
+        uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ULL)) * 0xC2B2AE3D27D4EB4FULL;
+        size_t p = (size_t)(h >> 17) & (cap - 1);
+        int dup = 0;
+        while (slots[p]) {
+            if (memcmp(it + (size_t)(slots[p] - 1) * 16, it + i * 16, 16) == 0) {
+                dup = 1;
+                break;
+            }
+            p = (p + 1) & (cap - 1);
+        }
+        if (!dup) {
+            slots[p] = (uint32_t)(i + 1);
+            idx[cnt++] = (int32_t)i;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    out = PyBytes_FromStringAndSize((const char *)idx, (Py_ssize_t)(cnt * 4));
+    PyMem_RawFree(slots);
+    PyMem_RawFree(idx);
+done:
+    PyBuffer_Release(&ib);
+    return out;
+}
+
 PyMethodDef rs_ot_ext_methods[] = {
+    {"ot_unique16", py_unique16, METH_O, "First occurrences of distinct 16-byte items."},
     {"ot_match", py_match, METH_VARARGS, "Set membership of pseudorandom values (hash table)."},
     {"ot_transpose", py_transpose, METH_VARARGS, "Transpose a rows x cols bit matrix (LSB-first)."},
     {"ot_ext_recv", py_ext_recv, METH_VARARGS, "IKNP/KKRT receiver matrix step -> (u, t rows)."},
