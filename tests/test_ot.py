@@ -305,11 +305,23 @@ def test_transpose_matches_numpy(dispatch: str, r: int, c: int) -> None:
         assert lib.ot_transpose(out, c, r) == data
 
 
+@pytest.mark.parametrize("path", [1, 2, 3], ids=["portable", "sse2", "avx2"])
+def test_each_transpose_path(path: int) -> None:
+    feats = _binding.cpu_features()
+    if (path == 2 and not feats["sse41"]) or (path == 3 and not feats["avx2"]):
+        pytest.skip("CPU lacks this path")
+    for r, c in [(32, 8), (64, 24), (128, 4096 + 64), (512, 1024)]:
+        data = os.urandom(r * c // 8)
+        assert lib.ot_transpose(data, r, c, path) == _ref_transpose(data, r, c)
+
+
 def test_transpose_rejects_bad_shapes() -> None:
     with pytest.raises(ValueError):
         lib.ot_transpose(bytes(16 * 8), 16, 64)
     with pytest.raises(ValueError):
         lib.ot_transpose(bytes(4 * 12), 32, 12)
+    with pytest.raises(ValueError):
+        lib.ot_transpose(bytes(4 * 8), 32, 8, 9)
 
 
 def test_clmul_paths_agree(dispatch: str) -> None:

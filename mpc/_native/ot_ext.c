@@ -237,23 +237,37 @@ static void transpose(uint8_t *out, const uint8_t *in, size_t nrows, size_t ncol
         transpose_portable(out, in, nrows, ncols);
 }
 
+/* (data, nrows, ncols[, path]) with path 0 = dispatch on rs_cpu, 1 = portable, 2 = SSE2, 3 = AVX2
+ * (tests pin each path; a path the CPU lacks raises ValueError). */
 static PyObject *py_transpose(PyObject *self, PyObject *args)
 {
     (void)self;
     Py_buffer in;
     Py_ssize_t nrows, ncols;
-    if (!PyArg_ParseTuple(args, "y*nn:ot_transpose", &in, &nrows, &ncols))
+    int path = 0;
+    if (!PyArg_ParseTuple(args, "y*nn|i:ot_transpose", &in, &nrows, &ncols, &path))
         return NULL;
     PyObject *out = NULL;
     if (nrows <= 0 || ncols <= 0 || nrows % 32 != 0 || ncols % 8 != 0 || in.len != nrows / 8 * ncols) {
         rs_raise(RS_ERR_VALUE, "transpose: rows must be a multiple of 32, columns of 8, data rows*cols/8");
         goto done;
     }
+    if (path < 0 || path > 3 || (path == 2 && !rs_cpu.sse41) || (path == 3 && !rs_cpu.avx2)) {
+        rs_raise(RS_ERR_VALUE, "transpose: unknown path or not available on this CPU");
+        goto done;
+    }
     out = PyBytes_FromStringAndSize(NULL, in.len);
     if (out) {
         uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
         Py_BEGIN_ALLOW_THREADS
-        transpose(o, in.buf, (size_t)nrows, (size_t)ncols);
+        if (path == 1)
+            transpose_portable(o, in.buf, (size_t)nrows, (size_t)ncols);
+        else if (path == 2)
+            transpose_sse2(o, in.buf, (size_t)nrows, (size_t)ncols);
+        else if (path == 3)
+            transpose_avx2(o, in.buf, (size_t)nrows, (size_t)ncols);
+        else
+            transpose(o, in.buf, (size_t)nrows, (size_t)ncols);
         Py_END_ALLOW_THREADS
     }
 done:
