@@ -45,15 +45,18 @@ import numpy as np
 import numpy.typing as npt
 
 from mpc._binding import OT_KEY_SIZE, OT_KKRT_WIDTH, OT_POINT_SIZE, lib
-from mpc.exceptions import MalformedMessage, ProtocolAbort
+from mpc.exceptions import MalformedMessage, ProtocolAbort, ProtocolStateError
 from mpc.ot import _cipher_id, _new_session_id, _Role, expect_length, pack, unpack
 
-__all__ = ["EXPANSION", "CuckooFailure", "PSIReceiver", "PSISender"]
+__all__ = ["EXPANSION", "CuckooFailure", "OPRFReceiver", "OPRFSender", "PSIReceiver", "PSISender"]
 
 T_PSI_SETUP = 0x20
 T_PSI_BASE = 0x21
 T_PSI_MATRIX = 0x22
 T_PSI_VALUES = 0x23
+T_OPRF_SETUP = 0x24
+T_OPRF_BASE = 0x25
+T_OPRF_MATRIX = 0x26
 
 W = OT_KKRT_WIDTH  # 512
 ROW = W // 8
@@ -316,3 +319,122 @@ class PSISender(_Role):
         self._s = self._ks = b""
         self._state = 2
         return pack(T_PSI_VALUES, self._sid, n, vlen, blocks.tobytes())
+
+
+# ---- the batched OPRF on its own (for protocols other than plain PSI) ------------------------------
+
+
+class OPRFReceiver(_Role):
+    """KKRT batched OPRF receiver: instance j evaluates F_j at ``inputs[j]`` (semi-honest).
+
+    ``start() -> m1``; ``request(m2) -> m3``; then ``outputs()`` is an (m, output_size) array.
+    """
+
+    def __init__(
+        self, inputs: Items, *, output_size: int = 16, cipher: str = "aes", session_id: bytes | None = None
+    ) -> None:
+        if not 8 <= output_size <= 32:
+            raise ValueError("OPRF output size must be 8..32 bytes")
+        self._inputs = _items16(inputs)
+        self._size = output_size
+        self._cipher = _cipher_id(cipher)
+        self._sid = _new_session_id(session_id)
+        self._secret = b""
+        self._out: npt.NDArray[np.uint8] | None = None
+        self._state = 0
+
+    @property
+    def session_id(self) -> bytes:
+        return self._sid
+
+    def start(self) -> bytes:
+        self._enter(0, "start")
+        public, self._secret = lib.ot_np_sender_setup()
+        self._state = 1
+        return pack(T_OPRF_SETUP, self._sid, len(self._inputs), self._size, public)
+
+    def request(self, msg: bytes) -> bytes:
+        self._enter(1, "request")
+        _, _, _, payload = unpack(msg, T_OPRF_BASE, self._sid)
+        expect_length(payload, W * OT_POINT_SIZE + _CODE_KEYS, "OPRF base-OT answer")
+        keys = np.frombuffer(
+            lib.ot_np_sender_keys(self._sid, self._secret, payload[: W * OT_POINT_SIZE], 0), np.uint8
+        ).reshape(W, 2, OT_KEY_SIZE)
+        self._secret = b""
+        m = len(self._inputs)
+        padded = -(-m // 128) * 128
+        rows = np.zeros((padded, ROW), np.uint8)
+        codes = lib.ot_kkrt_code(self._cipher, bytes(payload[W * OT_POINT_SIZE :]), self._inputs.tobytes(), 0)
+        rows[:m] = np.frombuffer(codes, np.uint8).reshape(m, ROW)
+        cols = lib.ot_transpose(rows.tobytes(), padded, W)
+        u, t = lib.ot_ext_recv(self._cipher, keys[:, 0].tobytes(), keys[:, 1].tobytes(), 0, cols, padded)
+        self._out = np.frombuffer(lib.ot_kkrt_hash_rows(t[: m * ROW], self._size), np.uint8).reshape(m, -1)
+        self._state = 2
+        return pack(T_OPRF_MATRIX, self._sid, m, 0, u)
+
+    def outputs(self) -> npt.NDArray[np.uint8]:
+        """F_j(inputs[j]) for every instance j."""
+        if self._out is None:
+            raise ProtocolStateError("the OPRF has not run yet")
+        return self._out
+
+
+class OPRFSender(_Role):
+    """KKRT batched OPRF sender (key holder): ``respond(m1) -> m2``; ``receive(m3)``; then
+    ``evaluate(instances, items)`` gives F_j(x) for any instance j and item x."""
+
+    def __init__(self, *, cipher: str = "aes", session_id: bytes | None = None) -> None:
+        self._cipher = _cipher_id(cipher)
+        self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
+        self._s = self._ks = self._code_keys = self._q = b""
+        self._m = self._size = 0
+        self._state = 0
+
+    @property
+    def session_id(self) -> bytes | None:
+        return self._sid
+
+    def respond(self, msg: bytes) -> bytes:
+        self._enter(0, "respond")
+        sid, m, size, payload = unpack(msg, T_OPRF_SETUP, self._sid)
+        if not 1 <= m <= (1 << 24) or not 8 <= size <= 32:
+            raise MalformedMessage("OPRF batch or output size out of range")
+        expect_length(payload, 2 * OT_POINT_SIZE, "OPRF base-OT setup")
+        self._sid, self._m, self._size = sid, m, size
+        self._s = secrets.token_bytes(ROW)
+        sbits = np.unpackbits(np.frombuffer(self._s, np.uint8), bitorder="little").tobytes()
+        pk0, self._ks = lib.ot_np_receiver_choose(sid, payload, sbits, 0)
+        self._code_keys = secrets.token_bytes(_CODE_KEYS)
+        self._state = 1
+        return pack(T_OPRF_BASE, sid, W, 0, pk0 + self._code_keys)
+
+    def receive(self, msg: bytes) -> None:
+        self._enter(1, "receive")
+        assert self._sid is not None
+        _, m, _, payload = unpack(msg, T_OPRF_MATRIX, self._sid)
+        if m != self._m:
+            raise ProtocolAbort("OPRF matrix for another batch size")
+        padded = -(-m // 128) * 128
+        expect_length(payload, W * padded // 8, "OPRF matrix")
+        self._q = lib.ot_ext_send(self._cipher, self._ks, self._s, 0, payload)
+        self._ks = b""
+        self._state = 2
+
+    def evaluate(
+        self, instances: Sequence[int] | npt.NDArray[np.integer], items: Items
+    ) -> npt.NDArray[np.uint8]:
+        """F_{instances[i]}(items[i]) as a (k, output_size) array."""
+        if self._state != 2:
+            raise ProtocolStateError("OPRFSender.evaluate() before the matrix arrived")
+        pos = np.asarray(instances, dtype=np.int64)
+        x = _items16(items)
+        if pos.ndim != 1 or len(pos) != len(x):
+            raise ValueError("one instance index per item")
+        if len(pos) and (pos.min() < 0 or pos.max() >= self._m):
+            raise ValueError("instance index out of range")
+        codes = np.frombuffer(lib.ot_kkrt_code(self._cipher, self._code_keys, x.tobytes(), 0), np.uint8)
+        q = np.frombuffer(self._q, np.uint8).reshape(-1, ROW)
+        s = np.frombuffer(self._s, np.uint8)
+        rows = q[pos] ^ (codes.reshape(-1, ROW) & s)
+        out = lib.ot_kkrt_hash_at(rows.tobytes(), pos.astype("<u4").tobytes(), self._size)
+        return np.frombuffer(out, np.uint8).reshape(len(pos), self._size)

@@ -131,3 +131,22 @@ def test_sender_values_are_shuffled_and_unlinkable() -> None:
     _, b = run(y, x)
     va, vb = a[3][HEADER:], b[3][HEADER:]
     assert len(va) == len(vb) and va != vb
+
+
+def test_batched_oprf_agrees_between_parties() -> None:
+    m = 300
+    inputs = np.frombuffer(os.urandom(16 * m), np.uint8).reshape(m, 16)
+    r, s = psi.OPRFReceiver(inputs, output_size=32), psi.OPRFSender()
+    s.receive(r.request(s.respond(r.start())))
+    out = r.outputs()
+    assert out.shape == (m, 32)
+    idx = np.arange(m)
+    assert (s.evaluate(idx, inputs) == out).all()
+    # Another item, or another instance, gives an unrelated value.
+    other = np.frombuffer(os.urandom(16 * m), np.uint8).reshape(m, 16)
+    assert not (s.evaluate(idx, other) == out).all(axis=1).any()
+    assert not (s.evaluate((idx + 1) % m, inputs) == out).all(axis=1).any()
+    with pytest.raises(ValueError):
+        s.evaluate([m], inputs[:1])
+    with pytest.raises(ProtocolStateError):
+        psi.OPRFSender().evaluate([0], inputs[:1])

@@ -1143,6 +1143,38 @@ done:
     return out;
 }
 
+/* (rows k × 64, positions k × uint32, outlen) -> k × outlen, row i hashed as H(pos_i, row_i). */
+static PyObject *py_kkrt_hash_at(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer rows, pos;
+    Py_ssize_t outlen;
+    PyObject *out = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*n:ot_kkrt_hash_at", &rows, &pos, &outlen))
+        return NULL;
+    if (rows.len % KKRT_ROW != 0 || pos.len != rows.len / KKRT_ROW * 4 || outlen < 1 || outlen > 32) {
+        rs_raise(RS_ERR_VALUE, "kkrt_hash_at: rows of 64 bytes, one uint32 position each, outlen 1..32");
+        goto done;
+    }
+    size_t n = (size_t)rows.len / KKRT_ROW;
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * (size_t)outlen));
+    if (out) {
+        uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+        const uint8_t *r = rows.buf, *p = pos.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (size_t i = 0; i < n; i++) {
+            uint32_t b;
+            memcpy(&b, p + 4 * i, 4);
+            kkrt_hash(o + i * (size_t)outlen, (size_t)outlen, b, r + i * KKRT_ROW);
+        }
+        Py_END_ALLOW_THREADS
+    }
+done:
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&pos);
+    return out;
+}
+
 /* ---- cuckoo hashing (receiver) --------------------------------------------------------------- */
 
 static inline uint64_t xorshift(uint64_t *s)
@@ -1380,6 +1412,7 @@ PyMethodDef rs_ot_ext_methods[] = {
     {"ot_kkrt_bins", py_kkrt_bins, METH_VARARGS, "Three cuckoo bins per item."},
     {"ot_kkrt_eval", py_kkrt_eval, METH_VARARGS, "KKRT sender: OPRF values of its whole set."},
     {"ot_kkrt_hash_rows", py_kkrt_hash_rows, METH_VARARGS, "KKRT receiver: H(b, t_b) per row."},
+    {"ot_kkrt_hash_at", py_kkrt_hash_at, METH_VARARGS, "KKRT: H(position, row) per row."},
     {"ot_cuckoo", py_cuckoo, METH_VARARGS, "Cuckoo hashing with 3 hash functions and a stash."},
     {NULL, NULL, 0, NULL}};
 
