@@ -142,7 +142,7 @@ def run_transpose(bench: Bench) -> None:
     from mpc import _binding
     from mpc._binding import lib
 
-    m = 1 << (18 if bench.quick else 20)
+    m = 1 << (16 if bench.quick else 20)
     data = os.urandom(16 * m)
 
     def numpy_ref() -> bytes:
@@ -178,7 +178,7 @@ def _kos_batch(cipher: str, choices: np.ndarray) -> Callable[[], object]:
 
 
 def run_extension(bench: Bench) -> None:
-    m = 1 << (18 if bench.quick else 20)
+    m = 1 << (16 if bench.quick else 20)
     choices = np.frombuffer(os.urandom(m), np.uint8) & np.uint8(1)
     for cipher, kos in (("aes", False), ("aes", True), ("sm4", False)):
         batch = _kos_batch(cipher, choices) if kos else _iknp_batch(cipher, choices)
@@ -231,7 +231,7 @@ def _psi_once(n: int) -> dict[str, float]:
 
 
 def run_psi(bench: Bench) -> None:
-    sizes = [16, 18] if bench.quick else [16, 20]
+    sizes = [16] if bench.quick else [16, 20]
     for log_n in sizes:
         res = _psi_once(1 << log_n)
         note = (
