@@ -21,6 +21,18 @@ Security settings (see each class):
 * **1-of-N OT** — Naor–Pinkas (1999): ``⌈log₂ N⌉`` base OTs choose one of two AES keys per index
   bit; slot ``i`` is padded with the XOR of ``F(K_j^{i_j}, i)`` (AES-CTR at slot ``i``'s counter).
   Same setting as the base OT. The receiver learns exactly its slot.
+* **IKNP extension** (Ishai–Kilian–Nissim–Petrank 2003) — 128 base OTs (this module's base OT, the
+  extension receiver acting as base sender) → random OTs in batches; the PRG is AES-128-CTR keyed by
+  the base-OT keys, the hash is the tweakable correlation-robust hash of Guo–Katz–Wang–Yu (S&P 2020)
+  ``H(j, x) = π(π(x) ⊕ j) ⊕ π(x)`` with π fixed-key AES-128 (key = SHA-256 of the session id,
+  public), in batches through libcrypto's EVP (AES-NI/VAES). Semi-honest.
+* **KOS check** (Keller–Orsini–Scholl, CRYPTO 2015) — 256 extra random OTs per batch, a challenge
+  seed chosen by the sender *after* the matrix, and the receiver's proof (x, t): catches a
+  malicious **receiver** that uses inconsistent choice bits across columns (it would learn bits of
+  the sender's s); the products are carry-less and summed unreduced, which implies the check in
+  GF(2¹²⁸). The receiver's privacy against the sender holds as in IKNP.
+* **SM4 variant** (``cipher="sm4"``): SM4-CTR as PRG and SM4 as the fixed-key permutation; it is
+  benchmarked apart (OpenSSL's SM4 is ~80× slower than AES-NI here).
 * **Selective failure**: a receiver's ``ProtocolAbort`` on its last step depends on its choice.
   It happens after the last message, so the sender learns it only if the caller tells it; callers
   (the oblivious lookup) must complete and acknowledge identically either way.
@@ -410,11 +422,12 @@ def _hash_key(sid: bytes) -> bytes:
 
 
 def _bits(choices: Sequence[int] | npt.NDArray[np.uint8], padded: int) -> npt.NDArray[np.uint8]:
-    c = np.asarray(choices, dtype=np.uint8)
-    if c.ndim != 1 or c.size == 0:
+    raw = np.asarray(choices)
+    if raw.ndim != 1 or raw.size == 0:
         raise ValueError("choices must be a non-empty sequence of bits")
-    if c.max(initial=0) > 1:
+    if raw.dtype.kind not in "biu" or raw.min() < 0 or raw.max() > 1:
         raise ValueError("choice bits must be 0 or 1")
+    c = raw.astype(np.uint8)
     pad = np.frombuffer(secrets.token_bytes(padded - c.size), dtype=np.uint8) & 1
     return np.packbits(np.concatenate([c, pad]), bitorder="little")
 
@@ -463,12 +476,12 @@ class _ExtReceiverBase(_Role):
 
     def extend(self, choices: Sequence[int] | npt.NDArray[np.uint8]) -> bytes:
         """Start a batch of random OTs with these choice bits; returns the matrix message."""
-        self._enter(2, "extend")
         m = len(choices)
         if not 1 <= m <= OT_MAX_BATCH:
             raise ValueError("a batch holds 1 to 2^24 OTs")
         padded = -(-(m + (_KOS_EXTRA if self._kos else 0)) // 128) * 128
-        r = _bits(choices, padded).tobytes()
+        r = _bits(choices, padded).tobytes()  # a bad argument leaves the run usable
+        self._enter(2, "extend")
         u, out, t = lib.ot_iknp_recv(
             self._cipher, self._k0, self._k1, self._blocks, r, _hash_key(self._sid), self._index, m, self._kos
         )

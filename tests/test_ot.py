@@ -439,6 +439,12 @@ def test_extension_replay_and_order() -> None:
         s3.extend(r3.extend([1, 0])[:-1])
     with pytest.raises(ValueError):
         ot.IKNPReceiver(cipher="des")
+    r5, s5 = ot.IKNPReceiver(), ot.IKNPSender()
+    r5.setup(s5.respond(r5.start()))
+    for bad in ([2], [-1], [0.5], []):
+        with pytest.raises(ValueError):
+            r5.extend(bad)  # type: ignore[arg-type]
+    assert s5.extend(r5.extend([True, False]))[0].shape == (2, 16)
     r4 = ot.KOSReceiver()
     s4 = ot.KOSSender()
     r4.setup(s4.respond(r4.start()))
