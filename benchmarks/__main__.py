@@ -19,6 +19,7 @@ AREAS = {
     "ledger": "benchmarks.ledger",
     "oprf": "benchmarks.oprf",
     "paillier": "benchmarks.paillier",
+    "ot": "benchmarks.ot",
 }
 
 

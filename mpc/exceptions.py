@@ -56,3 +56,5 @@ class InvalidIndexOperation(RiskshareError):
     unauthorised freeze/unfreeze/remove, or a malformed operation."""
 class PaillierKeyMismatch(RiskshareError, ValueError):
     """A Paillier ciphertext or key belongs to a different public key (checked by modulus)."""
+class MalformedMessage(ProtocolAbort, ValueError):
+    """A protocol message has the wrong framing or length; the run is over."""
