@@ -54,7 +54,11 @@ class InvalidRecord(RiskshareError, ValueError):
 class InvalidIndexOperation(RiskshareError):
     """An index operation does not apply: unknown or duplicate entry, wrong tombstone secret,
     unauthorised freeze/unfreeze/remove, or a malformed operation."""
+
+
 class PaillierKeyMismatch(RiskshareError, ValueError):
     """A Paillier ciphertext or key belongs to a different public key (checked by modulus)."""
+
+
 class MalformedMessage(ProtocolAbort, ValueError):
     """A protocol message has the wrong framing or length; the run is over."""

@@ -24,6 +24,11 @@ def test_quick_oprf_run(tmp_path: Path) -> None:
     rows = json.loads(out.read_text())
     assert any("server VOPRF eval" in r["operation"] for r in rows)
     assert all(r["ours"] > 0 for r in rows)
+
+
 def test_quick_ot_run(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
     assert main(["ot", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert all(r["ours"] > 0 for r in rows)
     assert any(r["operation"].startswith("base OT") for r in rows)
