@@ -16,6 +16,7 @@ from benchmarks._harness import Bench, Row
 AREAS = {
     "sm": "benchmarks.sm",
     "index": "benchmarks.index",
+    "paillier": "benchmarks.paillier",
 }
 
 

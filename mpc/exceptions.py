@@ -54,3 +54,7 @@ class InvalidRecord(RiskshareError, ValueError):
 class InvalidIndexOperation(RiskshareError):
     """An index operation does not apply: unknown or duplicate entry, wrong tombstone secret,
     unauthorised freeze/unfreeze/remove, or a malformed operation."""
+
+
+class PaillierKeyMismatch(RiskshareError, ValueError):
+    """A Paillier ciphertext or key belongs to a different public key (checked by modulus)."""

@@ -1,0 +1,47 @@
+/* Internal declarations shared by the files of the 'paillier' area. */
+#ifndef RS_PAILLIER_H
+#define RS_PAILLIER_H
+
+#include "rs.h"
+
+#include <gmp.h>
+#include <openssl/bn.h>
+
+/* Montgomery context over 64-bit limbs, R = 2^(64 L). `ifma` holds the radix-2^52 form. */
+typedef struct {
+    size_t L;
+    mp_limb_t *N, *R2, *one, ninv;
+    void *ifma;
+} pai_mont_t;
+
+int pai_mont_init(pai_mont_t *M, const mpz_t N);
+void pai_mont_free(pai_mont_t *M);
+void pai_mont_mul(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b, const pai_mont_t *M, mp_limb_t *t);
+void pai_be_to_limbs(mp_limb_t *r, size_t L, const uint8_t *b, size_t blen);
+void pai_limbs_to_be(uint8_t *b, size_t blen, const mp_limb_t *r, size_t L);
+
+/* One CRT half of decryption: m_p = L_p(c^(p-1) mod p^2) * h_p mod p. */
+typedef struct {
+    BIGNUM *p, *p2, *pm1, *hp;
+    BN_MONT_CTX *mont_p2;
+    void *ifma; /* radix-2^52 Montgomery context of p^2 and the exponent, or NULL */
+} pai_half_t;
+
+int pai_half_init(pai_half_t *h, const BIGNUM *p, const BIGNUM *q, BN_CTX *ctx);
+void pai_half_free(pai_half_t *h);
+/* Returns RS_OK, RS_ERR_DECRYPT (c not invertible mod p) or RS_ERR_INTERNAL. */
+int pai_half_decrypt(const pai_half_t *h, BIGNUM *res, const BIGNUM *c, BN_CTX *ctx);
+
+/* AVX-512 IFMA path (paillier_ifma.c); each returns 0 / does nothing when not available. */
+int pai_ifma_active(void);
+void pai_ifma_mont_init(pai_mont_t *M);
+void pai_ifma_mont_free(pai_mont_t *M);
+int pai_ifma_table_build(const mp_limb_t *table, size_t positions, size_t W, const pai_mont_t *M, void **out);
+void pai_ifma_table_free(void **t);
+int pai_ifma_fixed_base(const void *table, const pai_mont_t *M, mp_limb_t *acc, const uint8_t *a, size_t alen);
+/* r = b^e mod m in constant time (e secret, public length ebits); 0 when not handled here. */
+void *pai_ifma_exp_ctx_new(const BIGNUM *m);
+void pai_ifma_exp_ctx_free(void *c);
+int pai_ifma_exp(const void *c, BIGNUM *r, const BIGNUM *b, const BIGNUM *e, BN_CTX *ctx);
+
+#endif
