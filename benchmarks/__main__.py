@@ -17,6 +17,7 @@ AREAS = {
     "sm": "benchmarks.sm",
     "index": "benchmarks.index",
     "paillier": "benchmarks.paillier",
+    "stats": "benchmarks.stats",
 }
 
 
