@@ -8,11 +8,14 @@ stores them; a decryption that lands between n/3 and 2n/3 raises :class:`Paillie
 plaintexts 0 <= m < n, as pairwise-masked statistics need, are in :mod:`mpc.hazmat.paillier`.
 
 **Key generation.** Two random *safe* primes p = 2p' + 1 and q of |n|/2 bits each, with their
-top two bits set (so |n| is exact), p != q, |p - q| > 2^(|n|/2 - 64), gcd(n, phi(n)) = 1. Safe
-primes make the squares of Z_n* a cyclic group of order p'q', so h below has a huge order with
-overwhelming probability. They cost about one to ten seconds at n = 2048 on two threads; 3072 is
-supported but takes minutes with safe primes (``safe_primes=False`` then trades that property for
-speed).
+top two bits set (so |n| is exact), p != q, |p - q| > 2^(|n|/2 - 64), gcd(n, phi(n)) = 1, drawn
+on two threads by OpenSSL's ``BN_generate_prime_ex2``. Safe primes make the squares of Z_n* a
+cyclic group of order p'q', so h below has a huge order with overwhelming probability, and they
+are what later zero-knowledge proofs about the key expect. They are affordable: measured here,
+one 1024-bit safe prime takes 0.4 to 4 s and one 1536-bit prime 0.4 to 14 s, so a 2048-bit key
+takes seconds and a 3072-bit key seconds to a minute, once per key holder. The test suite uses
+``_generate_keypair(bits, safe_primes=False)`` (and 1024-bit keys) for speed; nothing secret is
+stored in the repository (the known-answer primes in tests/vectors are public test data).
 
 **Encryption** (Damgård, Jurik and Nielsen, "A generalization of Paillier's public-key system
 with applications to electronic voting", IJIS 9(6), 2010, the variant with faster encryption):
@@ -28,9 +31,10 @@ factored, and with a full-length exponent r^n is a random n-th residue in <h>^n 
 requires. So semantic security rests on DCR and factoring, with no extra short-exponent
 assumption; 2 * 128-bit exponents (the "2 lambda" choice) would rest on a discrete-log-with-short-
 exponent assumption we prefer not to add for the factor of four it would save. h_s^a is a
-fixed-base exponentiation: a table h_s^(j * 2^(6 i)) built once per key object (about 5.5 MiB at
-n = 2048) turns it into 171 multiplications mod n^2; every table row is read whole, so the
-secret digits of a do not select memory.
+fixed-base exponentiation: a table h_s^(j * 2^(6 i)) built on first use per key object (about
+7 MiB and 45 ms at n = 2048 on the IFMA path, 5.5 MiB on the portable one) turns it into 171
+multiplications mod n^2 and no squaring; every table row is read whole, so the secret digits of
+a do not select memory.
 
 **Decryption** is CRT over p^2 and q^2 with constant-time exponentiation (AVX-512 IFMA when the
 CPU has it, otherwise OpenSSL's ``BN_mod_exp_mont_consttime``); ``workers=2`` runs the two halves

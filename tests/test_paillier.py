@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import secrets
 
@@ -436,3 +437,43 @@ def test_phe_floats_both_ways(keys) -> None:
 def test_native_constants() -> None:
     assert lib.PAILLIER_MAX_WORKERS >= 2
     assert lib.paillier_backend() in {"portable", "avx512ifma"}
+
+
+def test_packed_headroom_edge(keys2048) -> None:
+    pk, sk = keys2048
+    enc = pl.PackedEncoder(25, 80)
+    top = np.full(25, 2**64 - 1, dtype=np.uint64)
+    total = pk.encrypt(enc.encode(top)) * enc.max_summands  # the sum of 2^16 maximal vectors
+    assert [int(v) for v in enc.decode(sk.decrypt(total))] == [(2**64 - 1) * 2**16] * 25
+
+
+def test_paths_interoperate(keys2048) -> None:
+    pk, sk = keys2048
+    values = [3, -4, 2**500]
+    try:
+        lib.set_portable(True)
+        portable_cts = pk.encrypt_many(values)
+        pk.fill_pool(1)
+        pooled = pk.encrypt(9)
+    finally:
+        lib.set_portable(False)
+    native_cts = pk.encrypt_many(values)
+    assert sk.decrypt_many(portable_cts) == values and sk.decrypt(pooled) == 9
+    assert sk.decrypt(portable_cts[0] + native_cts[1]) == -1
+    try:
+        lib.set_portable(True)
+        assert sk.decrypt_many(native_cts, workers=2) == values
+        assert sk.decrypt(native_cts[2] - portable_cts[2]) == 0
+    finally:
+        lib.set_portable(False)
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs(tmp_path) -> None:
+    from benchmarks.__main__ import main
+
+    out = tmp_path / "paillier.json"
+    assert main(["paillier", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert {"encrypt", "decrypt (1 core)", "ct + ct"} <= {r["operation"] for r in rows}
+    assert all(r["ours"] > 0 for r in rows)

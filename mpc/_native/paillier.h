@@ -36,9 +36,13 @@ int pai_half_decrypt(const pai_half_t *h, BIGNUM *res, const BIGNUM *c, BN_CTX *
 int pai_ifma_active(void);
 void pai_ifma_mont_init(pai_mont_t *M);
 void pai_ifma_mont_free(pai_mont_t *M);
-int pai_ifma_table_build(const mp_limb_t *table, size_t positions, size_t W, const pai_mont_t *M, void **out);
+/* r = a b mod N (a, b < N, L limbs) with IFMA; 0 when not active. */
+int pai_ifma_mulmod(const pai_mont_t *M, mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b);
+/* Table of base^(j 2^(w i)) mod N for the fixed-base exponentiation; 0 on failure. */
+int pai_ifma_table_build(const mpz_t base, size_t positions, size_t W, const pai_mont_t *M, void **out);
 void pai_ifma_table_free(void **t);
-int pai_ifma_fixed_base(const void *table, const pai_mont_t *M, mp_limb_t *acc, const uint8_t *a, size_t alen);
+/* r = base^a mod N, fully reduced, L limbs; a big-endian of alen bytes; 0 when not active. */
+int pai_ifma_fixed_base(const void *t, mp_limb_t *r, size_t L, const uint8_t *a, size_t alen, size_t w);
 /* r = b^e mod m in constant time (e secret, public length ebits); 0 when not handled here. */
 void *pai_ifma_exp_ctx_new(const BIGNUM *m);
 void pai_ifma_exp_ctx_free(void *c);
