@@ -333,6 +333,38 @@ class RoundSpec:
     def entry(self) -> RoundEntry:
         return RoundEntry(self.round_id, self.statistic.code, self.period, self.ids)
 
+    @classmethod
+    def from_ledger(
+        cls,
+        fields: Mapping[str, object],
+        paillier_key: PaillierPublicKey,
+        members: Mapping[int, tuple[SM2PublicKey, SM2PublicKey]],
+    ) -> RoundSpec:
+        """The round of a ``stat_round`` entry's fields, with the key holder's public key (from
+        ``stat_key``) and each member's (signing, key-agreement) keys (from member entries).
+        ``ValueError`` for an unknown statistic, a key that is not the named one or a member
+        without keys."""
+        ids = fields["participants"]
+        if not isinstance(ids, list | tuple):
+            raise TypeError("stat_round participants must be a list of member ids")
+        missing = [i for i in ids if i not in members]
+        if missing:
+            raise ValueError(f"no member keys for participants {missing}")
+        code = fields["statistic"]
+        if not isinstance(code, int):
+            raise TypeError("stat_round statistic must be an int")
+        spec = cls(
+            _u64(fields["round_id"], "round id"),
+            get_statistic(code),
+            _u64(fields["period"], "period"),
+            paillier_key,
+            tuple(RoundMember(i, *members[i]) for i in ids),
+            _u64(fields["k"], "k"),
+        )
+        if spec.key_id != fields["key_id"]:
+            raise ValueError("stat_round names another Paillier key than the one given")
+        return spec
+
     def ledger_fields(self) -> dict[str, int | list[int]]:
         """The request fields of the ``stat_round`` entry."""
         return {
@@ -669,6 +701,22 @@ class Release:
 
     def result_hash(self) -> bytes:
         return sm3(self.sealed)
+
+    def to_bytes(self) -> bytes:
+        """``"RSRL"`` ‖ version ‖ round id (8) ‖ querier (8) ‖ cells (2) ‖ the sealed result."""
+        return _release_aad(self.round_id, self.querier_id) + self.cells.to_bytes(2, "big") + self.sealed
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Release:
+        data = bytes(data)
+        head = len(_REL_MAGIC) + 1 + 16
+        if len(data) < head + 2 + envelope.OVERHEAD or data[: len(_REL_MAGIC) + 1] != _REL_MAGIC + bytes(
+            [FORMAT_VERSION]
+        ):
+            raise ValueError("statistics release: truncated or unknown magic or version")
+        round_id = int.from_bytes(data[5:13], "big")
+        querier = int.from_bytes(data[13:21], "big")
+        return cls(round_id, querier, int.from_bytes(data[head : head + 2], "big"), data[head + 2 :])
 
     def ledger_fields(self) -> dict[str, int | bytes]:
         """The fields of the ``stat_release`` entry."""

@@ -576,6 +576,30 @@ def test_random_small_rounds(data, keys, members, holder_key, querier_key) -> No
     assert sorted([*res.values, *res.suppressed]) == list(range(cells))
 
 
+def test_round_from_ledger_fields_and_release_wire(
+    keys, other_keys, members, holder_key, querier_key
+) -> None:
+    pk, sk = keys
+    ms = members[:3]
+    rnd = make_round(pk, ms, SPEC)
+    keyring = {m.member_id: (m.sign.public_key(), m.agree.public_key()) for m in ms}
+    fields = rnd.ledger_fields()
+    assert stats.RoundSpec.from_ledger(fields, pk, keyring) == rnd
+    with pytest.raises(ValueError, match="unknown statistic 77"):
+        stats.RoundSpec.from_ledger({**fields, "statistic": 77}, pk, keyring)
+    with pytest.raises(ValueError, match="another Paillier key"):
+        stats.RoundSpec.from_ledger(fields, other_keys[0], keyring)
+    with pytest.raises(ValueError, match="no member keys for participants"):
+        stats.RoundSpec.from_ledger(fields, pk, dict(list(keyring.items())[:2]))
+    run = submit_all(rnd, ms, random_inputs(SPEC, rnd.ids, random.Random(3)))
+    rel = stats.KeyHolder(sk, holder_key).release(
+        run.closed, run.submissions.values(), [], querier_key.public_key(), 4
+    )
+    assert stats.Release.from_bytes(rel.to_bytes()) == rel
+    with pytest.raises(ValueError, match="statistics release"):
+        stats.Release.from_bytes(rel.to_bytes()[:30])
+
+
 def test_benchmark_area_smoke() -> None:
     from benchmarks.__main__ import main
 
