@@ -574,6 +574,13 @@ class ClosedRound:
     def ledger_fields(self) -> dict[str, int | list[int]]:
         return {"round_id": self.round.round_id, "non_submitters": list(self.non_submitters)}
 
+    def digest(self) -> bytes:
+        """SM3 over round id, non-submitters and (member, hash) pairs: names this close."""
+        parts = [self.round.round_id.to_bytes(8, "big"), len(self.non_submitters).to_bytes(4, "big")]
+        parts += [j.to_bytes(8, "big") for j in self.non_submitters]
+        parts += [m.to_bytes(8, "big") + self.submission_hashes[m] for m in self.submitters]
+        return sm3(b"".join(parts))
+
 
 def _seed_aad(round_id: int, member_id: int) -> bytes:
     return _SEED_HEADER.pack(_SEED_MAGIC, FORMAT_VERSION, round_id, member_id)
@@ -582,7 +589,10 @@ def _seed_aad(round_id: int, member_id: int) -> bytes:
 # -- participant --------------------------------------------------------------------------------
 class Participant:
     """A contributor in one round: submits once, then (if the quorum was met) hands its seeds
-    with the listed non-submitters to the key holder."""
+    with the listed non-submitters to the key holder, for one close only.
+
+    A client that stops between the two steps persists :attr:`submitted_hash` and
+    :attr:`seeded_close` and passes them back as ``submitted`` and ``seeded`` to restore."""
 
     def __init__(
         self,
@@ -592,6 +602,8 @@ class Participant:
         agree_key: SM2PrivateKey,
         *,
         min_k: int = DEFAULT_K,
+        submitted: bytes | None = None,
+        seeded: bytes | None = None,
     ) -> None:
         if not isinstance(round, RoundSpec):
             raise TypeError("round must be a RoundSpec")
@@ -610,8 +622,18 @@ class Participant:
         self._sign = sign_key
         self._agree = agree_key
         self._seeds: dict[int, bytes] = {}
-        self._submitted: bytes | None = None
-        self._closed: ClosedRound | None = None
+        self._submitted = submitted
+        self._closed = seeded
+
+    @property
+    def submitted_hash(self) -> bytes | None:
+        """The hash of this participant's submission, once it submitted."""
+        return self._submitted
+
+    @property
+    def seeded_close(self) -> bytes | None:
+        """:meth:`ClosedRound.digest` of the close it sent seeds for, if any."""
+        return self._closed
 
     def __repr__(self) -> str:
         return f"<Participant member={self.member_id} round={self.round.round_id}>"
@@ -667,7 +689,7 @@ class Participant:
         count (2) ‖ (peer id (8) ‖ seed (32))*; the envelope's aad is the 21-byte header."""
         if closed.round != self.round:
             raise ProtocolAbort("the close is for another round")
-        if self._closed is not None and self._closed != closed:
+        if self._closed is not None and self._closed != closed.digest():
             raise ProtocolStateError("this participant already sent seeds for a different close")
         if self._submitted is None or self.member_id not in closed.submission_hashes:
             raise ProtocolStateError("only a participant whose submission was accepted sends seeds")
@@ -677,7 +699,7 @@ class Participant:
             raise StatisticsRefused(
                 f"only {len(closed.submission_hashes)} submissions were accepted; k = {self.round.k}"
             )
-        self._closed = closed
+        self._closed = closed.digest()
         body = len(closed.non_submitters).to_bytes(2, "big") + b"".join(
             j.to_bytes(8, "big") + self._seed(j) for j in closed.non_submitters
         )

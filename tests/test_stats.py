@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -221,7 +222,8 @@ def test_individual_submissions_and_proper_subsets_are_noise(keys, members) -> N
     layout = SMALL.layout(pk)
     packed_one = layout.values.encode(np.array([1, 2, 3, 4, 5], dtype=np.uint64))
     ids = list(subs)
-    subsets = [[i] for i in ids] + [ids[:2], ids[1:3], ids[:3], ids[1:]]
+    subsets = [list(c) for r in range(1, len(ids)) for c in itertools.combinations(ids, r)]
+    assert len(subsets) == 14  # every proper, non-empty subset of the four
     for subset in subsets:
         for vec in ("values", "fed"):
             prod = reduce(lambda a, b: a + b, (getattr(subs[i], vec)[0] for i in subset))
@@ -335,6 +337,16 @@ def test_seed_share_rules(keys, members, holder_key) -> None:
     )
     with pytest.raises(ProtocolStateError, match="different close"):
         p1.seed_share(other, holder_key.public_key())
+    # The same refusal after a restart, from the persisted state.
+    m1 = next(m for m in ms if m.member_id == rnd.ids[1])
+    restored = stats.Participant(
+        rnd, m1.member_id, m1.sign, m1.agree, submitted=p1.submitted_hash, seeded=p1.seeded_close
+    )
+    with pytest.raises(ProtocolStateError, match="different close"):
+        restored.seed_share(other, holder_key.public_key())
+    with pytest.raises(ProtocolStateError, match="already submitted"):
+        restored.submit([[1, 1, 1, 1, 1]])
+    restored.seed_share(run.closed, holder_key.public_key())  # the same close again is fine
     # The dropped participant sends nothing.
     with pytest.raises(ProtocolStateError, match="accepted"):
         run.participants[rnd.ids[4]].seed_share(run.closed, holder_key.public_key())
