@@ -82,7 +82,34 @@ def run(bench: Bench) -> None:
         unit="release/s",
     )
     _note(row, 2.0, "per release incl. 8 seed shares (signature + envelope) and 16 mask removals")
+    bench.compare(
+        "seed share for 2 non-submitters (seal + sign)",
+        lambda: stats.Participant(
+            rnd, ids[5], signs[5], agrees[5], submitted=parts[5].submitted_hash
+        ).seed_share(closed, hpk),
+    )
     rel = stats.KeyHolder(sk, holder).release(closed, wire, shares, q, 99)
     bench.compare(
         "querier opens a 48-cell release", lambda: stats.Querier(99, querier).open(rel, rnd), unit="open/s"
     )
+
+    # Scaling: the pairwise masks cost one SM2 agreement and a few KDF calls per peer.
+    big = 100
+    bsigns = [SM2PrivateKey.generate() for _ in range(big)]
+    bagrees = [SM2PrivateKey.generate() for _ in range(big)]
+    brnd = stats.RoundSpec(
+        2,
+        SPEC,
+        2025,
+        pk,
+        tuple(
+            stats.RoundMember(i + 1, s.public_key(), a.public_key())
+            for i, (s, a) in enumerate(zip(bsigns, bagrees, strict=True))
+        ),
+    )
+    row = bench.compare(
+        f"submit 12×4 cells, amount + count ({big} in round)",
+        lambda: stats.Participant(brnd, 1, bsigns[0], bagrees[0]).submit(inputs[0]),
+        unit="contrib/s",
+    )
+    _note(row, 1.0, f"per contributor with {big - 1} peers")
