@@ -20,6 +20,7 @@ AREAS = {
     "oprf": "benchmarks.oprf",
     "paillier": "benchmarks.paillier",
     "ot": "benchmarks.ot",
+    "stats": "benchmarks.stats",
 }
 
 

@@ -115,6 +115,8 @@ OT_CIPHER_AES: int = lib.OT_CIPHER_AES
 OT_CIPHER_SM4: int = lib.OT_CIPHER_SM4
 OT_KKRT_WIDTH: int = lib.OT_KKRT_WIDTH
 
+# --- paillier ---
+
 
 def cpu_features() -> dict[str, bool]:
     """The CPU features the native dispatch uses now (all False under ``set_portable(True)``)."""
