@@ -26,6 +26,12 @@ if getattr(lib, "__version__", None) != __version__:  # pragma: no cover - stale
 
 __all__ = [
     "OPENSSL_VERSION",
+    "SM2C_COMPRESSED_SIZE",
+    "SM2C_DIGEST_SIZE",
+    "SM2C_MAX_UID_SIZE",
+    "SM2C_POINT_SIZE",
+    "SM2C_SCALAR_SIZE",
+    "SM2C_SIG_SIZE",
     "SM3_BLOCK_SIZE",
     "SM3_DIGEST_SIZE",
     "SM4_BLOCK_SIZE",
@@ -58,6 +64,14 @@ SM3_BLOCK_SIZE: int = lib.SM3_BLOCK_SIZE
 SM4_KEY_SIZE: int = lib.SM4_KEY_SIZE
 SM4_BLOCK_SIZE: int = lib.SM4_BLOCK_SIZE
 SM4_GCM_TAG_SIZE: int = lib.SM4_GCM_TAG_SIZE
+
+# --- sm2core ---
+SM2C_SCALAR_SIZE: int = lib.SM2C_SCALAR_SIZE
+SM2C_POINT_SIZE: int = lib.SM2C_POINT_SIZE
+SM2C_COMPRESSED_SIZE: int = lib.SM2C_COMPRESSED_SIZE
+SM2C_SIG_SIZE: int = lib.SM2C_SIG_SIZE
+SM2C_DIGEST_SIZE: int = lib.SM2C_DIGEST_SIZE
+SM2C_MAX_UID_SIZE: int = lib.SM2C_MAX_UID_SIZE
 
 
 def cpu_features() -> dict[str, bool]:
