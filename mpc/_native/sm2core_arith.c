@@ -341,14 +341,93 @@ static void fe_sqr_port(u64 r[4], const u64 a[4])
 /* ---- field mod p: mulx / adcx / adox ---------------------------------------------------- */
 #if defined(__x86_64__)
 #define HAVE_ADX_PATH 1
-/* One reduction step on the 5-limb window (a0..a4) held in registers: m = a0,
- * (a0..a4) += m*p >> 64 computed with shifts. Written in C; the multiplications are mulx. */
+/* Montgomery multiplication: 4x4 product with mulx and two carry chains per row (adcx on CF,
+ * adox on OF), then four reduction steps on the low half specialised to p (m = t0, and
+ * (t + m p) / 2^64 = t/2^64 + [m, 0, 0, m] - [m<<32, m>>32, m<<32, m>>32], exact mod 2^256
+ * since the result is < 2^256), then the high half added and p subtracted by cmov. The four
+ * steps rotate the roles of the four registers, so no moves are needed between them. */
+#define SM2_MONT_REDUCE_AND_FINISH                                                             \
+    /* step 1: m = t0 -> window [t1 t2 t3 t0] */                                              \
+    "movq %[t0], %%rax\n\t"                                                                    \
+    "movq %[t0], %%rcx\n\t"                                                                    \
+    "shlq $32, %%rax\n\t"                                                                      \
+    "shrq $32, %%rcx\n\t"                                                                      \
+    "addq %[t0], %[t1]\n\t"                                                                    \
+    "adcq $0, %[t2]\n\t"                                                                       \
+    "adcq $0, %[t3]\n\t"                                                                       \
+    "adcq $0, %[t0]\n\t"                                                                       \
+    "subq %%rax, %[t1]\n\t"                                                                    \
+    "sbbq %%rcx, %[t2]\n\t"                                                                    \
+    "sbbq %%rax, %[t3]\n\t"                                                                    \
+    "sbbq %%rcx, %[t0]\n\t"                                                                    \
+    /* step 2: m = t1 -> [t2 t3 t0 t1] */                                                     \
+    "movq %[t1], %%rax\n\t"                                                                    \
+    "movq %[t1], %%rcx\n\t"                                                                    \
+    "shlq $32, %%rax\n\t"                                                                      \
+    "shrq $32, %%rcx\n\t"                                                                      \
+    "addq %[t1], %[t2]\n\t"                                                                    \
+    "adcq $0, %[t3]\n\t"                                                                       \
+    "adcq $0, %[t0]\n\t"                                                                       \
+    "adcq $0, %[t1]\n\t"                                                                       \
+    "subq %%rax, %[t2]\n\t"                                                                    \
+    "sbbq %%rcx, %[t3]\n\t"                                                                    \
+    "sbbq %%rax, %[t0]\n\t"                                                                    \
+    "sbbq %%rcx, %[t1]\n\t"                                                                    \
+    /* step 3: m = t2 -> [t3 t0 t1 t2] */                                                     \
+    "movq %[t2], %%rax\n\t"                                                                    \
+    "movq %[t2], %%rcx\n\t"                                                                    \
+    "shlq $32, %%rax\n\t"                                                                      \
+    "shrq $32, %%rcx\n\t"                                                                      \
+    "addq %[t2], %[t3]\n\t"                                                                    \
+    "adcq $0, %[t0]\n\t"                                                                       \
+    "adcq $0, %[t1]\n\t"                                                                       \
+    "adcq $0, %[t2]\n\t"                                                                       \
+    "subq %%rax, %[t3]\n\t"                                                                    \
+    "sbbq %%rcx, %[t0]\n\t"                                                                    \
+    "sbbq %%rax, %[t1]\n\t"                                                                    \
+    "sbbq %%rcx, %[t2]\n\t"                                                                    \
+    /* step 4: m = t3 -> [t0 t1 t2 t3] */                                                     \
+    "movq %[t3], %%rax\n\t"                                                                    \
+    "movq %[t3], %%rcx\n\t"                                                                    \
+    "shlq $32, %%rax\n\t"                                                                      \
+    "shrq $32, %%rcx\n\t"                                                                      \
+    "addq %[t3], %[t0]\n\t"                                                                    \
+    "adcq $0, %[t1]\n\t"                                                                       \
+    "adcq $0, %[t2]\n\t"                                                                       \
+    "adcq $0, %[t3]\n\t"                                                                       \
+    "subq %%rax, %[t0]\n\t"                                                                    \
+    "sbbq %%rcx, %[t1]\n\t"                                                                    \
+    "sbbq %%rax, %[t2]\n\t"                                                                    \
+    "sbbq %%rcx, %[t3]\n\t"                                                                    \
+    /* + high half, carry in r8 */                                                            \
+    "movl $0, %%r8d\n\t"                                                                       \
+    "addq %[t4], %[t0]\n\t"                                                                    \
+    "adcq %[t5], %[t1]\n\t"                                                                    \
+    "adcq %[t6], %[t2]\n\t"                                                                    \
+    "adcq %[t7], %[t3]\n\t"                                                                    \
+    "adcq $0, %%r8\n\t"                                                                        \
+    /* s = t - p; keep t if that borrows */                                                   \
+    "movq %[t0], %[t4]\n\t"                                                                    \
+    "movq %[t1], %[t5]\n\t"                                                                    \
+    "movq %[t2], %[t6]\n\t"                                                                    \
+    "movq %[t3], %[t7]\n\t"                                                                    \
+    "movabsq $0xffffffff00000000, %%rax\n\t"                                                   \
+    "movabsq $0xfffffffeffffffff, %%rcx\n\t"                                                   \
+    "subq $-1, %[t4]\n\t"                                                                      \
+    "sbbq %%rax, %[t5]\n\t"                                                                    \
+    "sbbq $-1, %[t6]\n\t"                                                                      \
+    "sbbq %%rcx, %[t7]\n\t"                                                                    \
+    "sbbq $0, %%r8\n\t"                                                                        \
+    "cmovncq %[t4], %[t0]\n\t"                                                                 \
+    "cmovncq %[t5], %[t1]\n\t"                                                                 \
+    "cmovncq %[t6], %[t2]\n\t"                                                                 \
+    "cmovncq %[t7], %[t3]\n\t"
+
 __attribute__((target("bmi2,adx"))) static void fe_mul_adx(u64 r[4], const u64 a[4],
                                                            const u64 b[4])
 {
     u64 t0, t1, t2, t3, t4, t5, t6, t7;
-    /* schoolbook 4x4 product with two carry chains per row (adcx on CF, adox on OF) */
-    __asm__ volatile(
+    __asm__(
         /* row 0: b0 * a */
         "movq 0(%[b]), %%rdx\n\t"
         "xorl %%r8d, %%r8d\n\t"
@@ -408,60 +487,175 @@ __attribute__((target("bmi2,adx"))) static void fe_mul_adx(u64 r[4], const u64 a
         "adcx %%rax, %[t6]\n\t"
         "adox %%r8, %[t7]\n\t"
         "adcx %%r8, %[t7]\n\t"
+        SM2_MONT_REDUCE_AND_FINISH
         : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
           [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7)
-        : [a] "r"(a), [b] "r"(b)
-        : "rax", "rcx", "rdx", "r8", "cc", "memory");
-    /* reduction of the low half, as in the portable path, then add the high half */
-    u128 c;
-    for (int i = 0; i < 4; i++) {
-        u64 m = t0;
-        u128 mh = (u128)m << 64, m32 = (u128)m << 32;
-        c = (u128)t1 + m + mh - m32;
-        t0 = (u64)c;
-        c = (u128)t2 + (u64)(c >> 64) + mh - m;
-        t1 = (u64)c;
-        c = (u128)t3 + (u64)(c >> 64) + mh - m32 - m;
-        t2 = (u64)c;
-        t3 = (u64)(c >> 64);
-    }
-    u64 s0, s1, s2, s3, cc;
-    c = (u128)t0 + t4;
-    s0 = (u64)c;
-    c = (u128)t1 + t5 + (u64)(c >> 64);
-    s1 = (u64)c;
-    c = (u128)t2 + t6 + (u64)(c >> 64);
-    s2 = (u64)c;
-    c = (u128)t3 + t7 + (u64)(c >> 64);
-    s3 = (u64)c;
-    cc = (u64)(c >> 64);
-    fe_final_sub(r, s0, s1, s2, s3, cc);
+        : [a] "r"(a), [b] "r"(b), "m"(*(const u64(*)[4])a), "m"(*(const u64(*)[4])b)
+        : "rax", "rcx", "rdx", "r8", "cc");
+    r[0] = t0;
+    r[1] = t1;
+    r[2] = t2;
+    r[3] = t3;
 }
+
+/* Montgomery squaring: the six cross products once (mulx), doubled, plus the squares. */
 __attribute__((target("bmi2,adx"))) static void fe_sqr_adx(u64 r[4], const u64 a[4])
 {
-    fe_mul_adx(r, a, a);
+    u64 t0, t1, t2, t3, t4, t5, t6, t7;
+    __asm__(
+        /* cross products: t1..t6 = sum a_i a_j (i < j) */
+        "movq 0(%[a]), %%rdx\n\t"
+        "xorl %%r8d, %%r8d\n\t"
+        "mulx 8(%[a]), %[t1], %[t2]\n\t"
+        "mulx 16(%[a]), %%rax, %[t3]\n\t"
+        "adcx %%rax, %[t2]\n\t"
+        "mulx 24(%[a]), %%rax, %[t4]\n\t"
+        "adcx %%rax, %[t3]\n\t"
+        "movq 8(%[a]), %%rdx\n\t"
+        "mulx 24(%[a]), %%rax, %[t5]\n\t"
+        "adcx %%rax, %[t4]\n\t"
+        "movq 16(%[a]), %%rdx\n\t"
+        "mulx 24(%[a]), %%rax, %[t6]\n\t"
+        "adcx %%rax, %[t5]\n\t"
+        "adcx %%r8, %[t6]\n\t" /* CF = 0 now */
+        "movq 8(%[a]), %%rdx\n\t"
+        "mulx 16(%[a]), %%rax, %%rcx\n\t"
+        "adcx %%rax, %[t3]\n\t"
+        "adcx %%rcx, %[t4]\n\t"
+        "adcx %%r8, %[t5]\n\t"
+        "adcx %%r8, %[t6]\n\t"
+        /* double (t7 = top bit) and add the squares a_i^2 */
+        "xorl %k[t7], %k[t7]\n\t"
+        "adcx %[t1], %[t1]\n\t"
+        "adcx %[t2], %[t2]\n\t"
+        "adcx %[t3], %[t3]\n\t"
+        "adcx %[t4], %[t4]\n\t"
+        "adcx %[t5], %[t5]\n\t"
+        "adcx %[t6], %[t6]\n\t"
+        "adcx %[t7], %[t7]\n\t"
+        "movq 0(%[a]), %%rdx\n\t"
+        "mulx %%rdx, %[t0], %%rcx\n\t"
+        "addq %%rcx, %[t1]\n\t"
+        "movq 8(%[a]), %%rdx\n\t"
+        "mulx %%rdx, %%rax, %%rcx\n\t"
+        "adcq %%rax, %[t2]\n\t"
+        "adcq %%rcx, %[t3]\n\t"
+        "movq 16(%[a]), %%rdx\n\t"
+        "mulx %%rdx, %%rax, %%rcx\n\t"
+        "adcq %%rax, %[t4]\n\t"
+        "adcq %%rcx, %[t5]\n\t"
+        "movq 24(%[a]), %%rdx\n\t"
+        "mulx %%rdx, %%rax, %%rcx\n\t"
+        "adcq %%rax, %[t6]\n\t"
+        "adcq %%rcx, %[t7]\n\t"
+        SM2_MONT_REDUCE_AND_FINISH
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+          [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7)
+        : [a] "r"(a), "m"(*(const u64(*)[4])a)
+        : "rax", "rcx", "rdx", "r8", "cc");
+    r[0] = t0;
+    r[1] = t1;
+    r[2] = t2;
+    r[3] = t3;
+}
+
+/* Modular addition / subtraction with carry chains and cmov (no secret-dependent branch). */
+static inline void fe_add_asm(u64 r[4], const u64 a[4], const u64 b[4])
+{
+    u64 t0, t1, t2, t3, s0, s1, s2, s3, c;
+    __asm__("movq 0(%[a]), %[t0]\n\t"
+            "movq 8(%[a]), %[t1]\n\t"
+            "movq 16(%[a]), %[t2]\n\t"
+            "movq 24(%[a]), %[t3]\n\t"
+            "xorl %k[c], %k[c]\n\t"
+            "addq 0(%[b]), %[t0]\n\t"
+            "adcq 8(%[b]), %[t1]\n\t"
+            "adcq 16(%[b]), %[t2]\n\t"
+            "adcq 24(%[b]), %[t3]\n\t"
+            "adcq $0, %[c]\n\t"
+            "movq %[t0], %[s0]\n\t"
+            "movq %[t1], %[s1]\n\t"
+            "movq %[t2], %[s2]\n\t"
+            "movq %[t3], %[s3]\n\t"
+            "subq $-1, %[s0]\n\t"
+            "sbbq %[p1], %[s1]\n\t"
+            "sbbq $-1, %[s2]\n\t"
+            "sbbq %[p3], %[s3]\n\t"
+            "sbbq $0, %[c]\n\t"
+            "cmovcq %[t0], %[s0]\n\t"
+            "cmovcq %[t1], %[s1]\n\t"
+            "cmovcq %[t2], %[s2]\n\t"
+            "cmovcq %[t3], %[s3]\n\t"
+            : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [s0] "=&r"(s0),
+              [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [c] "=&r"(c)
+            : [a] "r"(a), [b] "r"(b), [p1] "r"(0xffffffff00000000ULL),
+              [p3] "r"(0xfffffffeffffffffULL), "m"(*(const u64(*)[4])a),
+              "m"(*(const u64(*)[4])b)
+            : "cc");
+    r[0] = s0;
+    r[1] = s1;
+    r[2] = s2;
+    r[3] = s3;
+}
+
+static inline void fe_sub_asm(u64 r[4], const u64 a[4], const u64 b[4])
+{
+    u64 t0, t1, t2, t3, m, m1, m3;
+    __asm__("movq 0(%[a]), %[t0]\n\t"
+            "movq 8(%[a]), %[t1]\n\t"
+            "movq 16(%[a]), %[t2]\n\t"
+            "movq 24(%[a]), %[t3]\n\t"
+            "subq 0(%[b]), %[t0]\n\t"
+            "sbbq 8(%[b]), %[t1]\n\t"
+            "sbbq 16(%[b]), %[t2]\n\t"
+            "sbbq 24(%[b]), %[t3]\n\t"
+            "sbbq %[m], %[m]\n\t"
+            "movabsq $0xffffffff00000000, %[m1]\n\t"
+            "movabsq $0xfffffffeffffffff, %[m3]\n\t"
+            "andq %[m], %[m1]\n\t"
+            "andq %[m], %[m3]\n\t"
+            "addq %[m], %[t0]\n\t"
+            "adcq %[m1], %[t1]\n\t"
+            "adcq %[m], %[t2]\n\t"
+            "adcq %[m3], %[t3]\n\t"
+            : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [m] "=&r"(m),
+              [m1] "=&r"(m1), [m3] "=&r"(m3)
+            : [a] "r"(a), [b] "r"(b), "m"(*(const u64(*)[4])a), "m"(*(const u64(*)[4])b)
+            : "cc");
+    r[0] = t0;
+    r[1] = t1;
+    r[2] = t2;
+    r[3] = t3;
 }
 #endif
 
 /* ---- group layer, instantiated per field implementation -------------------------------- */
 #define FE_MUL fe_mul_port
 #define FE_SQR fe_sqr_port
+#define FE_ADD fe_add
+#define FE_SUB fe_sub
 #define SFX(name) name##_port
 #define ATTR
 #include "sm2core_group.h"
 #undef FE_MUL
 #undef FE_SQR
+#undef FE_ADD
+#undef FE_SUB
 #undef SFX
 #undef ATTR
 
 #ifdef HAVE_ADX_PATH
 #define FE_MUL fe_mul_adx
 #define FE_SQR fe_sqr_adx
+#define FE_ADD fe_add_asm
+#define FE_SUB fe_sub_asm
 #define SFX(name) name##_adx
 #define ATTR __attribute__((target("bmi2,adx")))
 #include "sm2core_group.h"
 #undef FE_MUL
 #undef FE_SQR
+#undef FE_ADD
+#undef FE_SUB
 #undef SFX
 #undef ATTR
 #endif

@@ -76,27 +76,27 @@ static ATTR void SFX(pt_dbl)(jac *r, const jac *a)
     FE_SQR(delta, a->Z);
     FE_SQR(gamma, a->Y);
     FE_MUL(beta, a->X, gamma);
-    fe_sub(t0, a->X, delta);
-    fe_add(t1, a->X, delta);
+    FE_SUB(t0, a->X, delta);
+    FE_ADD(t1, a->X, delta);
     FE_MUL(alpha, t0, t1);
-    fe_add(t0, alpha, alpha);
-    fe_add(alpha, t0, alpha);
-    fe_add(t0, a->Y, a->Z);
+    FE_ADD(t0, alpha, alpha);
+    FE_ADD(alpha, t0, alpha);
+    FE_ADD(t0, a->Y, a->Z);
     FE_SQR(t0, t0);
-    fe_sub(t0, t0, gamma);
-    fe_sub(r->Z, t0, delta);
-    fe_add(beta, beta, beta);
-    fe_add(beta, beta, beta); /* 4 beta */
+    FE_SUB(t0, t0, gamma);
+    FE_SUB(r->Z, t0, delta);
+    FE_ADD(beta, beta, beta);
+    FE_ADD(beta, beta, beta); /* 4 beta */
     FE_SQR(t0, alpha);
-    fe_add(t1, beta, beta);
-    fe_sub(r->X, t0, t1);
-    fe_sub(t0, beta, r->X);
+    FE_ADD(t1, beta, beta);
+    FE_SUB(r->X, t0, t1);
+    FE_SUB(t0, beta, r->X);
     FE_MUL(t1, alpha, t0);
     FE_SQR(t0, gamma);
-    fe_add(t0, t0, t0);
-    fe_add(t0, t0, t0);
-    fe_add(t0, t0, t0);
-    fe_sub(r->Y, t1, t0);
+    FE_ADD(t0, t0, t0);
+    FE_ADD(t0, t0, t0);
+    FE_ADD(t0, t0, t0);
+    FE_SUB(r->Y, t1, t0);
 }
 
 /* add-2007-bl without special cases: 11M + 5S. *hz = H == 0 mask, *rz = (S2 - S1) == 0 mask. */
@@ -111,29 +111,29 @@ static ATTR void SFX(pt_add_raw)(jac *r, const jac *a, const jac *b, u64 *hz, u6
     FE_MUL(s1, a->Y, t);
     FE_MUL(t, a->Z, z1z1);
     FE_MUL(s2, b->Y, t);
-    fe_sub(h, u2, u1);
-    fe_sub(rr, s2, s1);
+    FE_SUB(h, u2, u1);
+    FE_SUB(rr, s2, s1);
     *hz = fe_zero_mask(h);
     *rz = fe_zero_mask(rr);
-    fe_add(rr, rr, rr);
-    fe_add(t, h, h);
+    FE_ADD(rr, rr, rr);
+    FE_ADD(t, h, h);
     FE_SQR(i_, t);
     FE_MUL(j, h, i_);
     FE_MUL(v, u1, i_);
-    fe_add(t, a->Z, b->Z);
+    FE_ADD(t, a->Z, b->Z);
     FE_SQR(t, t);
-    fe_sub(t, t, z1z1);
-    fe_sub(t, t, z2z2);
+    FE_SUB(t, t, z1z1);
+    FE_SUB(t, t, z2z2);
     FE_MUL(r->Z, t, h);
     FE_SQR(t, rr);
-    fe_sub(t, t, j);
-    fe_sub(t, t, v);
-    fe_sub(r->X, t, v);
-    fe_sub(t, v, r->X);
+    FE_SUB(t, t, j);
+    FE_SUB(t, t, v);
+    FE_SUB(r->X, t, v);
+    FE_SUB(t, v, r->X);
     FE_MUL(t, rr, t);
     FE_MUL(s1, s1, j);
-    fe_add(s1, s1, s1);
-    fe_sub(r->Y, t, s1);
+    FE_ADD(s1, s1, s1);
+    FE_SUB(r->Y, t, s1);
 }
 
 /* madd-2007-bl (b affine): 7M + 4S, no special cases. */
@@ -145,29 +145,29 @@ static ATTR void SFX(pt_madd_raw)(jac *r, const jac *a, const u64 bx[4], const u
     FE_MUL(u2, bx, z1z1);
     FE_MUL(t, a->Z, z1z1);
     FE_MUL(s2, by, t);
-    fe_sub(h, u2, a->X);
-    fe_sub(rr, s2, a->Y);
+    FE_SUB(h, u2, a->X);
+    FE_SUB(rr, s2, a->Y);
     *hz = fe_zero_mask(h);
     *rz = fe_zero_mask(rr);
-    fe_add(rr, rr, rr);
+    FE_ADD(rr, rr, rr);
     FE_SQR(hh, h);
-    fe_add(i_, hh, hh);
-    fe_add(i_, i_, i_);
+    FE_ADD(i_, hh, hh);
+    FE_ADD(i_, i_, i_);
     FE_MUL(j, h, i_);
     FE_MUL(v, a->X, i_);
     FE_MUL(y1j, a->Y, j);
-    fe_add(t, a->Z, h);
+    FE_ADD(t, a->Z, h);
     FE_SQR(t, t);
-    fe_sub(t, t, z1z1);
-    fe_sub(r->Z, t, hh);
+    FE_SUB(t, t, z1z1);
+    FE_SUB(r->Z, t, hh);
     FE_SQR(t, rr);
-    fe_sub(t, t, j);
-    fe_sub(t, t, v);
-    fe_sub(r->X, t, v);
-    fe_sub(t, v, r->X);
+    FE_SUB(t, t, j);
+    FE_SUB(t, t, v);
+    FE_SUB(r->X, t, v);
+    FE_SUB(t, v, r->X);
     FE_MUL(t, rr, t);
-    fe_add(y1j, y1j, y1j);
-    fe_sub(r->Y, t, y1j);
+    FE_ADD(y1j, y1j, y1j);
+    FE_SUB(r->Y, t, y1j);
 }
 
 /* Constant-time r = a + b handling infinity on either side by masks. a = +-b (other than through
