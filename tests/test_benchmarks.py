@@ -16,3 +16,11 @@ def test_quick_sm_run_writes_json(tmp_path: Path) -> None:
     assert {"SM3 1 MiB", "SM4-GCM encrypt 1 MiB"} <= ops
     assert all(r["ours"] > 0 for r in rows)
     assert all(r["ratio"] is None or r["ratio"] > 0 for r in rows)
+
+
+def test_quick_ec_run_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["ec", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) == 6
+    assert all(r["ours"] > 0 and r["reference"] > 0 for r in rows)
