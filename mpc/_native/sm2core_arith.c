@@ -129,9 +129,54 @@ static inline void jac_cmov(jac *r, const jac *a, u64 mask)
     fe_cmov(r->Y, a->Y, mask);
     fe_cmov(r->Z, a->Z, mask);
 }
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_AVX2_SELECT 1
+/* The same scans with 256-bit masks (vpcmpeqq): every entry is still read. */
+__attribute__((target("avx2"))) static void aff_select_avx2(u64 x[4], u64 y[4], const aff *table,
+                                                           size_t n, u64 idx)
+{
+    __m256i ax = _mm256_setzero_si256(), ay = _mm256_setzero_si256();
+    const __m256i vidx = _mm256_set1_epi64x((long long)idx), one = _mm256_set1_epi64x(1);
+    __m256i cur = one;
+    for (size_t i = 0; i < n; i++) {
+        __m256i m = _mm256_cmpeq_epi64(cur, vidx);
+        ax = _mm256_or_si256(ax, _mm256_and_si256(m, _mm256_loadu_si256((const __m256i *)table[i].x)));
+        ay = _mm256_or_si256(ay, _mm256_and_si256(m, _mm256_loadu_si256((const __m256i *)table[i].y)));
+        cur = _mm256_add_epi64(cur, one);
+    }
+    _mm256_storeu_si256((__m256i *)x, ax);
+    _mm256_storeu_si256((__m256i *)y, ay);
+}
+
+__attribute__((target("avx2"))) static void jac_select_avx2(jac *out, const jac *table, size_t n,
+                                                           u64 idx)
+{
+    __m256i ax = _mm256_setzero_si256(), ay = _mm256_setzero_si256(), az = _mm256_setzero_si256();
+    const __m256i vidx = _mm256_set1_epi64x((long long)idx), one = _mm256_set1_epi64x(1);
+    __m256i cur = one;
+    for (size_t i = 0; i < n; i++) {
+        __m256i m = _mm256_cmpeq_epi64(cur, vidx);
+        ax = _mm256_or_si256(ax, _mm256_and_si256(m, _mm256_loadu_si256((const __m256i *)table[i].X)));
+        ay = _mm256_or_si256(ay, _mm256_and_si256(m, _mm256_loadu_si256((const __m256i *)table[i].Y)));
+        az = _mm256_or_si256(az, _mm256_and_si256(m, _mm256_loadu_si256((const __m256i *)table[i].Z)));
+        cur = _mm256_add_epi64(cur, one);
+    }
+    _mm256_storeu_si256((__m256i *)out->X, ax);
+    _mm256_storeu_si256((__m256i *)out->Y, ay);
+    _mm256_storeu_si256((__m256i *)out->Z, az);
+}
+#endif
+
 /* out = table[idx - 1], or all zero (infinity) when idx = 0; reads every entry. */
 static void jac_select(jac *out, const jac *table, size_t n, u64 idx)
 {
+#ifdef HAVE_AVX2_SELECT
+    if (rs_cpu.avx2) {
+        jac_select_avx2(out, table, n, idx);
+        return;
+    }
+#endif
     u64 acc[12] = {0};
     for (size_t i = 0; i < n; i++) {
         u64 m = ct_eq_mask(i + 1, idx);
@@ -141,8 +186,15 @@ static void jac_select(jac *out, const jac *table, size_t n, u64 idx)
     }
     memcpy(out, acc, sizeof acc);
 }
+
 static void aff_select(u64 x[4], u64 y[4], const aff *table, size_t n, u64 idx)
 {
+#ifdef HAVE_AVX2_SELECT
+    if (rs_cpu.avx2) {
+        aff_select_avx2(x, y, table, n, idx);
+        return;
+    }
+#endif
     u64 acc[8] = {0};
     for (size_t i = 0; i < n; i++) {
         u64 m = ct_eq_mask(i + 1, idx);
@@ -423,70 +475,75 @@ static void fe_sqr_port(u64 r[4], const u64 a[4])
     "cmovncq %[t6], %[t2]\n\t"                                                                 \
     "cmovncq %[t7], %[t3]\n\t"
 
-__attribute__((target("bmi2,adx"))) static void fe_mul_adx(u64 r[4], const u64 a[4],
+/* 4x4 schoolbook product of a and b into t0..t7: mulx, adcx (CF) and adox (OF) chains. */
+#define SM2_PRODUCT_4X4 \
+    /* row 0: b0 * a */ \
+    "movq 0(%[b]), %%rdx\n\t" \
+    "xorl %%r8d, %%r8d\n\t" \
+    "mulx 0(%[a]), %[t0], %[t1]\n\t" \
+    "mulx 8(%[a]), %%rax, %[t2]\n\t" \
+    "adcx %%rax, %[t1]\n\t" \
+    "mulx 16(%[a]), %%rax, %[t3]\n\t" \
+    "adcx %%rax, %[t2]\n\t" \
+    "mulx 24(%[a]), %%rax, %[t4]\n\t" \
+    "adcx %%rax, %[t3]\n\t" \
+    "adcx %%r8, %[t4]\n\t" \
+    /* row 1 */ \
+    "movq 8(%[b]), %%rdx\n\t" \
+    "xorl %%r8d, %%r8d\n\t" \
+    "mulx 0(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t1]\n\t" \
+    "adox %%rcx, %[t2]\n\t" \
+    "mulx 8(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t2]\n\t" \
+    "adox %%rcx, %[t3]\n\t" \
+    "mulx 16(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t3]\n\t" \
+    "adox %%rcx, %[t4]\n\t" \
+    "mulx 24(%[a]), %%rax, %[t5]\n\t" \
+    "adcx %%rax, %[t4]\n\t" \
+    "adox %%r8, %[t5]\n\t" \
+    "adcx %%r8, %[t5]\n\t" \
+    /* row 2 */ \
+    "movq 16(%[b]), %%rdx\n\t" \
+    "xorl %%r8d, %%r8d\n\t" \
+    "mulx 0(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t2]\n\t" \
+    "adox %%rcx, %[t3]\n\t" \
+    "mulx 8(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t3]\n\t" \
+    "adox %%rcx, %[t4]\n\t" \
+    "mulx 16(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t4]\n\t" \
+    "adox %%rcx, %[t5]\n\t" \
+    "mulx 24(%[a]), %%rax, %[t6]\n\t" \
+    "adcx %%rax, %[t5]\n\t" \
+    "adox %%r8, %[t6]\n\t" \
+    "adcx %%r8, %[t6]\n\t" \
+    /* row 3 */ \
+    "movq 24(%[b]), %%rdx\n\t" \
+    "xorl %%r8d, %%r8d\n\t" \
+    "mulx 0(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t3]\n\t" \
+    "adox %%rcx, %[t4]\n\t" \
+    "mulx 8(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t4]\n\t" \
+    "adox %%rcx, %[t5]\n\t" \
+    "mulx 16(%[a]), %%rax, %%rcx\n\t" \
+    "adcx %%rax, %[t5]\n\t" \
+    "adox %%rcx, %[t6]\n\t" \
+    "mulx 24(%[a]), %%rax, %[t7]\n\t" \
+    "adcx %%rax, %[t6]\n\t" \
+    "adox %%r8, %[t7]\n\t" \
+    "adcx %%r8, %[t7]\n\t" \
+
+
+__attribute__((target("bmi2,adx"), always_inline)) static inline void fe_mul_adx(u64 r[4], const u64 a[4],
                                                            const u64 b[4])
 {
     u64 t0, t1, t2, t3, t4, t5, t6, t7;
     __asm__(
-        /* row 0: b0 * a */
-        "movq 0(%[b]), %%rdx\n\t"
-        "xorl %%r8d, %%r8d\n\t"
-        "mulx 0(%[a]), %[t0], %[t1]\n\t"
-        "mulx 8(%[a]), %%rax, %[t2]\n\t"
-        "adcx %%rax, %[t1]\n\t"
-        "mulx 16(%[a]), %%rax, %[t3]\n\t"
-        "adcx %%rax, %[t2]\n\t"
-        "mulx 24(%[a]), %%rax, %[t4]\n\t"
-        "adcx %%rax, %[t3]\n\t"
-        "adcx %%r8, %[t4]\n\t"
-        /* row 1 */
-        "movq 8(%[b]), %%rdx\n\t"
-        "xorl %%r8d, %%r8d\n\t"
-        "mulx 0(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t1]\n\t"
-        "adox %%rcx, %[t2]\n\t"
-        "mulx 8(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t2]\n\t"
-        "adox %%rcx, %[t3]\n\t"
-        "mulx 16(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t3]\n\t"
-        "adox %%rcx, %[t4]\n\t"
-        "mulx 24(%[a]), %%rax, %[t5]\n\t"
-        "adcx %%rax, %[t4]\n\t"
-        "adox %%r8, %[t5]\n\t"
-        "adcx %%r8, %[t5]\n\t"
-        /* row 2 */
-        "movq 16(%[b]), %%rdx\n\t"
-        "xorl %%r8d, %%r8d\n\t"
-        "mulx 0(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t2]\n\t"
-        "adox %%rcx, %[t3]\n\t"
-        "mulx 8(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t3]\n\t"
-        "adox %%rcx, %[t4]\n\t"
-        "mulx 16(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t4]\n\t"
-        "adox %%rcx, %[t5]\n\t"
-        "mulx 24(%[a]), %%rax, %[t6]\n\t"
-        "adcx %%rax, %[t5]\n\t"
-        "adox %%r8, %[t6]\n\t"
-        "adcx %%r8, %[t6]\n\t"
-        /* row 3 */
-        "movq 24(%[b]), %%rdx\n\t"
-        "xorl %%r8d, %%r8d\n\t"
-        "mulx 0(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t3]\n\t"
-        "adox %%rcx, %[t4]\n\t"
-        "mulx 8(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t4]\n\t"
-        "adox %%rcx, %[t5]\n\t"
-        "mulx 16(%[a]), %%rax, %%rcx\n\t"
-        "adcx %%rax, %[t5]\n\t"
-        "adox %%rcx, %[t6]\n\t"
-        "mulx 24(%[a]), %%rax, %[t7]\n\t"
-        "adcx %%rax, %[t6]\n\t"
-        "adox %%r8, %[t7]\n\t"
-        "adcx %%r8, %[t7]\n\t"
+        SM2_PRODUCT_4X4
         SM2_MONT_REDUCE_AND_FINISH
         : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
           [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7)
@@ -499,7 +556,7 @@ __attribute__((target("bmi2,adx"))) static void fe_mul_adx(u64 r[4], const u64 a
 }
 
 /* Montgomery squaring: the six cross products once (mulx), doubled, plus the squares. */
-__attribute__((target("bmi2,adx"))) static void fe_sqr_adx(u64 r[4], const u64 a[4])
+__attribute__((target("bmi2,adx"), always_inline)) static inline void fe_sqr_adx(u64 r[4], const u64 a[4])
 {
     u64 t0, t1, t2, t3, t4, t5, t6, t7;
     __asm__(
@@ -679,9 +736,23 @@ int rs_sm2c_have_adx(void)
     return use_adx();
 }
 
+#ifdef HAVE_ADX_PATH
+__attribute__((target("bmi2,adx"))) static void fe_mul_adx_fn(u64 r[4], const u64 a[4],
+                                                             const u64 b[4])
+{
+    fe_mul_adx(r, a, b);
+}
+#endif
+
 static void fe_mul_any(u64 r[4], const u64 a[4], const u64 b[4])
 {
-    DISPATCH(fe_mul, r, a, b);
+#ifdef HAVE_ADX_PATH
+    if (use_adx()) {
+        fe_mul_adx_fn(r, a, b);
+        return;
+    }
+#endif
+    fe_mul_port(r, a, b);
 }
 
 /* ---- scalars mod n (Montgomery form where noted) ---------------------------------------- */
@@ -731,7 +802,7 @@ static inline void sc_reduce(u64 r[4], const u64 a[4])
         r[i] = s[i] ^ ((s[i] ^ a[i]) & keep);
 }
 
-static void sc_mul(u64 r[4], const u64 a[4], const u64 b[4])
+static void sc_mul_port(u64 r[4], const u64 a[4], const u64 b[4])
 {
     u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
     u128 c;
@@ -770,6 +841,79 @@ static void sc_mul(u64 r[4], const u64 a[4], const u64 b[4])
     for (int i = 0; i < 4; i++)
         r[i] = s[i] ^ ((s[i] ^ t[i]) & keep);
 }
+#ifdef HAVE_ADX_PATH
+/* One Montgomery step mod n on the window (A B C D): m = A * (-n^-1), (A..D) += m n, the window
+ * becomes (B C D A). */
+#define SC_STEP(A, B, C, D)                                                                   \
+    "movq %[" #A "], %%rdx\n\t"                                                                \
+    "imulq %[ninv], %%rdx\n\t"                                                                 \
+    "xorl %%r8d, %%r8d\n\t"                                                                    \
+    "mulx %[n0], %%rax, %%rcx\n\t"                                                             \
+    "adcx %%rax, %[" #A "]\n\t"                                                                \
+    "adox %%rcx, %[" #B "]\n\t"                                                                \
+    "mulx %[n1], %%rax, %%rcx\n\t"                                                             \
+    "adcx %%rax, %[" #B "]\n\t"                                                                \
+    "adox %%rcx, %[" #C "]\n\t"                                                                \
+    "mulx %[n2], %%rax, %%rcx\n\t"                                                             \
+    "adcx %%rax, %[" #C "]\n\t"                                                                \
+    "adox %%rcx, %[" #D "]\n\t"                                                                \
+    "mulx %[n3], %%rax, %%rcx\n\t"                                                             \
+    "adcx %%rax, %[" #D "]\n\t"                                                                \
+    "adox %%rcx, %[" #A "]\n\t"                                                                \
+    "adcx %%r8, %[" #A "]\n\t"
+
+/* Montgomery multiplication mod n with mulx/adcx/adox (same product as fe_mul_adx). */
+__attribute__((target("bmi2,adx"))) static void sc_mul_adx(u64 r[4], const u64 a[4],
+                                                          const u64 b[4])
+{
+    u64 t0, t1, t2, t3, t4, t5, t6, t7;
+    __asm__(SM2_PRODUCT_4X4
+            SC_STEP(t0, t1, t2, t3)
+            SC_STEP(t1, t2, t3, t0)
+            SC_STEP(t2, t3, t0, t1)
+            SC_STEP(t3, t0, t1, t2)
+            "movl $0, %%r8d\n\t"
+            "addq %[t4], %[t0]\n\t"
+            "adcq %[t5], %[t1]\n\t"
+            "adcq %[t6], %[t2]\n\t"
+            "adcq %[t7], %[t3]\n\t"
+            "adcq $0, %%r8\n\t"
+            "movq %[t0], %[t4]\n\t"
+            "movq %[t1], %[t5]\n\t"
+            "movq %[t2], %[t6]\n\t"
+            "movq %[t3], %[t7]\n\t"
+            "subq %[n0], %[t4]\n\t"
+            "sbbq %[n1], %[t5]\n\t"
+            "sbbq %[n2], %[t6]\n\t"
+            "sbbq %[n3], %[t7]\n\t"
+            "sbbq $0, %%r8\n\t"
+            "cmovncq %[t4], %[t0]\n\t"
+            "cmovncq %[t5], %[t1]\n\t"
+            "cmovncq %[t6], %[t2]\n\t"
+            "cmovncq %[t7], %[t3]\n\t"
+            : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+              [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7)
+            : [a] "r"(a), [b] "r"(b), "m"(*(const u64(*)[4])a), "m"(*(const u64(*)[4])b),
+              [n0] "m"(N_[0]), [n1] "m"(N_[1]), [n2] "m"(N_[2]), [n3] "m"(N_[3]), [ninv] "m"(N0INV)
+            : "rax", "rcx", "rdx", "r8", "cc");
+    r[0] = t0;
+    r[1] = t1;
+    r[2] = t2;
+    r[3] = t3;
+}
+#endif
+
+static void sc_mul(u64 r[4], const u64 a[4], const u64 b[4])
+{
+#ifdef HAVE_ADX_PATH
+    if (use_adx()) {
+        sc_mul_adx(r, a, b);
+        return;
+    }
+#endif
+    sc_mul_port(r, a, b);
+}
+
 static inline void sc_to_mont(u64 r[4], const u64 a[4])
 {
     sc_mul(r, a, R2N);
@@ -784,16 +928,21 @@ static void sc_inv(u64 r[4], const u64 a[4])
 {
     u64 tab[16][4], t[4];
     static const u64 one[4] = {1, 0, 0, 0};
+    void (*mul)(u64 *, const u64 *, const u64 *) = sc_mul_port;
+#ifdef HAVE_ADX_PATH
+    if (use_adx())
+        mul = sc_mul_adx;
+#endif
     sc_to_mont(tab[0], one);
     memcpy(tab[1], a, 32);
     for (int i = 2; i < 16; i++)
-        sc_mul(tab[i], tab[i - 1], a);
+        mul(tab[i], tab[i - 1], a);
     memcpy(t, tab[0], 32);
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 64; i++) { /* the exponent n - 2 is public: so is the table index */
         unsigned nib = (N_MINUS_2[i / 2] >> ((i & 1) ? 0 : 4)) & 15;
         for (int j = 0; j < 4; j++)
-            sc_mul(t, t, t);
-        sc_mul(t, t, tab[nib]);
+            mul(t, t, t);
+        mul(t, t, tab[nib]);
     }
     memcpy(r, t, 32);
     rs_secure_zero(tab, sizeof tab);

@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 {
     int adx = argc > 1 && strcmp(argv[1], "adx") == 0;
     if (adx)
-        rs_cpu.bmi2 = rs_cpu.adx = 1;
+        rs_cpu.bmi2 = rs_cpu.adx = rs_cpu.avx2 = 1; /* and the AVX2 table scans */
     if (rs_sm2c_init() != RS_SM2C_OK)
         return fail("init", -1);
     if (rs_sm2c_have_adx() != adx)
