@@ -265,6 +265,21 @@ static inline void fe_sub(u64 r[4], const u64 a[4], const u64 b[4])
         c = (u64)(v >> 64);
     }
 }
+/* a / 2 mod p: add p when a is odd (by mask), shift right by one. */
+static inline void fe_half(u64 r[4], const u64 a[4])
+{
+    u64 m = 0 - (a[0] & 1), t[4], c = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 v = (u128)a[i] + (P_[i] & m) + c;
+        t[i] = (u64)v;
+        c = (u64)(v >> 64);
+    }
+    r[0] = (t[0] >> 1) | (t[1] << 63);
+    r[1] = (t[1] >> 1) | (t[2] << 63);
+    r[2] = (t[2] >> 1) | (t[3] << 63);
+    r[3] = (t[3] >> 1) | (c << 63);
+}
+
 static inline void fe_neg(u64 r[4], const u64 a[4])
 {
     static const u64 zero[4] = {0, 0, 0, 0};
