@@ -7,7 +7,7 @@ import secrets
 import threading
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mpc import exceptions
@@ -310,17 +310,21 @@ def test_der_round_trip_and_strictness() -> None:
 
 # ---- laws -------------------------------------------------------------------------------------------
 scalars = st.integers(min_value=1, max_value=ref.N - 1)
+# the laws run on both dispatch paths; the fixture only flips a flag, so reuse across examples is fine
+laws = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+@laws
 @given(k=scalars, m=scalars)
-def test_law_scalar_mult_composes(k: int, m: int) -> None:
+def test_law_scalar_mult_composes(dispatch: str, k: int, m: int) -> None:
     km = k * m % ref.N
     mp = c.scalar_base_mult(b32(m))
     assert c.scalar_mult(b32(k), mp) == c.scalar_base_mult(b32(km))
 
 
+@laws
 @given(d=st.integers(min_value=1, max_value=ref.N - 2), msg=st.binary(max_size=64), flip=st.integers(0, 63))
-def test_law_sign_verifies_and_flip_fails(d: int, msg: bytes, flip: int) -> None:
+def test_law_sign_verifies_and_flip_fails(dispatch: str, d: int, msg: bytes, flip: int) -> None:
     pub = c.public_key(b32(d))
     sig = c.sign(b32(d), msg, UID)
     c.verify(pub, msg, UID, sig, cache=False)
@@ -330,8 +334,29 @@ def test_law_sign_verifies_and_flip_fails(d: int, msg: bytes, flip: int) -> None
         c.verify(pub, msg, UID, bytes(bad), cache=False)
 
 
+@laws
 @given(k=scalars)
-def test_law_batch_equals_single(k: int) -> None:
+def test_law_batch_equals_single(dispatch: str, k: int) -> None:
     pts = [c.scalar_base_mult(b32(i + 2)) for i in range(3)]
     out = c.scalar_mult_batch(b32(k), pts)
     assert [out[i : i + 65] for i in range(0, len(out), 65)] == [c.scalar_mult(b32(k), p) for p in pts]
+
+
+def test_openssl_cross_check_both_directions(dispatch: str) -> None:
+    from mpc._binding import lib
+
+    for i in range(6):
+        d = secrets.randbelow(ref.N - 2) + 1
+        pub = c.public_key(b32(d))
+        msg = secrets.token_bytes(secrets.randbelow(200))
+        uid = UID if i % 2 else secrets.token_bytes(1 + i)
+        # OpenSSL signs, we verify (DER and raw)
+        der = lib.sm2c_openssl_sign(b32(d), pub, msg, uid)
+        c.verify(pub, msg, uid, der)
+        c.verify(pub, msg, uid, c.decode_der(der), cache=False)
+        with pytest.raises(exceptions.InvalidSignature):
+            c.verify(pub, msg + b"!", uid, der)
+        # we sign, OpenSSL verifies
+        sig = c.sign(b32(d), msg, uid)
+        assert lib.sm2c_openssl_verify(pub, msg, uid, c.encode_der(sig))
+        assert not lib.sm2c_openssl_verify(pub, msg + b"!", uid, c.encode_der(sig))

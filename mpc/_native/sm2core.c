@@ -8,6 +8,8 @@
 
 /* OpenSSL reference loops for the benchmark (sm2core_ref.c). */
 PyObject *rs_sm2c_py_openssl_ref(PyObject *self, PyObject *args);
+PyObject *rs_sm2c_py_openssl_sign(PyObject *self, PyObject *args);
+PyObject *rs_sm2c_py_openssl_verify(PyObject *self, PyObject *args);
 
 static PyObject *raise_status(int st, const char *scalar_msg)
 {
@@ -543,6 +545,10 @@ PyMethodDef rs_sm2core_methods[] = {
     {"sm2c_have_adx", py_have_adx, METH_NOARGS, "True when the BMI2/ADX field path is in use."},
     {"sm2c_openssl_ref", rs_sm2c_py_openssl_ref, METH_VARARGS,
      "Benchmark reference: seconds for `iterations` OpenSSL operations in a C loop."},
+    {"sm2c_openssl_sign", rs_sm2c_py_openssl_sign, METH_VARARGS,
+     "Cross-check for tests: OpenSSL's SM2 signature (DER) over msg."},
+    {"sm2c_openssl_verify", rs_sm2c_py_openssl_verify, METH_VARARGS,
+     "Cross-check for tests: OpenSSL's verdict on a DER SM2 signature."},
     {NULL, NULL, 0, NULL}};
 
 int rs_sm2core_init(PyObject *m)

@@ -49,9 +49,10 @@ enum rs_sm2c_status {
 /* Build the generator's comb table; idempotent, not thread-safe against itself (call at import). */
 int rs_sm2c_init(void);
 
-/* Force (1) or release (0) the portable field arithmetic regardless of rs_cpu (tests). The
- * normal dispatch follows rs_cpu.bmi2 && rs_cpu.adx at every call. */
-int rs_sm2c_have_adx(void); /* 1 when the BMI2/ADX path would be used now */
+/* Dispatch follows rs_cpu at every call: field arithmetic on mulx/adcx/adox when
+ * rs_cpu.bmi2 && rs_cpu.adx, table scans on AVX2 when rs_cpu.avx2, portable C otherwise
+ * (set_portable(True) clears rs_cpu). 1 when the BMI2/ADX path would be used now. */
+int rs_sm2c_have_adx(void);
 
 /* ---- points (public data) ---- */
 /* Decode 65-byte uncompressed or 33-byte compressed `in` (len bytes), check it is on the curve,

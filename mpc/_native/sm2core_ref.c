@@ -4,6 +4,7 @@
 #include "rs.h"
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
@@ -117,4 +118,102 @@ PyObject *rs_sm2c_py_openssl_ref(PyObject *self, PyObject *args)
     if (!ok)
         return rs_raise_openssl("OpenSSL SM2 reference loop");
     return PyFloat_FromDouble(secs);
+}
+
+/* ---- OpenSSL SM2 sign / verify for the cross-check tests ---------------------------------- */
+#include <openssl/param_build.h>
+
+static EVP_PKEY *sm2_pkey(const uint8_t *d, const uint8_t pub[65])
+{
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *bn = NULL;
+    OSSL_PARAM *params = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+    if (bld == NULL || ctx == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 65))
+        goto done;
+    if (d != NULL && ((bn = BN_bin2bn(d, 32, NULL)) == NULL ||
+                      !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn)))
+        goto done;
+    if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pkey, d != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                          params) <= 0)
+        pkey = NULL;
+done:
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(bn);
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+/* sm2c_openssl_sign(d, pub, msg, uid) -> DER signature made by OpenSSL (tests only). */
+PyObject *rs_sm2c_py_openssl_sign(PyObject *self, PyObject *args);
+PyObject *rs_sm2c_py_openssl_sign(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer d, pub, msg, uid;
+    unsigned char sig[128];
+    size_t siglen = sizeof sig;
+    PyObject *res = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &d, &pub, &msg, &uid))
+        return NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY *pkey = NULL;
+    if (d.len != 32 || pub.len != 65) {
+        rs_raise(RS_ERR_VALUE, "need a 32-byte private key and a 65-byte public key");
+        goto done;
+    }
+    pkey = sm2_pkey(d.buf, pub.buf);
+    if (md == NULL || pkey == NULL || EVP_DigestSignInit(md, NULL, EVP_sm3(), NULL, pkey) <= 0 ||
+        EVP_PKEY_CTX_set1_id(EVP_MD_CTX_get_pkey_ctx(md), uid.buf, (size_t)uid.len) <= 0 ||
+        EVP_DigestSign(md, sig, &siglen, msg.buf, (size_t)msg.len) <= 0) {
+        rs_raise_openssl("OpenSSL SM2 sign");
+        goto done;
+    }
+    res = PyBytes_FromStringAndSize((const char *)sig, (Py_ssize_t)siglen);
+done:
+    EVP_PKEY_free(pkey);
+    EVP_MD_CTX_free(md);
+    PyBuffer_Release(&d);
+    PyBuffer_Release(&pub);
+    PyBuffer_Release(&msg);
+    PyBuffer_Release(&uid);
+    return res;
+}
+
+/* sm2c_openssl_verify(pub, msg, uid, der) -> bool, OpenSSL's verdict (tests only). */
+PyObject *rs_sm2c_py_openssl_verify(PyObject *self, PyObject *args);
+PyObject *rs_sm2c_py_openssl_verify(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer pub, msg, uid, sig;
+    PyObject *res = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &pub, &msg, &uid, &sig))
+        return NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY *pkey = NULL;
+    if (pub.len != 65) {
+        rs_raise(RS_ERR_VALUE, "need a 65-byte public key");
+        goto done;
+    }
+    pkey = sm2_pkey(NULL, pub.buf);
+    if (md == NULL || pkey == NULL || EVP_DigestVerifyInit(md, NULL, EVP_sm3(), NULL, pkey) <= 0 ||
+        EVP_PKEY_CTX_set1_id(EVP_MD_CTX_get_pkey_ctx(md), uid.buf, (size_t)uid.len) <= 0) {
+        rs_raise_openssl("OpenSSL SM2 verify");
+        goto done;
+    }
+    int ok = EVP_DigestVerify(md, sig.buf, (size_t)sig.len, msg.buf, (size_t)msg.len);
+    ERR_clear_error();
+    res = PyBool_FromLong(ok == 1);
+done:
+    EVP_PKEY_free(pkey);
+    EVP_MD_CTX_free(md);
+    PyBuffer_Release(&pub);
+    PyBuffer_Release(&msg);
+    PyBuffer_Release(&uid);
+    PyBuffer_Release(&sig);
+    return res;
 }
