@@ -360,3 +360,23 @@ def test_openssl_cross_check_both_directions(dispatch: str) -> None:
         sig = c.sign(b32(d), msg, uid)
         assert lib.sm2c_openssl_verify(pub, msg, uid, c.encode_der(sig))
         assert not lib.sm2c_openssl_verify(pub, msg + b"!", uid, c.encode_der(sig))
+
+
+def test_scalar_arithmetic(dispatch: str) -> None:
+    for _ in range(5):
+        a, b = rand_scalar(), rand_scalar()
+        assert c.scalar_add(b32(a), b32(b)) == b32((a + b) % ref.N)
+        assert c.scalar_sub(b32(a), b32(b)) == b32((a - b) % ref.N)
+        assert c.scalar_mul(b32(a), b32(b)) == b32(a * b % ref.N)
+        assert c.scalar_inv(b32(a)) == b32(pow(a, -1, ref.N))
+        wide = secrets.token_bytes(48)
+        assert c.scalar_reduce(wide) == b32(int.from_bytes(wide, "big") % ref.N)
+    assert c.scalar_reduce(b"\xff" * 64) == b32((2**512 - 1) % ref.N)
+    assert c.scalar_reduce(b"") == b32(0)
+    assert c.scalar_add(b32(0), b32(ref.N - 1)) == b32(ref.N - 1)
+    with pytest.raises(ValueError, match="scalar must be below n"):
+        c.scalar_mul(b32(ref.N), b32(1))
+    with pytest.raises(ValueError, match=r"scalar must be in \[1, n-1\]"):
+        c.scalar_inv(b32(0))
+    with pytest.raises(ValueError, match="at most 64 bytes"):
+        c.scalar_reduce(bytes(65))

@@ -508,6 +508,86 @@ static PyObject *py_static_agree(PyObject *self, PyObject *args)
     return r;
 }
 
+typedef int (*scalar2_fn)(uint8_t *, const uint8_t *, const uint8_t *);
+
+static PyObject *scalar2(PyObject *args, scalar2_fn fn)
+{
+    Py_buffer a, b;
+    uint8_t out[32];
+    int st = 1;
+    if (!PyArg_ParseTuple(args, "y*y*", &a, &b))
+        return NULL;
+    if (check_len(&a, 32, SCALAR_LEN_MSG) && check_len(&b, 32, SCALAR_LEN_MSG))
+        st = fn(out, a.buf, b.buf);
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    if (st == 1)
+        return NULL;
+    if (st != RS_SM2C_OK)
+        return raise_status(st, PUBLIC_SCALAR_MSG);
+    PyObject *r = PyBytes_FromStringAndSize((const char *)out, 32);
+    rs_secure_zero(out, sizeof out);
+    return r;
+}
+
+static PyObject *py_scalar_add(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return scalar2(args, rs_sm2c_scalar_add);
+}
+
+static PyObject *py_scalar_sub(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return scalar2(args, rs_sm2c_scalar_sub);
+}
+
+static PyObject *py_scalar_mul(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return scalar2(args, rs_sm2c_scalar_mul);
+}
+
+static PyObject *py_scalar_inv(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer a;
+    uint8_t out[32];
+    if (PyObject_GetBuffer(arg, &a, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (!check_len(&a, 32, SCALAR_LEN_MSG)) {
+        PyBuffer_Release(&a);
+        return NULL;
+    }
+    int st = rs_sm2c_scalar_inv(out, a.buf);
+    PyBuffer_Release(&a);
+    if (st != RS_SM2C_OK)
+        return raise_status(st, SCALAR_MSG);
+    PyObject *r = PyBytes_FromStringAndSize((const char *)out, 32);
+    rs_secure_zero(out, sizeof out);
+    return r;
+}
+
+static PyObject *py_scalar_reduce(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer a;
+    uint8_t out[32];
+    if (PyObject_GetBuffer(arg, &a, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (a.len > 64) {
+        PyBuffer_Release(&a);
+        return rs_raise(RS_ERR_VALUE, "scalar_reduce takes at most 64 bytes");
+    }
+    int st = rs_sm2c_scalar_reduce(out, a.buf, (size_t)a.len);
+    PyBuffer_Release(&a);
+    if (st != RS_SM2C_OK)
+        return raise_status(st, SCALAR_MSG);
+    PyObject *r = PyBytes_FromStringAndSize((const char *)out, 32);
+    rs_secure_zero(out, sizeof out);
+    return r;
+}
+
 static PyObject *py_cache_clear(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -534,6 +614,11 @@ PyMethodDef rs_sm2core_methods[] = {
     {"sm2c_point_negate", py_point_negate, METH_O, "-A."},
     {"sm2c_multi_mult", py_multi_mult, METH_VARARGS, "sum s_i P_i (public, variable time)."},
     {"sm2c_double_mult", py_double_mult, METH_VARARGS, "u1 G + u2 P (public, variable time)."},
+    {"sm2c_scalar_add", py_scalar_add, METH_VARARGS, "a + b mod n (constant time)."},
+    {"sm2c_scalar_sub", py_scalar_sub, METH_VARARGS, "a - b mod n (constant time)."},
+    {"sm2c_scalar_mul", py_scalar_mul, METH_VARARGS, "a * b mod n (constant time)."},
+    {"sm2c_scalar_inv", py_scalar_inv, METH_O, "a^-1 mod n (constant time)."},
+    {"sm2c_scalar_reduce", py_scalar_reduce, METH_O, "Big-endian bytes (<= 64) mod n."},
     {"sm2c_za", py_za, METH_VARARGS, "SM2 Z_A of a public key and user id."},
     {"sm2c_sign_digest", py_sign_digest, METH_VARARGS, "SM2 sign digest e (optional nonce k)."},
     {"sm2c_sign", py_sign, METH_VARARGS, "SM2 one-shot sign (Z_A + SM3 + sign)."},

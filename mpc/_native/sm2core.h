@@ -83,6 +83,16 @@ int rs_sm2c_multi_mult_vartime(uint8_t out[65], const uint8_t *scalars, const ui
 int rs_sm2c_double_mult_vartime(uint8_t out[65], const uint8_t u1[32], const uint8_t u2[32],
                                 const uint8_t p[65]);
 
+/* ---- scalars mod n (constant time: safe for secrets) ---- */
+/* out = a + b, a - b, a * b mod n for a, b < n (RS_SM2C_ERR_SCALAR when an input is >= n). */
+int rs_sm2c_scalar_add(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
+int rs_sm2c_scalar_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
+int rs_sm2c_scalar_mul(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
+/* out = a^-1 mod n for a in [1, n-1] (Fermat). */
+int rs_sm2c_scalar_inv(uint8_t out[32], const uint8_t a[32]);
+/* out = (big-endian integer of len <= 64 bytes) mod n, e.g. RFC 9380 hash_to_field output. */
+int rs_sm2c_scalar_reduce(uint8_t out[32], const uint8_t *in, size_t len);
+
 /* ---- SM2 (GB/T 32918.2) ---- */
 /* pub = d * G for a private key d in [1, n-2]. */
 int rs_sm2c_public_key(uint8_t pub[65], const uint8_t d[32]);

@@ -1390,6 +1390,91 @@ int rs_sm2c_double_mult_vartime(uint8_t out[65], const uint8_t u1[32], const uin
     return finish_point(out, &acc);
 }
 
+/* ---- scalar arithmetic API ---------------------------------------------------------------- */
+/* Inputs below n: the check is on (possibly secret) values, so only the verdict is published. */
+static int load_two(u64 x[4], u64 y[4], const uint8_t a[32], const uint8_t b[32])
+{
+    load_be(x, a);
+    load_be(y, b);
+    u64 ok = lt_mask(x, N_) & lt_mask(y, N_);
+    DECLASSIFY(&ok, sizeof ok);
+    return ok ? RS_SM2C_OK : RS_SM2C_ERR_SCALAR;
+}
+
+int rs_sm2c_scalar_add(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
+{
+    u64 x[4], y[4];
+    int st = load_two(x, y, a, b);
+    if (st == RS_SM2C_OK) {
+        mod_add(x, x, y, N_);
+        store_be(out, x);
+    }
+    rs_secure_zero(x, sizeof x);
+    rs_secure_zero(y, sizeof y);
+    return st;
+}
+
+int rs_sm2c_scalar_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
+{
+    u64 x[4], y[4];
+    int st = load_two(x, y, a, b);
+    if (st == RS_SM2C_OK) {
+        mod_sub(x, x, y, N_);
+        store_be(out, x);
+    }
+    rs_secure_zero(x, sizeof x);
+    rs_secure_zero(y, sizeof y);
+    return st;
+}
+
+int rs_sm2c_scalar_mul(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
+{
+    u64 x[4], y[4];
+    int st = load_two(x, y, a, b);
+    if (st == RS_SM2C_OK) {
+        sc_to_mont(x, x);
+        sc_mul(x, x, y); /* x R * y / R */
+        store_be(out, x);
+    }
+    rs_secure_zero(x, sizeof x);
+    rs_secure_zero(y, sizeof y);
+    return st;
+}
+
+int rs_sm2c_scalar_inv(uint8_t out[32], const uint8_t a[32])
+{
+    u64 x[4];
+    int st = load_secret_scalar(x, a, 0);
+    if (st == RS_SM2C_OK) {
+        sc_to_mont(x, x);
+        sc_inv(x, x);
+        sc_from_mont(x, x);
+        store_be(out, x);
+    }
+    rs_secure_zero(x, sizeof x);
+    return st;
+}
+
+int rs_sm2c_scalar_reduce(uint8_t out[32], const uint8_t *in, size_t len)
+{
+    uint8_t buf[64] = {0};
+    u64 hi[4], lo[4];
+    if (len > 64)
+        return RS_SM2C_ERR_LENGTH;
+    memcpy(buf + 64 - len, in, len);
+    load_be(hi, buf);
+    load_be(lo, buf + 32);
+    sc_reduce(hi, hi);
+    sc_reduce(lo, lo);
+    sc_mul(hi, hi, R2N); /* hi * 2^256 mod n */
+    mod_add(lo, lo, hi, N_);
+    store_be(out, lo);
+    rs_secure_zero(buf, sizeof buf);
+    rs_secure_zero(hi, sizeof hi);
+    rs_secure_zero(lo, sizeof lo);
+    return RS_SM2C_OK;
+}
+
 /* ---- per-public-key comb cache ---------------------------------------------------------- */
 typedef struct {
     uint8_t key[64];

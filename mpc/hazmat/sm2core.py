@@ -51,9 +51,14 @@ __all__ = [
     "point_add",
     "point_negate",
     "public_key",
+    "scalar_add",
     "scalar_base_mult",
+    "scalar_inv",
+    "scalar_mul",
     "scalar_mult",
     "scalar_mult_batch",
+    "scalar_reduce",
+    "scalar_sub",
     "sign",
     "sign_digest",
     "static_agree",
@@ -140,6 +145,32 @@ def multi_scalar_mult(scalars: Sequence[bytes], points: Sequence[bytes]) -> byte
 def double_scalar_mult(u1: bytes, u2: bytes, point: bytes) -> bytes:
     """u1·G + u2·P for public u1, u2 in [0, n-1] (variable time)."""
     return lib.sm2c_double_mult(u1, u2, point)
+
+
+# ---- scalars mod n (constant time) -------------------------------------------------------------
+def scalar_add(a: bytes, b: bytes) -> bytes:
+    """a + b mod n for 32-byte a, b < n."""
+    return lib.sm2c_scalar_add(a, b)
+
+
+def scalar_sub(a: bytes, b: bytes) -> bytes:
+    """a - b mod n for 32-byte a, b < n."""
+    return lib.sm2c_scalar_sub(a, b)
+
+
+def scalar_mul(a: bytes, b: bytes) -> bytes:
+    """a · b mod n for 32-byte a, b < n."""
+    return lib.sm2c_scalar_mul(a, b)
+
+
+def scalar_inv(a: bytes) -> bytes:
+    """a⁻¹ mod n for a in [1, n-1]."""
+    return lib.sm2c_scalar_inv(a)
+
+
+def scalar_reduce(data: bytes) -> bytes:
+    """A big-endian integer of at most 64 bytes (e.g. RFC 9380 hash_to_field output) mod n."""
+    return lib.sm2c_scalar_reduce(data)
 
 
 # ---- SM2 (GB/T 32918.2) -----------------------------------------------------------------------

@@ -96,6 +96,21 @@ int main(int argc, char **argv)
         return fail("sign", st);
     if ((st = rs_sm2c_static_agree(x, d, peer)) != RS_SM2C_OK)
         return fail("static_agree", st);
+    {
+        uint8_t s1[32], wide[48];
+        memset(wide, 0xa5, sizeof wide);
+        SECRET(wide);
+        if ((st = rs_sm2c_scalar_inv(s1, k)) != RS_SM2C_OK)
+            return fail("scalar_inv", st);
+        if ((st = rs_sm2c_scalar_mul(s1, s1, d)) != RS_SM2C_OK)
+            return fail("scalar_mul", st);
+        if ((st = rs_sm2c_scalar_sub(s1, s1, k)) != RS_SM2C_OK)
+            return fail("scalar_sub", st);
+        if ((st = rs_sm2c_scalar_add(s1, s1, d)) != RS_SM2C_OK)
+            return fail("scalar_add", st);
+        if ((st = rs_sm2c_scalar_reduce(s1, wide, sizeof wide)) != RS_SM2C_OK)
+            return fail("scalar_reduce", st);
+    }
 
     /* the results are right (checked on declassified copies) */
     PUBLIC(sig);
