@@ -21,6 +21,7 @@ AREAS = {
     "paillier": "benchmarks.paillier",
     "ot": "benchmarks.ot",
     "stats": "benchmarks.stats",
+    "ec": "benchmarks.ec",
 }
 
 

@@ -50,6 +50,12 @@ __all__ = [
     "SM2_POINT_SIZE",
     "SM2_SCALAR_SIZE",
     "SM2_UID_MAX",
+    "SM2C_COMPRESSED_SIZE",
+    "SM2C_DIGEST_SIZE",
+    "SM2C_MAX_UID_SIZE",
+    "SM2C_POINT_SIZE",
+    "SM2C_SCALAR_SIZE",
+    "SM2C_SIG_SIZE",
     "SM3_BLOCK_SIZE",
     "SM3_DIGEST_SIZE",
     "SM4_BLOCK_SIZE",
@@ -116,6 +122,14 @@ OT_CIPHER_SM4: int = lib.OT_CIPHER_SM4
 OT_KKRT_WIDTH: int = lib.OT_KKRT_WIDTH
 
 # --- paillier ---
+
+# --- sm2core ---
+SM2C_SCALAR_SIZE: int = lib.SM2C_SCALAR_SIZE
+SM2C_POINT_SIZE: int = lib.SM2C_POINT_SIZE
+SM2C_COMPRESSED_SIZE: int = lib.SM2C_COMPRESSED_SIZE
+SM2C_SIG_SIZE: int = lib.SM2C_SIG_SIZE
+SM2C_DIGEST_SIZE: int = lib.SM2C_DIGEST_SIZE
+SM2C_MAX_UID_SIZE: int = lib.SM2C_MAX_UID_SIZE
 
 
 def cpu_features() -> dict[str, bool]:

@@ -1,0 +1,443 @@
+/* Group layer of the SM2 core, instantiated once per field implementation.
+ *
+ * Included twice by sm2core_arith.c (no include guard on purpose) with
+ *   FE_MUL(r, a, b), FE_SQR(r, a): Montgomery multiplication / squaring mod p,
+ *   SFX(name): the suffix of this instantiation (_port, _adx),
+ * so that no field operation goes through a function pointer. Representation: Jacobian (X, Y, Z)
+ * in Montgomery form, infinity is Z = 0; affine table entries (x, y), (0, 0) meaning infinity
+ * ((0, 0) is not on the curve since b != 0).
+ */
+
+/* r = a^(2^n) */
+static ATTR void SFX(fe_sqrn)(u64 r[4], const u64 a[4], int n)
+{
+    FE_SQR(r, a);
+    for (int i = 1; i < n; i++)
+        FE_SQR(r, r);
+}
+
+/* r = x^(p-2) (Fermat), an addition chain on p-2 = 2^256 - 2^224 - 2^96 + 2^64 - 3:
+ * bits from the top: 31 ones, a zero, 128 ones, 32 zeros, 32 ones, 30 ones, 0, 1. Constant time. */
+static ATTR void SFX(fe_inv)(u64 r[4], const u64 x[4])
+{
+    u64 x2[4], x3[4], x6[4], x12[4], x15[4], x30[4], x31[4], x32[4], t[4];
+    FE_SQR(t, x);
+    FE_MUL(x2, t, x);
+    FE_SQR(t, x2);
+    FE_MUL(x3, t, x);
+    SFX(fe_sqrn)(t, x3, 3);
+    FE_MUL(x6, t, x3);
+    SFX(fe_sqrn)(t, x6, 6);
+    FE_MUL(x12, t, x6);
+    SFX(fe_sqrn)(t, x12, 3);
+    FE_MUL(x15, t, x3);
+    SFX(fe_sqrn)(t, x15, 15);
+    FE_MUL(x30, t, x15);
+    FE_SQR(t, x30);
+    FE_MUL(x31, t, x);
+    FE_SQR(t, x31);
+    FE_MUL(x32, t, x);
+    /* t = x^(2^31 - 1), then one zero bit */
+    FE_SQR(t, x31);
+    for (int i = 0; i < 4; i++) { /* 128 ones */
+        SFX(fe_sqrn)(t, t, 32);
+        FE_MUL(t, t, x32);
+    }
+    SFX(fe_sqrn)(t, t, 32); /* 32 zeros */
+    SFX(fe_sqrn)(t, t, 32);
+    FE_MUL(t, t, x32); /* 32 ones */
+    SFX(fe_sqrn)(t, t, 30);
+    FE_MUL(t, t, x30); /* 30 ones */
+    SFX(fe_sqrn)(t, t, 2);
+    FE_MUL(r, t, x); /* 0, 1 */
+}
+
+/* r = x^e for a public 32-byte big-endian exponent, fixed 4-bit windows. */
+static ATTR void SFX(fe_pow)(u64 r[4], const u64 x[4], const uint8_t e[32])
+{
+    u64 tab[16][4], t[4];
+    memcpy(tab[0], FE_ONE, 32);
+    memcpy(tab[1], x, 32);
+    for (int i = 2; i < 16; i++)
+        FE_MUL(tab[i], tab[i - 1], x);
+    memcpy(t, FE_ONE, 32);
+    for (int i = 0; i < 64; i++) {
+        unsigned nib = (e[i / 2] >> ((i & 1) ? 0 : 4)) & 15;
+        SFX(fe_sqrn)(t, t, 4);
+        FE_MUL(t, t, tab[nib]);
+    }
+    memcpy(r, t, 32);
+}
+
+/* dbl-2001-b (a = -3), rearranged around Y' = 2Y: gamma' = Y'^2 = 4 gamma, beta' = X gamma' =
+ * 4 beta, Z3 = Y' Z, 8 gamma^2 = gamma'^2 / 2. 4M + 4S and ten additions. Infinity stays
+ * infinity. r may alias a. */
+static ATTR void SFX(pt_dbl)(jac *r, const jac *a)
+{
+    u64 delta[4], gamma[4], beta[4], alpha[4], y2[4], t0[4], t1[4];
+    FE_SQR(delta, a->Z);
+    FE_ADD(y2, a->Y, a->Y);
+    FE_SQR(gamma, y2);
+    FE_MUL(beta, a->X, gamma);
+    FE_SUB(t0, a->X, delta);
+    FE_ADD(t1, a->X, delta);
+    FE_MUL(alpha, t0, t1);
+    FE_ADD(t0, alpha, alpha);
+    FE_ADD(alpha, t0, alpha);
+    FE_MUL(r->Z, y2, a->Z);
+    FE_SQR(t0, alpha);
+    FE_ADD(t1, beta, beta);
+    FE_SUB(r->X, t0, t1);
+    FE_SUB(t0, beta, r->X);
+    FE_MUL(t1, alpha, t0);
+    FE_SQR(t0, gamma);
+    fe_half(t0, t0);
+    FE_SUB(r->Y, t1, t0);
+}
+
+/* add-2007-bl without special cases: 11M + 5S. *hz = H == 0 mask, *rz = (S2 - S1) == 0 mask. */
+static ATTR void SFX(pt_add_raw)(jac *r, const jac *a, const jac *b, u64 *hz, u64 *rz)
+{
+    u64 z1z1[4], z2z2[4], u1[4], u2[4], s1[4], s2[4], h[4], i_[4], j[4], rr[4], v[4], t[4];
+    FE_SQR(z1z1, a->Z);
+    FE_SQR(z2z2, b->Z);
+    FE_MUL(u1, a->X, z2z2);
+    FE_MUL(u2, b->X, z1z1);
+    FE_MUL(t, b->Z, z2z2);
+    FE_MUL(s1, a->Y, t);
+    FE_MUL(t, a->Z, z1z1);
+    FE_MUL(s2, b->Y, t);
+    FE_SUB(h, u2, u1);
+    FE_SUB(rr, s2, s1);
+    *hz = fe_zero_mask(h);
+    *rz = fe_zero_mask(rr);
+    FE_ADD(rr, rr, rr);
+    FE_ADD(t, h, h);
+    FE_SQR(i_, t);
+    FE_MUL(j, h, i_);
+    FE_MUL(v, u1, i_);
+    FE_ADD(t, a->Z, b->Z);
+    FE_SQR(t, t);
+    FE_SUB(t, t, z1z1);
+    FE_SUB(t, t, z2z2);
+    FE_MUL(r->Z, t, h);
+    FE_SQR(t, rr);
+    FE_SUB(t, t, j);
+    FE_SUB(t, t, v);
+    FE_SUB(r->X, t, v);
+    FE_SUB(t, v, r->X);
+    FE_MUL(t, rr, t);
+    FE_MUL(s1, s1, j);
+    FE_ADD(s1, s1, s1);
+    FE_SUB(r->Y, t, s1);
+}
+
+/* madd-2007-bl (b affine): 7M + 4S, no special cases. */
+static ATTR void SFX(pt_madd_raw)(jac *r, const jac *a, const u64 bx[4], const u64 by[4], u64 *hz,
+                             u64 *rz)
+{
+    u64 z1z1[4], u2[4], s2[4], h[4], hh[4], i_[4], j[4], rr[4], v[4], t[4], y1j[4];
+    FE_SQR(z1z1, a->Z);
+    FE_MUL(u2, bx, z1z1);
+    FE_MUL(t, a->Z, z1z1);
+    FE_MUL(s2, by, t);
+    FE_SUB(h, u2, a->X);
+    FE_SUB(rr, s2, a->Y);
+    *hz = fe_zero_mask(h);
+    *rz = fe_zero_mask(rr);
+    FE_ADD(rr, rr, rr);
+    FE_SQR(hh, h);
+    FE_ADD(i_, hh, hh);
+    FE_ADD(i_, i_, i_);
+    FE_MUL(j, h, i_);
+    FE_MUL(v, a->X, i_);
+    FE_MUL(y1j, a->Y, j);
+    FE_ADD(t, a->Z, h);
+    FE_SQR(t, t);
+    FE_SUB(t, t, z1z1);
+    FE_SUB(r->Z, t, hh);
+    FE_SQR(t, rr);
+    FE_SUB(t, t, j);
+    FE_SUB(t, t, v);
+    FE_SUB(r->X, t, v);
+    FE_SUB(t, v, r->X);
+    FE_MUL(t, rr, t);
+    FE_ADD(y1j, y1j, y1j);
+    FE_SUB(r->Y, t, y1j);
+}
+
+/* Constant-time r = a + b handling infinity on either side by masks. a = +-b (other than through
+ * infinity) cannot occur in the scalar multiplications that use this: see scalar_mult_ct. */
+static ATTR void SFX(pt_add_ct)(jac *r, const jac *a, const jac *b)
+{
+    jac t;
+    u64 hz, rz;
+    SFX(pt_add_raw)(&t, a, b, &hz, &rz);
+    jac_cmov(&t, b, fe_zero_mask(a->Z));
+    jac_cmov(&t, a, fe_zero_mask(b->Z));
+    *r = t;
+}
+
+/* Constant-time r = a + (bx, by) where binf is an all-ones mask when b is infinity. */
+static ATTR void SFX(pt_madd_ct)(jac *r, const jac *a, const u64 bx[4], const u64 by[4], u64 binf)
+{
+    jac t, bj;
+    u64 hz, rz;
+    SFX(pt_madd_raw)(&t, a, bx, by, &hz, &rz);
+    memcpy(bj.X, bx, 32);
+    memcpy(bj.Y, by, 32);
+    memcpy(bj.Z, FE_ONE, 32);
+    jac_cmov(&t, &bj, fe_zero_mask(a->Z));
+    jac_cmov(&t, a, binf);
+    *r = t;
+}
+
+/* Variable-time complete addition (public points). */
+static ATTR void SFX(pt_add_vartime)(jac *r, const jac *a, const jac *b)
+{
+    if (fe_is_zero(a->Z)) {
+        *r = *b;
+        return;
+    }
+    if (fe_is_zero(b->Z)) {
+        *r = *a;
+        return;
+    }
+    jac t;
+    u64 hz, rz;
+    SFX(pt_add_raw)(&t, a, b, &hz, &rz);
+    if (hz) {
+        if (rz)
+            SFX(pt_dbl)(&t, a);
+        else
+            memset(&t, 0, sizeof t);
+    }
+    *r = t;
+}
+
+static ATTR void SFX(pt_madd_vartime)(jac *r, const jac *a, const u64 bx[4], const u64 by[4])
+{
+    if (fe_is_zero(a->Z)) {
+        memcpy(r->X, bx, 32);
+        memcpy(r->Y, by, 32);
+        memcpy(r->Z, FE_ONE, 32);
+        return;
+    }
+    jac t;
+    u64 hz, rz;
+    SFX(pt_madd_raw)(&t, a, bx, by, &hz, &rz);
+    if (hz) {
+        if (rz)
+            SFX(pt_dbl)(&t, a);
+        else
+            memset(&t, 0, sizeof t);
+    }
+    *r = t;
+}
+
+/* Affine (x, y) of a non-infinity Jacobian point, constant time. */
+static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a)
+{
+    u64 zi[4], zi2[4], t[4];
+    SFX(fe_inv)(zi, a->Z);
+    FE_SQR(zi2, zi);
+    FE_MUL(x, a->X, zi2);
+    FE_MUL(t, zi2, zi);
+    FE_MUL(y, a->Y, t);
+}
+
+/* Batch affine conversion with one inversion (Montgomery's trick). Points at infinity come out
+ * as (0, 0) (their Z is replaced by one, by mask, so they do not spoil the product). Constant
+ * time in the values; `scratch` holds n field elements. */
+static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*scratch)[4])
+{
+    u64 inv[4], t[4], z[4], zi2[4];
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        u64 inf = fe_zero_mask(in[i].Z);
+        fe_select(z, in[i].Z, FE_ONE, inf);
+        if (i == 0)
+            memcpy(scratch[0], z, 32);
+        else
+            FE_MUL(scratch[i], scratch[i - 1], z);
+    }
+    SFX(fe_inv)(inv, scratch[n - 1]);
+    for (size_t i = n; i-- > 0;) {
+        u64 inf = fe_zero_mask(in[i].Z);
+        fe_select(z, in[i].Z, FE_ONE, inf);
+        if (i > 0) {
+            FE_MUL(t, inv, scratch[i - 1]); /* 1/Z_i */
+            FE_MUL(inv, inv, z);
+        } else {
+            memcpy(t, inv, 32);
+        }
+        FE_SQR(zi2, t);
+        FE_MUL(out[i].x, in[i].X, zi2);
+        FE_MUL(zi2, zi2, t);
+        FE_MUL(out[i].y, in[i].Y, zi2);
+        for (int l = 0; l < 4; l++) {
+            out[i].x[l] &= ~inf;
+            out[i].y[l] &= ~inf;
+        }
+    }
+}
+
+/* Table of 1P .. 16P (Jacobian) for the 5-bit signed window. P is public, affine (Z = 1). */
+static ATTR void SFX(var_table)(jac T[VAR_TABLE], const jac *p)
+{
+    T[0] = *p;
+    for (int i = 2; i <= VAR_TABLE; i++) {
+        if (i % 2 == 0)
+            SFX(pt_dbl)(&T[i - 1], &T[i / 2 - 1]);
+        else
+            SFX(pt_madd_vartime)(&T[i - 1], &T[i - 2], p->X, p->Y);
+    }
+}
+
+/* out = k * P, k in [1, n-1] (secret) given as recoded signed digits (VAR_WINDOWS of them).
+ * Constant time: the same doublings and additions for every k; the table entry is found by
+ * scanning all 16 entries with masks; the sign is applied by a masked negation.
+ * Why a = +-b cannot happen in pt_add_ct: after handling window i the accumulator is m*P where
+ * m is the prefix of k's signed digits, |m| < 2^(5i) * 17/16; we add d*P with |d| <= 16 to
+ * 32*m*P: 32m = +-d needs m = 0 (handled as infinity) since |32m| >= 32 > 16 otherwise, and
+ * 32m, d are far below n, so no wrap-around. */
+static ATTR void SFX(scalar_mult_ct)(jac *out, const uint8_t dig[VAR_WINDOWS], const jac T[VAR_TABLE])
+{
+    jac acc, tmp;
+    u64 ny[4];
+    jac_select(&acc, T, VAR_TABLE, dig[VAR_WINDOWS - 1] >> 1);
+    fe_neg(ny, acc.Y);
+    fe_cmov(acc.Y, ny, 0 - (u64)(dig[VAR_WINDOWS - 1] & 1));
+    for (int i = VAR_WINDOWS - 2; i >= 0; i--) {
+        for (int j = 0; j < VAR_W; j++)
+            SFX(pt_dbl)(&acc, &acc);
+        jac_select(&tmp, T, VAR_TABLE, dig[i] >> 1);
+        fe_neg(ny, tmp.Y);
+        fe_cmov(tmp.Y, ny, 0 - (u64)(dig[i] & 1));
+        SFX(pt_add_ct)(&acc, &acc, &tmp);
+    }
+    *out = acc;
+}
+
+/* out = k * G through the comb table: G_W-bit signed digits, one masked scan of 2^(G_W-1)
+ * entries and one mixed addition per window, no doubling. The accumulator after window i is
+ * a*G with |a| < 2^(G_W*i), the entry is d*2^(G_W*i)*G with |d| >= 1 (or infinity): they are
+ * never equal or opposite for a scalar below n. */
+static ATTR void SFX(base_mult_ct)(jac *out, const uint8_t dig[G_WINDOWS])
+{
+    jac acc;
+    u64 x[4], y[4], ny[4];
+    memset(&acc, 0, sizeof acc);
+    for (int i = 0; i < G_WINDOWS; i++) {
+        unsigned d = dig[i] >> 1;
+        aff_select(x, y, g_table + (size_t)i * G_TABLE, G_TABLE, d);
+        fe_neg(ny, y);
+        fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
+        SFX(pt_madd_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
+    }
+    *out = acc;
+}
+
+/* acc += k * Q through a comb table of Q (public k: direct indexing, variable time). */
+static ATTR void SFX(comb_vartime)(jac *acc, const aff *table, int w, int windows, const uint8_t *dig)
+{
+    size_t per = (size_t)1 << (w - 1);
+    u64 ny[4];
+    for (int i = 0; i < windows; i++) {
+        unsigned d = dig[i] >> 1;
+        if (d == 0)
+            continue;
+        const aff *e = table + (size_t)i * per + (d - 1);
+        if (dig[i] & 1) {
+            fe_neg(ny, e->y);
+            SFX(pt_madd_vartime)(acc, acc, e->x, ny);
+        } else {
+            SFX(pt_madd_vartime)(acc, acc, e->x, e->y);
+        }
+    }
+}
+
+/* Comb table of P: windows x 2^(w-1) affine points, entry [i][j] = (j+1) * 2^(w*i) * P.
+ * Returns 0 or -1 (out of memory). Public P, variable time. */
+static ATTR int SFX(build_comb)(aff *table, const jac *p, int w, int windows)
+{
+    size_t per = (size_t)1 << (w - 1), total = per * (size_t)windows;
+    jac *tmp = malloc(total * sizeof(jac));
+    u64(*scratch)[4] = malloc(total * 32);
+    if (tmp == NULL || scratch == NULL) {
+        free(tmp);
+        free(scratch);
+        return -1;
+    }
+    jac base = *p;
+    for (int i = 0; i < windows; i++) {
+        jac *row = tmp + (size_t)i * per;
+        row[0] = base;
+        for (size_t j = 1; j < per; j++) {
+            if (j % 2 == 1)
+                SFX(pt_dbl)(&row[j], &row[j / 2]);
+            else
+                SFX(pt_add_vartime)(&row[j], &row[j - 1], &base);
+        }
+        for (int k = 0; k < w; k++)
+            SFX(pt_dbl)(&base, &base);
+    }
+    SFX(batch_to_affine)(table, tmp, total, scratch);
+    free(tmp);
+    free(scratch);
+    return 0;
+}
+
+/* Straus / wNAF interleaving: acc = sum k_i * P_i for public k_i, P_i. `tables` holds
+ * count * WNAF_TABLE affine odd multiples (P, 3P, ..., 15P); naf holds count * 257 digits. */
+static ATTR void SFX(straus_vartime)(jac *acc, const aff *tables, const int8_t *naf, size_t count,
+                                int top)
+{
+    u64 ny[4];
+    memset(acc, 0, sizeof *acc);
+    for (int bit = top; bit >= 0; bit--) {
+        SFX(pt_dbl)(acc, acc);
+        for (size_t i = 0; i < count; i++) {
+            int d = naf[i * NAF_LEN + (size_t)bit];
+            if (d == 0)
+                continue;
+            const aff *e = tables + i * WNAF_TABLE + (size_t)((d < 0 ? -d : d) >> 1);
+            if (d < 0) {
+                fe_neg(ny, e->y);
+                SFX(pt_madd_vartime)(acc, acc, e->x, ny);
+            } else {
+                SFX(pt_madd_vartime)(acc, acc, e->x, e->y);
+            }
+        }
+    }
+}
+
+/* Odd multiples P, 3P, ..., (2*WNAF_TABLE-1)P as Jacobian points. */
+static ATTR void SFX(odd_multiples)(jac *T, const jac *p)
+{
+    jac p2;
+    SFX(pt_dbl)(&p2, p);
+    T[0] = *p;
+    for (int i = 1; i < WNAF_TABLE; i++)
+        SFX(pt_add_vartime)(&T[i], &T[i - 1], &p2);
+}
+
+/* acc = u * P by wNAF with a Jacobian table (public u, P), variable time. */
+static ATTR void SFX(wnaf_mult_vartime)(jac *acc, const jac *p, const int8_t naf[NAF_LEN], int top)
+{
+    jac T[WNAF_TABLE], neg;
+    SFX(odd_multiples)(T, p);
+    memset(acc, 0, sizeof *acc);
+    for (int bit = top; bit >= 0; bit--) {
+        SFX(pt_dbl)(acc, acc);
+        int d = naf[bit];
+        if (d > 0) {
+            SFX(pt_add_vartime)(acc, acc, &T[d >> 1]);
+        } else if (d < 0) {
+            neg = T[(-d) >> 1];
+            fe_neg(neg.Y, neg.Y);
+            SFX(pt_add_vartime)(acc, acc, &neg);
+        }
+    }
+}
