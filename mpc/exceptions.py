@@ -62,9 +62,12 @@ class PaillierKeyMismatch(RiskshareError, ValueError):
 
 class MalformedMessage(ProtocolAbort, ValueError):
     """A protocol message has the wrong framing or length; the run is over."""
+
+
 class InvalidSubmission(ProtocolAbort, ValueError):
     """A statistics submission or seed share fails a check: malformed or truncated bytes, a bad
     signature, the wrong round, statistic, member or number of ciphertexts."""
+
 
 class StatisticsRefused(RiskshareError):
     """A statistics step the rules forbid: a second round for one statistic and period, a release

@@ -32,7 +32,11 @@ def test_quick_ot_run(tmp_path: Path) -> None:
     rows = json.loads(out.read_text())
     assert all(r["ours"] > 0 for r in rows)
     assert any(r["operation"].startswith("base OT") for r in rows)
+
+
 def test_quick_ec_run_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
     assert main(["ec", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
     assert len(rows) == 6
     assert all(r["ours"] > 0 and r["reference"] > 0 for r in rows)
