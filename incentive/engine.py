@@ -1,0 +1,215 @@
+"""The engine: applies events to the state atomically, tracks the rule schedule, keeps the state
+root incrementally and a per-member journal.
+
+>>> from incentive.events import GenesisEvent, EvaluationEvent, Receipts
+>>> from incentive.params import Params
+>>> e = Engine()
+>>> e.apply(GenesisEvent(0, 1_700_000_000, 1, 1, Params(starting_grant=50), members=(1,))).accepted
+True
+>>> e.apply(EvaluationEvent(1, 1, Receipts(3, 3))), e.balance(1)
+(Outcome(accepted=True, code='ok', detail=''), 20)
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from incentive.events import Event, GenesisEvent
+from incentive.exceptions import PointsOverflow, RuleRejected, StateDivergence
+from incentive.params import Params
+from incentive.points import NS, NS_SHIFT, Book, key, split_key
+from incentive.rules import RULESETS, Outcome, RuleSet
+from incentive.stateroot import StateTree
+
+__all__ = ["Engine", "JournalRow", "ScheduleItem"]
+
+_BAL_NS = NS.BALANCE
+_NO_MEMBER = -1
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleItem:
+    activate_height: int
+    version: int
+    params: Params
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One event's effect on one member's balance (``delta`` 0 for refusals)."""
+
+    height: int
+    kind: str
+    member: int
+    delta: int
+    code: str
+
+
+class Engine:
+    """Incentive state machine. ``apply`` is the only way state changes: every event either
+    applies all of its deltas or none (a refusal or an int64 overflow changes nothing)."""
+
+    __slots__ = ("_book", "_height", "_journal", "_next_activation", "_params", "_ruleset", "_sched", "_tree")
+
+    def __init__(self, *, journal: bool = True) -> None:
+        self._book = Book()
+        self._tree = StateTree()
+        self._book.subscribe(self._tree.dirty)
+        self._height = -1
+        self._sched: list[ScheduleItem] = []
+        self._params: Params | None = None
+        self._ruleset: RuleSet | None = None
+        self._next_activation = 0
+        self._journal: list[JournalRow] | None = [] if journal else None
+
+    # -- applying ------------------------------------------------------------------------------
+    def apply(self, event: Event) -> Outcome:
+        """Apply one event at ``event.height`` (heights never decrease); returns the outcome."""
+        h = event.height
+        if h < self._height:
+            raise ValueError(f"event height {h} is below the engine's height {self._height}")
+        if h >= self._next_activation:
+            self._advance(h)
+        ruleset, params = self._ruleset, self._params
+        if ruleset is None or params is None:
+            if not isinstance(event, GenesisEvent):
+                return self._refused(event, Outcome(False, "no_genesis", "the first event must be genesis"))
+            ruleset = RULESETS.get(event.version, RULESETS[1])
+            params = event.params
+        try:
+            deltas, outcome = ruleset.apply(self._book, event, params)
+        except RuleRejected as e:
+            return self._refused(event, Outcome(False, e.code, e.detail))
+        try:
+            self._book.apply(deltas)
+        except PointsOverflow as e:
+            return self._refused(event, Outcome(False, "overflow", str(e)))
+        self._height = h
+        if self._journal is not None:
+            for k, d in deltas.items():
+                if k >> NS_SHIFT == _BAL_NS and d:
+                    self._journal.append(JournalRow(h, event.kind, k & 0xFFFFFFFFFFFFFFFF, d, "ok"))
+        if event.kind in ("genesis", "rule_change"):
+            self._load_schedule()
+            self._advance(h)
+        return outcome
+
+    def _refused(self, event: Event, outcome: Outcome) -> Outcome:
+        if self._journal is not None:
+            member = getattr(event, "member", _NO_MEMBER)
+            self._journal.append(JournalRow(event.height, event.kind, member, 0, outcome.code))
+        return outcome
+
+    def apply_all(self, events: Iterable[Event]) -> list[Outcome]:
+        return [self.apply(e) for e in events]
+
+    @classmethod
+    def replay(cls, events: Iterable[Event], *, journal: bool = False) -> Engine:
+        """A fresh engine that applied ``events`` from genesis."""
+        e = cls(journal=journal)
+        for ev in events:
+            e.apply(ev)
+        return e
+
+    # -- the rule schedule ---------------------------------------------------------------------
+    def _load_schedule(self) -> None:
+        """Rebuild the schedule from the PARAMS cells (the state is the only source of truth)."""
+        by_height: dict[int, dict[int, int]] = {}
+        for k in self._book.keys_in(NS.PARAMS):
+            _, h, idx = split_key(k)
+            by_height.setdefault(h, {})[idx] = self._book.get(k)
+        sched = []
+        nfields = len(Params().values())
+        for h in sorted(by_height):
+            f = by_height[h]
+            values = [f.get(i, 0) for i in range(1, nfields + 1)]
+            sched.append(ScheduleItem(h, f.get(0, 0), Params.from_values(values)))
+        self._sched = sched
+
+    def _advance(self, height: int) -> None:
+        sched = self._sched
+        i = bisect_right([s.activate_height for s in sched], height) - 1
+        if i >= 0:
+            item = sched[i]
+            self._params = item.params
+            self._ruleset = RULESETS[item.version]
+        self._next_activation = sched[i + 1].activate_height if i + 1 < len(sched) else 1 << 63
+
+    def params_at(self, height: int) -> ScheduleItem:
+        """The rule version and parameters in force at ``height``."""
+        i = bisect_right([s.activate_height for s in self._sched], height) - 1
+        if i < 0:
+            raise LookupError(f"no rules in force at height {height}")
+        return self._sched[i]
+
+    @property
+    def schedule(self) -> tuple[ScheduleItem, ...]:
+        return tuple(self._sched)
+
+    @property
+    def rule_version(self) -> int:
+        return self._ruleset.version if self._ruleset else 0
+
+    @property
+    def params(self) -> Params | None:
+        return self._params
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def height(self) -> int:
+        """Height of the last accepted event (-1 before genesis)."""
+        return self._height
+
+    @property
+    def book(self) -> Book:
+        return self._book
+
+    def balance(self, member: int) -> int:
+        return self._book.balance(member)
+
+    def cell(self, ns: int, a: int = 0, b: int = 0) -> int:
+        return self._book.get(key(ns, a, b))
+
+    def members(self) -> list[int]:
+        return [k & 0xFFFFFFFFFFFFFFFF for k in self._book.keys_in(NS.MEMBER)]
+
+    def balances(self) -> dict[int, int]:
+        return {m: self.balance(m) for m in self.members()}
+
+    def state_root(self) -> bytes:
+        return self._tree.root()
+
+    def snapshot(self) -> dict[int, int]:
+        return dict(self._book.cells)
+
+    def history(self, member: int) -> list[JournalRow]:
+        if self._journal is None:
+            raise ValueError("this engine keeps no journal")
+        return [r for r in self._journal if r.member == member]
+
+    @property
+    def journal(self) -> list[JournalRow]:
+        return list(self._journal or [])
+
+    # -- snapshots and verification ------------------------------------------------------------
+    @classmethod
+    def from_snapshot(cls, cells: dict[int, int], height: int) -> Engine:
+        """An engine restored from stored cells (check it with :meth:`verify_root`)."""
+        e = cls(journal=False)
+        e._book.load(cells)
+        e._height = height
+        e._load_schedule()
+        e._advance(max(height, 0))
+        return e
+
+    def verify_root(self, expected: bytes, height: int | None = None) -> None:
+        """Raise :class:`StateDivergence` unless the state root equals ``expected``."""
+        got = self.state_root()
+        if got != expected:
+            raise StateDivergence(
+                f"state root {got.hex()} != expected {expected.hex()}"
+                + (f" at height {height}" if height is not None else ""),
+                height,
+            )
