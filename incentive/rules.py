@@ -12,6 +12,7 @@ from a height, and the engine passes the parameters in force at each event's hei
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -358,17 +359,15 @@ def _vest(view: View, tx: _Tx, last_closed: int) -> None:
         tx.set(k, 0)
 
 
-_FIX = 64  # binary fixed-point bits of the per-tag pool rate
-
-
 def _share_pool(view: View, tx: _Tx, p: Params) -> None:
     """Share the period's fees over active distinct tags, excluding each member's own fees.
 
-    Payer m's fee f is spread over the other enrolled contributors' tags: rate_m = ⌊f · 2⁶⁴ /
-    (T − t_m)⌋ per tag (T all active tags, t_m the payer's own). Contributor c receives
-    ⌊t_c · (Σ rate − rate_c) / 2⁶⁴⌋, capped at ``pool_share_cap``. Rounding only ever rounds down,
-    so the payouts never exceed the pool; the rest (remainders, capped excess, fees nobody else
-    could share) goes to the treasury. Linear in payers + contributors.
+    Payer m's fee f_m is spread over the *other* enrolled contributors' active distinct tags, so
+    contributor c is owed exactly t_c · Σ_{m ≠ c} f_m / (T − t_m) (T all active tags, t_m the
+    payer's own). It receives the floor of that rational, computed exactly over the common
+    denominator L = lcm(T − t_m), capped at ``pool_share_cap``. The rest (rounding remainders,
+    capped excess, fees no other contributor could share) goes to the treasury. Linear in payers
+    + contributors (L has at most a few bits per distinct denominator).
     """
     pool = tx.get(KEY_POOL)
     if not pool:
@@ -380,21 +379,24 @@ def _share_pool(view: View, tx: _Tx, p: Params) -> None:
         if tags > 0 and tx.get(_MEM | m) == ENROLLED:
             weights[m] = tags
     total = sum(weights.values())
-    rates: dict[int, int] = {}
+    shares: dict[int, tuple[int, int]] = {}  # payer → (fee, T - t_m)
     for k in view.keys_in(NS.FEES_PAID):
         payer = k & _MASK64
         fee = tx.get(k)
         others = total - weights.get(payer, 0)
         if fee > 0 and others > 0:
-            rates[payer] = (fee << _FIX) // others
-    all_rates = sum(rates.values())
+            shares[payer] = (fee, others)
     paid = 0
-    for c in sorted(weights):
-        share = min((weights[c] * (all_rates - rates.get(c, 0))) >> _FIX, p.pool_share_cap)
-        if share:
-            tx.add(_BAL | c, share)
-            tx.add(_LIFE | LIFETIME_POOL_SHARE << B_SHIFT | c, share)
-            paid += share
+    if shares:
+        lcm = math.lcm(*{w for _, w in shares.values()})
+        rates = {m: fee * (lcm // w) for m, (fee, w) in shares.items()}
+        all_rates = sum(rates.values())
+        for c in sorted(weights):
+            share = min(weights[c] * (all_rates - rates.get(c, 0)) // lcm, p.pool_share_cap)
+            if share:
+                tx.add(_BAL | c, share)
+                tx.add(_LIFE | LIFETIME_POOL_SHARE << B_SHIFT | c, share)
+                paid += share
     tx.add(KEY_TREASURY, pool - paid)
     tx.add(KEY_POOL, -pool)
 
