@@ -15,6 +15,7 @@ from mpc import __version__
 
 COMMAND_MODULES = [
     "api.cmd_selfcheck",
+    "api.cmd_points",
 ]
 
 EXIT_OK = 0
