@@ -25,12 +25,21 @@ if getattr(lib, "__version__", None) != __version__:  # pragma: no cover - stale
     )
 
 __all__ = [
+    "MERKLE_HASH_SIZE",
+    "MERKLE_SHA256",
+    "MERKLE_SM3",
     "OPENSSL_VERSION",
+    "SM2_POINT_COMPRESSED_SIZE",
+    "SM2_POINT_SIZE",
+    "SM2_SCALAR_SIZE",
+    "SM2_UID_MAX",
     "SM3_BLOCK_SIZE",
     "SM3_DIGEST_SIZE",
     "SM4_BLOCK_SIZE",
     "SM4_GCM_TAG_SIZE",
     "SM4_KEY_SIZE",
+    "SM2Curve",
+    "SM2Key",
     "cpu_features",
     "ct_equal",
     "lib",
@@ -58,6 +67,18 @@ SM3_BLOCK_SIZE: int = lib.SM3_BLOCK_SIZE
 SM4_KEY_SIZE: int = lib.SM4_KEY_SIZE
 SM4_BLOCK_SIZE: int = lib.SM4_BLOCK_SIZE
 SM4_GCM_TAG_SIZE: int = lib.SM4_GCM_TAG_SIZE
+# merkle
+MERKLE_HASH_SIZE: int = lib.MERKLE_HASH_SIZE
+MERKLE_SM3: int = lib.MERKLE_SM3
+MERKLE_SHA256: int = lib.MERKLE_SHA256
+
+# --- sm2 ---
+from mpc._native import SM2Curve, SM2Key  # noqa: E402  (opaque handle types for mpc.sm2)
+
+SM2_SCALAR_SIZE: int = lib.SM2_SCALAR_SIZE
+SM2_POINT_SIZE: int = lib.SM2_POINT_SIZE
+SM2_POINT_COMPRESSED_SIZE: int = lib.SM2_POINT_COMPRESSED_SIZE
+SM2_UID_MAX: int = lib.SM2_UID_MAX
 
 
 def cpu_features() -> dict[str, bool]:
