@@ -13,14 +13,15 @@ True
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from incentive.events import Event, GenesisEvent
 from incentive.exceptions import PointsOverflow, RuleRejected, StateDivergence
 from incentive.params import Params
 from incentive.points import NS, NS_SHIFT, Book, key, split_key
-from incentive.rules import RULESETS, Outcome, RuleSet
+from incentive.rules import ACCEPTED, RULESETS, Outcome, Overlay, RuleSet, View
 from incentive.stateroot import StateTree
 
 __all__ = ["Engine", "JournalRow", "ScheduleItem"]
@@ -36,8 +37,7 @@ class ScheduleItem:
     params: Params
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRow:
+class JournalRow(NamedTuple):
     """One event's effect on one member's balance (``delta`` 0 for refusals)."""
 
     height: int
@@ -96,6 +96,56 @@ class Engine:
             self._advance(h)
         return outcome
 
+    def apply_batch(self, events: Sequence[Event]) -> Outcome:
+        """Apply several events of one ledger entry as one atomic step: each rule sees the state
+        the previous ones left, and either all of them apply or none (the first refusal is
+        returned). The outcome is the last event's."""
+        if len(events) == 1:
+            return self.apply(events[0])
+        if not events:
+            return ACCEPTED
+        view: View = self._book
+        total: dict[int, int] = {}
+        parts: list[tuple[Event, dict[int, int]]] = []
+        outcome = ACCEPTED
+        for ev in events:
+            h = ev.height
+            if h < self._height:
+                raise ValueError(f"event height {h} is below the engine's height {self._height}")
+            item = self._in_force(h)
+            if item is None:
+                if not isinstance(ev, GenesisEvent):
+                    return self._refused(ev, Outcome(False, "no_genesis", "the first event must be genesis"))
+                ruleset, params = RULESETS.get(ev.version, RULESETS[1]), ev.params
+            else:
+                ruleset, params = RULESETS[item.version], item.params
+            try:
+                deltas, outcome = ruleset.apply(view, ev, params)
+            except RuleRejected as e:
+                return self._refused(ev, Outcome(False, e.code, e.detail))
+            parts.append((ev, deltas))
+            for k, d in deltas.items():
+                total[k] = total.get(k, 0) + d
+            view = Overlay(self._book, total)
+        try:
+            self._book.apply(total)
+        except PointsOverflow as e:
+            return self._refused(events[-1], Outcome(False, "overflow", str(e)))
+        self._height = events[-1].height
+        if self._journal is not None:
+            for ev, deltas in parts:
+                for k, d in deltas.items():
+                    if k >> NS_SHIFT == _BAL_NS and d:
+                        self._journal.append(JournalRow(ev.height, ev.kind, k & 0xFFFFFFFFFFFFFFFF, d, "ok"))
+        if any(ev.kind in ("genesis", "rule_change") for ev in events):
+            self._load_schedule()
+        self._advance(self._height)
+        return outcome
+
+    def _in_force(self, height: int) -> ScheduleItem | None:
+        i = bisect_right([s.activate_height for s in self._sched], height) - 1
+        return self._sched[i] if i >= 0 else None
+
     def _refused(self, event: Event, outcome: Outcome) -> Outcome:
         if self._journal is not None:
             member = getattr(event, "member", _NO_MEMBER)
@@ -139,10 +189,10 @@ class Engine:
 
     def params_at(self, height: int) -> ScheduleItem:
         """The rule version and parameters in force at ``height``."""
-        i = bisect_right([s.activate_height for s in self._sched], height) - 1
-        if i < 0:
+        item = self._in_force(height)
+        if item is None:
             raise LookupError(f"no rules in force at height {height}")
-        return self._sched[i]
+        return item
 
     @property
     def schedule(self) -> tuple[ScheduleItem, ...]:

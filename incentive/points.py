@@ -74,6 +74,7 @@ class NS:
     DISPUTE_FROZE = 19  # a = dispute id: 1 when filing froze a pending reward
     CLOCK = 20  # a = 0 period index, 1 period start time, 2 last checkpoint time, 3 admin threshold
     CORROBORATED = 21  # a = period: 1 once that period's corroboration entry was applied
+    UPLOADER = 22  # a = upload height: contributing member + 1 (disputes and revokes name heights)
     PARAMS = 30  # a = activation height, b = field index (0 = version, 1… = Params fields)
     LIFETIME = 40  # a = member, b = LIFETIME_*: cumulative statistics shown by `riskshare points`
 

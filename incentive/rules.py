@@ -13,7 +13,7 @@ from a height, and the engine passes the parameters in force at each event's hei
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,7 +52,18 @@ from incentive.points import (
     key,
 )
 
-__all__ = ["ACCEPTED", "RULESETS", "Deltas", "Outcome", "RuleSet", "View", "evaluate"]
+__all__ = [
+    "ACCEPTED",
+    "RULESETS",
+    "RULE_CODES",
+    "Deltas",
+    "Outcome",
+    "Overlay",
+    "RuleSet",
+    "View",
+    "evaluate",
+    "rule_code",
+]
 
 Deltas = dict[int, int]
 
@@ -78,6 +89,7 @@ _PCOUNT = NS.PENDING_COUNT << NS_SHIFT
 _PRATE = NS.PENDING_RATE << NS_SHIFT
 _PVEST = NS.PENDING_VEST << NS_SHIFT
 _PFROZEN = NS.PENDING_FROZEN << NS_SHIFT
+_UPLOADER = NS.UPLOADER << NS_SHIFT
 _MASK64 = (1 << 64) - 1
 _LOW = (1 << NS_SHIFT) - 1
 
@@ -94,6 +106,38 @@ class Outcome:
 
 ACCEPTED = Outcome(True)
 
+#: refusal codes as ledger outcome codes (the rule layer owns codes ≥ 100); append, never renumber
+RULE_CODES: Mapping[str, int] = {
+    "rule_rejected": 100,
+    "no_genesis": 101,
+    "genesis_repeated": 102,
+    "unknown_version": 103,
+    "unknown_member": 104,
+    "member_exists": 105,
+    "receipt_mismatch": 106,
+    "empty_request": 107,
+    "quota_exceeded": 108,
+    "insufficient_balance": 109,
+    "tag_count": 110,
+    "not_own_upload": 111,
+    "dispute_exists": 112,
+    "no_open_dispute": 113,
+    "below_threshold": 114,
+    "period_open": 115,
+    "duplicate_corroboration": 116,
+    "time_regressed": 117,
+    "activation_not_future": 118,
+    "activation_taken": 119,
+    "overflow": 120,
+    "malformed_entry": 121,
+    "pending_conflict": 122,
+}
+
+
+def rule_code(code: str) -> int:
+    """The ledger outcome code of a refusal code (100 for one not in the table)."""
+    return RULE_CODES.get(code, 100)
+
 
 class View(Protocol):
     """Read-only access to the state cells (a :class:`~incentive.points.Book` is one)."""
@@ -102,6 +146,54 @@ class View(Protocol):
     def cells(self) -> Mapping[int, int]: ...
 
     def keys_in(self, ns: int) -> list[int]: ...
+
+
+class _OverlayCells(Mapping[int, int]):
+    """``base + deltas`` as a read-only mapping without the zero cells."""
+
+    __slots__ = ("base", "deltas")
+
+    def __init__(self, base: Mapping[int, int], deltas: Mapping[int, int]) -> None:
+        self.base = base
+        self.deltas = deltas
+
+    def __getitem__(self, k: int) -> int:
+        v = self.base.get(k, 0) + self.deltas.get(k, 0)
+        if not v:
+            raise KeyError(k)
+        return v
+
+    def __iter__(self) -> Iterator[int]:
+        seen = set()
+        for k in (*self.base, *self.deltas):
+            if k not in seen:
+                seen.add(k)
+                if self.base.get(k, 0) + self.deltas.get(k, 0):
+                    yield k
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class Overlay:
+    """A :class:`View` of ``view`` with ``deltas`` applied (for several events in one entry)."""
+
+    __slots__ = ("_cells", "_view")
+
+    def __init__(self, view: View, deltas: Mapping[int, int]) -> None:
+        self._view = view
+        self._cells = _OverlayCells(view.cells, deltas)
+
+    @property
+    def cells(self) -> Mapping[int, int]:
+        return self._cells
+
+    def keys_in(self, ns: int) -> list[int]:
+        keys = set(self._view.keys_in(ns))
+        for k, d in self._cells.deltas.items():
+            if k >> NS_SHIFT == ns and d:
+                keys.add(k)
+        return sorted(k for k in keys if self._cells.get(k, 0))
 
 
 class _Tx:
@@ -230,6 +322,8 @@ def _contribute(view: View, ev: ContributeEvent, p: Params) -> tuple[Deltas, Out
                 # stored as the first period in which the reward is spendable (never 0)
                 d[_PVEST | hk] = cells.get(KEY_PERIOD, 0) + p.holding_periods + 1
         d[_LIFE | LIFETIME_RECORDS << B_SHIFT | sh] = records
+        if not cells.get(_UPLOADER | ev.height):
+            d[_UPLOADER | ev.height] = m + 1
         if ev.new_distinct_tags:
             d[_TAGS | sh] = ev.new_distinct_tags
     if (n or records) and not cells.get(_ACT | sh):
@@ -263,6 +357,9 @@ def _revoke(view: View, ev: RevokeEvent, p: Params) -> tuple[Deltas, Outcome]:
     tags = tx.get(_TAGS | m)
     if ev.removed_distinct_tags > tags:
         raise _reject("tag_count", f"removing {ev.removed_distinct_tags} distinct tags of {tags} active")
+    for h, _ in ev.removals:
+        if tx.get(_UPLOADER | h) != m + 1:
+            raise _reject("not_own_upload", f"height {h} is not an upload of member {m}")
     for h, n in ev.removals:
         _claw_back(tx, m, h, n)
     tx.add(_TAGS | m, -ev.removed_distinct_tags)
@@ -278,6 +375,8 @@ def _dispute_filed(view: View, ev: DisputeFiledEvent, p: Params) -> tuple[Deltas
     c = ev.contributor
     if not tx.get(_MEM | c):
         raise _reject("unknown_member", f"contributor {c} was never enrolled")
+    if tx.get(_UPLOADER | ev.upload_height) != c + 1:
+        raise _reject("not_own_upload", f"height {ev.upload_height} is not an upload of member {c}")
     did = ev.dispute_id
     if tx.get(key(NS.DISPUTE, did)):
         raise _reject("dispute_exists", f"dispute {did} was already filed")

@@ -1,4 +1,5 @@
-"""The state root: an RFC 9162 Merkle tree (SM3) over the sorted state cells, kept incrementally.
+"""The state root: an RFC 9162 Merkle tree (SM3, :mod:`mpc.merkle`) over the sorted state cells,
+kept incrementally.
 
 Format (state-root version 1):
 
@@ -23,7 +24,7 @@ import struct
 from collections.abc import Iterable
 
 from incentive.points import split_key
-from mpc.sm3 import sm3
+from mpc import merkle
 
 __all__ = [
     "BUCKET_BITS",
@@ -50,12 +51,12 @@ _pack_q = struct.Struct(">q").pack
 
 def leaf_hash(data: bytes) -> bytes:
     """RFC 9162, 2.1.1: SM3(0x00 ‖ data)."""
-    return sm3(b"\x00" + data)
+    return merkle.leaf_hash(data, "sm3")
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """RFC 9162, 2.1.1: SM3(0x01 ‖ left ‖ right)."""
-    return sm3(b"\x01" + left + right)
+    return merkle.node_hash(left, right, "sm3")
 
 
 def _bucket_of(ns: int, a: int, b: int) -> int:
@@ -122,13 +123,15 @@ class StateTree:
             levels = self._levels
             dirty = sorted(self._dirty_buckets)
             leaves = levels[0]
-            for bi in dirty:
-                leaves[bi] = sm3(b"\x00" + self._leaf_data(bi))
+            hashes = merkle.leaf_hashes([self._leaf_data(bi) for bi in dirty], "sm3")  # one native call
+            for bi, h in zip(dirty, hashes, strict=True):
+                leaves[bi] = h
+            node = merkle.node_hash
             for lvl in range(1, len(levels)):
                 below, here = levels[lvl - 1], levels[lvl]
                 parents = sorted({i >> 1 for i in dirty})
                 for p in parents:
-                    here[p] = sm3(b"\x01" + below[2 * p] + below[2 * p + 1])
+                    here[p] = node(below[2 * p], below[2 * p + 1], "sm3")
                 dirty = parents
             self._dirty_buckets.clear()
         return self._levels[-1][0]
@@ -169,7 +172,4 @@ def root_of(cells: Iterable[tuple[int, int]]) -> bytes:
     for k, v in cells:
         if v:
             buckets[bucket(k)].append(encode_cell(k, v))
-    level = [leaf_hash(b"".join(sorted(bk))) for bk in buckets]
-    while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
+    return merkle.root([leaf_hash(b"".join(sorted(bk))) for bk in buckets], "sm3")

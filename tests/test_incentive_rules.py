@@ -261,6 +261,7 @@ def test_dispute_freezes_then_upheld_claws_back_and_penalises() -> None:
     up = w.h
     assert w.e.apply(DisputeFiledEvent(w.next(), 77, C, A, up)).accepted
     assert w.e.apply(DisputeFiledEvent(w.next(), 77, C, A, up)).code == "dispute_exists"
+    assert w.e.apply(DisputeFiledEvent(w.next(), 78, C, B, up)).code == "not_own_upload"
     w.close(2)
     assert w.bal(A) == 1_000 + 5  # frozen: the reward waits
     assert w.e.apply(DisputeDecidedEvent(w.next(), 77, True, approvals=1)).code == "below_threshold"
@@ -277,7 +278,8 @@ def test_dispute_freezes_then_upheld_claws_back_and_penalises() -> None:
 def test_dismissed_dispute_releases_the_reward() -> None:
     w = World()
     w.contribute(A, 10, 5)
-    w.e.apply(DisputeFiledEvent(w.next(), 1, B, A, w.h))
+    up = w.h
+    assert w.e.apply(DisputeFiledEvent(w.next(), 1, B, A, up)).accepted
     w.close(2)
     assert w.e.apply(DisputeDecidedEvent(w.next(), 1, False, 3)).accepted
     w.close()
@@ -287,7 +289,8 @@ def test_dismissed_dispute_releases_the_reward() -> None:
 def test_penalty_may_take_a_balance_negative_and_blocks_queries() -> None:
     w = World(Params(**{**P.as_dict(), "dispute_penalty": 5_000}))
     w.contribute(A, 1, 1)
-    w.e.apply(DisputeFiledEvent(w.next(), 1, B, A, w.h))
+    up = w.h
+    assert w.e.apply(DisputeFiledEvent(w.next(), 1, B, A, up)).accepted
     w.e.apply(DisputeDecidedEvent(w.next(), 1, True, 2))
     assert w.bal(A) == 1_000 - 5_000
     assert w.eval(A, 1).code == "insufficient_balance"
