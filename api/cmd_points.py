@@ -27,6 +27,7 @@ from incentive.points import (
     NS,
     TREASURY,
 )
+from incentive.replay import replay_storage
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -43,7 +44,34 @@ _LIFETIME = {
 _STATUS = {1: "enrolled", 2: "removed"}
 
 
+class Diverged(Exception):
+    pass
+
+
+def _tables(path: Path) -> set[str]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+
+
 def _load(path: Path) -> tuple[Engine, list[JournalRow]]:
+    """A ledger database is replayed through the rules (the source of truth); a database holding
+    only a saved incentive state is loaded and checked against its stored root."""
+    tables = _tables(path)
+    if {"entries", "_migrations"} <= tables:
+        from ledger.storage.sqlite import SQLiteStorage
+
+        storage = SQLiteStorage(str(path))
+        try:
+            result = replay_storage(storage)
+        finally:
+            storage.close()
+        if result.first_divergence is not None:
+            h = result.first_divergence
+            raise Diverged(f"the rules do not reproduce the stored outcome at height {h}")
+        return result.engine, result.engine.journal
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         return store.load(conn)
@@ -99,7 +127,7 @@ def _points(args: argparse.Namespace) -> int:
     except LookupError as e:
         print(str(e), file=sys.stderr)
         return EXIT_REFUSED
-    except StateDivergence as e:
+    except (StateDivergence, Diverged) as e:
         print(f"refusing to show tampered state: {e}", file=sys.stderr)
         return EXIT_REFUSED
     except sqlite3.DatabaseError as e:

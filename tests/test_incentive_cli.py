@@ -10,6 +10,7 @@ import pytest
 
 from api.cli import main
 from incentive import store
+from incentive.adapter import IncentiveHook
 from incentive.engine import Engine
 from incentive.events import (
     ContributeEvent,
@@ -22,6 +23,12 @@ from incentive.events import (
 from incentive.exceptions import StateDivergence
 from incentive.params import Params
 from incentive.points import NS, key
+from incentive.rules import RULE_CODES
+from ledger.entry import Entry
+from ledger.storage import Batch
+from ledger.storage.sqlite import SQLiteStorage
+from mpc import merkle
+from tests.test_incentive_adapter import history as adapter_history
 
 P = Params(period_seconds=10, holding_periods=0, starting_grant=500, evaluation_fee=2)
 
@@ -91,3 +98,47 @@ def test_tampered_store_is_refused(db: Path, cell: int, capsys: pytest.CaptureFi
         store.load(db)
     assert main(["points", str(db)]) == 1
     assert "tampered" in capsys.readouterr().err
+
+
+def _ledger_db(path: Path, entries: list[Entry]) -> None:
+    hook = IncentiveHook()
+    bodies = []
+    for h, e in enumerate(entries):
+        code = hook.apply(e, h)
+        stored = e if code == e.code else e.with_outcome(code)
+        body = stored.encode()
+        bodies.append((body, merkle.leaf_hash(body)))
+    storage = SQLiteStorage(str(path))
+    storage.commit(Batch(0, bodies))
+    storage.close()
+
+
+def test_points_replays_a_ledger_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entries = adapter_history()
+    path = tmp_path / "ledger.db"
+    _ledger_db(path, entries)
+    assert main(["points", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    hook = IncentiveHook()
+    for h, e in enumerate(entries):
+        hook.apply(e, h)
+    assert out["state_root"] == hook.state_root().hex()
+    assert out["balances"]["20"] == hook.engine.balance(20)
+    assert main(["points", str(path), "--member", "10", "--json"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert view["lifetime"]["records"] == 40
+
+
+def test_points_names_a_ledger_outcome_the_rules_do_not_reproduce(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = adapter_history()
+    # the platform recorded a quota refusal that the rules would not have made
+    entries[3] = entries[3].with_outcome(RULE_CODES["quota_exceeded"])
+    path = tmp_path / "ledger.db"
+    storage = SQLiteStorage(str(path))
+    bodies = [(e.encode(), merkle.leaf_hash(e.encode())) for e in entries]
+    storage.commit(Batch(0, bodies))
+    storage.close()
+    assert main(["points", str(path)]) == 1
+    assert "height 3" in capsys.readouterr().err
