@@ -26,7 +26,8 @@ from incentive.stateroot import StateTree
 
 __all__ = ["Engine", "JournalRow", "ScheduleItem"]
 
-_BAL_NS = NS.BALANCE
+_BAL_LO = NS.BALANCE << NS_SHIFT  # balance keys are exactly [_BAL_LO, _BAL_HI)
+_BAL_HI = (NS.BALANCE + 1) << NS_SHIFT
 _NO_MEMBER = -1
 
 
@@ -87,10 +88,12 @@ class Engine:
         except PointsOverflow as e:
             return self._refused(event, Outcome(False, "overflow", str(e)))
         self._height = h
-        if self._journal is not None:
+        journal = self._journal
+        if journal is not None:
+            kind = event.kind
             for k, d in deltas.items():
-                if k >> NS_SHIFT == _BAL_NS and d:
-                    self._journal.append(JournalRow(h, event.kind, k & 0xFFFFFFFFFFFFFFFF, d, "ok"))
+                if _BAL_LO <= k < _BAL_HI and d:
+                    journal.append(JournalRow(h, kind, k & 0xFFFFFFFFFFFFFFFF, d, "ok"))
         if event.kind in ("genesis", "rule_change"):
             self._load_schedule()
             self._advance(h)
@@ -135,7 +138,7 @@ class Engine:
         if self._journal is not None:
             for ev, deltas in parts:
                 for k, d in deltas.items():
-                    if k >> NS_SHIFT == _BAL_NS and d:
+                    if _BAL_LO <= k < _BAL_HI and d:
                         self._journal.append(JournalRow(ev.height, ev.kind, k & 0xFFFFFFFFFFFFFFFF, d, "ok"))
         if any(ev.kind in ("genesis", "rule_change") for ev in events):
             self._load_schedule()

@@ -203,33 +203,38 @@ class Book:
         """Every later change ``key → new value`` is also written into ``sink`` (a dirty map)."""
         self._listeners.append(sink)
 
-    def apply(self, deltas: Mapping[int, int]) -> list[tuple[int, int]]:
-        """Add every delta atomically; returns ``[(key, new value)]`` of the changed cells."""
+    def apply(self, deltas: Mapping[int, int]) -> None:
+        """Add every delta atomically: all of them, or (on :class:`PointsOverflow`) none."""
         cells = self._cells
-        changed: list[tuple[int, int]] = []
+        get = cells.get
+        new: list[tuple[int, int, int]] = []
         for k, d in deltas.items():
             if d:
-                v = cells.get(k, 0) + d
+                old = get(k, 0)
+                v = old + d
                 if v > INT64_MAX or v < INT64_MIN:
                     raise PointsOverflow(k, v)
-                changed.append((k, v))
-        self._commit(changed)
-        return changed
-
-    def _commit(self, changed: list[tuple[int, int]]) -> None:
-        cells, index, listeners = self._cells, self._index, self._listeners
-        for k, v in changed:
+                new.append((k, v, old))
+        index = self._index
+        for k, v, old in new:
             if v:
-                if k not in cells and (k >> NS_SHIFT) in index:
-                    index[k >> NS_SHIFT].add(k)
                 cells[k] = v
+                if not old:
+                    ix = index.get(k >> NS_SHIFT)
+                    if ix is not None:
+                        ix.add(k)
             else:
                 del cells[k]
                 ix = index.get(k >> NS_SHIFT)
                 if ix is not None:
                     ix.discard(k)
-            for sink in listeners:
+        for sink in self._listeners:
+            for k, v, _ in new:
                 sink[k] = v
+
+    def _commit(self, changed: list[tuple[int, int]]) -> None:
+        """Write final values (no overflow check: callers validated them)."""
+        self.apply({k: v - self._cells.get(k, 0) for k, v in changed})
 
     def load(self, cells: Mapping[int, int]) -> None:
         """Replace the whole map (restoring a snapshot); every cell is reported as changed."""
