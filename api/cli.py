@@ -15,6 +15,8 @@ from mpc import __version__
 
 COMMAND_MODULES = [
     "api.cmd_selfcheck",
+    "api.cmd_ledger",
+    "api.cmd_audit",
     "api.cmd_points",
 ]
 

@@ -235,7 +235,8 @@ SCHEMAS: Final[Mapping[Kind, Schema]] = MappingProxyType(
     }
 )
 
-# Fields the platform attests when it sequences (zero / empty on rejected entries).
+# Fields the platform attests when it sequences (zero on entries the ledger itself rejects; kept
+# on entries the rule layer rejects, so that replay shows the hook what it saw live).
 ATTESTED: Final[Mapping[Kind, Schema]] = MappingProxyType(
     {
         **{k: () for k in Kind},
@@ -493,10 +494,9 @@ class Entry:
         _check_value("sequenced_ms", "u64", self.sequenced_ms)
         if not isinstance(self.code, int) or isinstance(self.code, bool) or not 0 <= self.code <= 0xFFFF:
             raise ValueError("outcome code must be an int from 0 to 65535")
-        att = _normalise(ATTESTED[self.request.kind], self.attested, "attested")
-        if self.code != Code.ACCEPTED and any(att[n] != _default(t) for n, t in ATTESTED[self.request.kind]):
-            raise ValueError("a rejected entry attests nothing")
-        object.__setattr__(self, "attested", att)
+        object.__setattr__(
+            self, "attested", _normalise(ATTESTED[self.request.kind], self.attested, "attested")
+        )
 
     # convenience views
     @property

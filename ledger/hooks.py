@@ -8,12 +8,13 @@ it identically, once per entry in log order, so replay reproduces the live decis
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ledger.entry import Code, Entry, Kind
 from mpc.sm3 import sm3
 
-__all__ = ["CountingHook", "NullHook", "RuleHook"]
+__all__ = ["HOOKS", "CountingHook", "NullHook", "RuleHook", "hook_by_name", "register_hook"]
 
 
 @runtime_checkable
@@ -86,3 +87,19 @@ class CountingHook:
         for member, n in sorted(self.evaluations.items()):
             buf += struct.pack(">QQ", member, n)
         return sm3(bytes(buf))
+
+
+HOOKS: dict[str, Callable[[], RuleHook]] = {"null": NullHook, "counting": CountingHook}
+"""Rule hooks by name: a log records the name of the hook it was sequenced with (meta ``hook``)
+so that ``riskshare audit verify`` replays with the same one. The rule layer registers its own."""
+
+
+def register_hook(name: str, factory: Callable[[], RuleHook]) -> None:
+    HOOKS[name] = factory
+
+
+def hook_by_name(name: str) -> RuleHook:
+    try:
+        return HOOKS[name]()
+    except KeyError:
+        raise ValueError(f"unknown rule hook {name!r}; known: {', '.join(sorted(HOOKS))}") from None

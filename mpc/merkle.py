@@ -400,6 +400,17 @@ class CompactRange:
         self.size += 1
         return done
 
+    def extend(self, leaf_hashes: Sequence[bytes]) -> None:
+        """Append many leaf hashes in one native call (the completed nodes are not reported)."""
+        if not leaf_hashes:
+            return
+        leaves = b"".join(leaf_hashes)
+        if len(leaves) != HASH_SIZE * len(leaf_hashes):
+            raise ValueError("leaf hashes must be 32 bytes")
+        out = lib.merkle_compact_extend(self._code, self.size, b"".join(self._hashes), leaves)
+        self._hashes = [out[i : i + HASH_SIZE] for i in range(0, len(out), HASH_SIZE)]
+        self.size += len(leaf_hashes)
+
     def root(self) -> bytes:
         if not self._hashes:
             return empty_root(self.alg)

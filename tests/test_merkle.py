@@ -254,6 +254,17 @@ def test_compact_range_reports_nodes_and_restores() -> None:
     assert restored.root() == tree.root()
 
 
+def test_compact_range_extend_equals_append() -> None:
+    hashes = merkle.leaf_hashes([bytes([i]) for i in range(77)])
+    a, b = merkle.CompactRange(), merkle.CompactRange()
+    for h in hashes:
+        a.append(h)
+    for lo, hi in ((0, 1), (1, 8), (8, 8), (8, 31), (31, 77)):
+        b.extend(hashes[lo:hi])
+        assert b.root() == merkle.root(hashes[:hi])
+    assert a.hashes == b.hashes and a.size == b.size == 77
+
+
 def test_tree_extend_in_batches_equals_one_by_one() -> None:
     hashes = merkle.leaf_hashes([bytes([i]) for i in range(100)])
     a = merkle.Tree("sm3", hashes)

@@ -97,10 +97,10 @@ def test_meta_checkpoints_and_cosignatures(store: Storage) -> None:
     cr = merkle.CompactRange()
     b = _batch(0, [b"a", b"b"], cr)
     b.meta["log_id"] = b"L" * 16
-    b.checkpoint = CheckpointRow(2, b"cp2", b"sig2")
+    b.checkpoints.append(CheckpointRow(2, b"cp2", b"sig2"))
     store.commit(b)
     b = _batch(2, [b"c"], cr)
-    b.checkpoint = CheckpointRow(3, b"cp3", b"sig3")
+    b.checkpoints.append(CheckpointRow(3, b"cp3", b"sig3"))
     store.commit(b)
     assert store.get_meta("log_id") == b"L" * 16 and store.get_meta("nope") is None
     assert store.checkpoint(2) == CheckpointRow(2, b"cp2", b"sig2")
@@ -113,7 +113,9 @@ def test_meta_checkpoints_and_cosignatures(store: Storage) -> None:
     with pytest.raises(StorageError):
         store.add_cosignature(9, 5, b"x")
     with pytest.raises(StorageError):
-        store.commit(Batch(3, checkpoint=CheckpointRow(3, b"again", b"s")))
+        store.commit(Batch(3, checkpoints=[CheckpointRow(3, b"again", b"s")]))
+    with pytest.raises(StorageError):
+        store.commit(Batch(3, checkpoints=[CheckpointRow(4, b"ahead", b"s")]))
     assert store.size() == 3
 
 
@@ -121,8 +123,8 @@ def test_failed_commit_changes_nothing(store: Storage) -> None:
     cr = merkle.CompactRange()
     store.commit(_batch(0, [b"a"], cr))
     b = _batch(1, [b"b"], cr)
-    b.checkpoint = CheckpointRow(1, b"cp", b"s")
-    store.commit(Batch(1, checkpoint=CheckpointRow(1, b"cp", b"s")))
+    b.checkpoints.append(CheckpointRow(1, b"cp", b"s"))
+    store.commit(Batch(1, checkpoints=[CheckpointRow(1, b"cp", b"s")]))
     with pytest.raises(StorageError):
         store.commit(b)  # duplicate checkpoint: the whole batch is refused
     assert store.size() == 1 and [x for _, x, _ in store.entries()] == [b"a"]

@@ -28,14 +28,15 @@ class StorageError(RuntimeError):
 @dataclass
 class Batch:
     """What one commit writes: entries ``start, start+1, …`` with their leaf hashes, the Merkle
-    nodes they completed, the nonces they consumed and metadata updates."""
+    nodes they completed, the nonces they consumed, metadata updates and the checkpoints cut
+    over them (each of a size no larger than the store after the batch)."""
 
     start: int
     entries: list[tuple[bytes, bytes]] = field(default_factory=list)  # (entry bytes, leaf hash)
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)  # (level ≥ 1, index, hash)
     nonces: list[tuple[int, bytes, int]] = field(default_factory=list)  # (member, nonce, ms)
     meta: dict[str, bytes] = field(default_factory=dict)
-    checkpoint: CheckpointRow | None = None
+    checkpoints: list[CheckpointRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

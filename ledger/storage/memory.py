@@ -28,8 +28,11 @@ class MemoryStorage:
         with self._lock:
             if batch.start != self._size:
                 raise StorageError(f"batch starts at {batch.start} but the store holds {self._size} entries")
-            if batch.checkpoint is not None and batch.checkpoint.size in self._checkpoints:
-                raise StorageError(f"a checkpoint of size {batch.checkpoint.size} exists")
+            sizes = [cp.size for cp in batch.checkpoints]
+            if len(set(sizes)) != len(sizes) or any(s in self._checkpoints for s in sizes):
+                raise StorageError("a checkpoint of that size exists")
+            if any(s > batch.start + len(batch.entries) for s in sizes):
+                raise StorageError("a checkpoint covers entries the store will not hold")
             for i, (body, leaf) in enumerate(batch.entries):
                 self._entries[batch.start + i] = (bytes(body), bytes(leaf))
             self._size += len(batch.entries)
@@ -38,8 +41,8 @@ class MemoryStorage:
             for member, nonce, ms in batch.nonces:
                 self._nonces.setdefault((member, bytes(nonce)), ms)
             self._meta.update(batch.meta)
-            if batch.checkpoint is not None:
-                self._checkpoints[batch.checkpoint.size] = batch.checkpoint
+            for cp in batch.checkpoints:
+                self._checkpoints[cp.size] = cp
 
     def entry(self, index: int) -> bytes:
         try:

@@ -63,6 +63,12 @@ class SQLiteStorage:
         self._conn = conn
         self.db = sqlite_utils.Database(conn)
         self._migrate()
+        # Readers use their own connection: WAL lets them run while a commit is fsyncing.
+        self._rlock = threading.RLock()
+        self._rconn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._rconn.execute("PRAGMA busy_timeout=5000")
+        # A row rewritten by hand may hold TEXT where BLOBs belong: read it as bytes, let audit judge.
+        self._rconn.text_factory = bytes
         row = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()
         self._size = int(row[0])
 
@@ -122,8 +128,9 @@ class SQLiteStorage:
                 )
             if batch.meta:
                 c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(batch.meta.items()))
-            if batch.checkpoint is not None:
-                cp = batch.checkpoint
+            for cp in batch.checkpoints:
+                if cp.size > batch.start + len(batch.entries):
+                    raise StorageError("a checkpoint covers entries the store will not hold")
                 try:
                     c.execute("INSERT INTO checkpoints VALUES (?, ?, ?)", (cp.size, cp.body, cp.signature))
                 except sqlite3.IntegrityError:
@@ -145,8 +152,8 @@ class SQLiteStorage:
     # -- reads ------------------------------------------------------------------------------
 
     def _one(self, sql: str, args: tuple[object, ...]) -> Any:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchone()
+        with self._rlock:
+            return self._rconn.execute(sql, args).fetchone()
 
     def entry(self, index: int) -> bytes:
         row = self._one("SELECT body FROM entries WHERE idx = ?", (index,))
@@ -159,8 +166,8 @@ class SQLiteStorage:
         pos = start
         while pos < stop:
             chunk_end = min(stop, pos + 4096)
-            with self._lock:
-                rows = self._conn.execute(
+            with self._rlock:
+                rows = self._rconn.execute(
                     "SELECT idx, body, leaf FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
                     (pos, chunk_end),
                 ).fetchall()
@@ -170,8 +177,8 @@ class SQLiteStorage:
 
     def get_nodes(self, coords: Sequence[tuple[int, int]]) -> list[bytes]:
         out = []
-        with self._lock:
-            ex = self._conn.execute
+        with self._rlock:
+            ex = self._rconn.execute
             for level, index in coords:
                 if level == 0:
                     row = ex("SELECT leaf FROM entries WHERE idx = ?", (index,)).fetchone()
@@ -187,8 +194,8 @@ class SQLiteStorage:
         return None if row is None else int(row[0])
 
     def nonces_since(self, since_ms: int) -> Iterator[tuple[int, bytes, int]]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._rlock:
+            rows = self._rconn.execute(
                 "SELECT member, nonce, ms FROM nonces WHERE ms >= ?", (since_ms,)
             ).fetchall()
         for m, n, ms in rows:
@@ -208,20 +215,22 @@ class SQLiteStorage:
         return self._cp(self._one("SELECT size, body, sig FROM checkpoints WHERE size = ?", (size,)))
 
     def checkpoints(self) -> list[CheckpointRow]:
-        with self._lock:
-            rows = self._conn.execute("SELECT size, body, sig FROM checkpoints ORDER BY size").fetchall()
+        with self._rlock:
+            rows = self._rconn.execute("SELECT size, body, sig FROM checkpoints ORDER BY size").fetchall()
         return [CheckpointRow(int(s), bytes(b), bytes(g)) for s, b, g in rows]
 
     def latest_checkpoint(self) -> CheckpointRow | None:
         return self._cp(self._one("SELECT size, body, sig FROM checkpoints ORDER BY size DESC LIMIT 1", ()))
 
     def cosignatures(self, size: int) -> dict[int, bytes]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._rlock:
+            rows = self._rconn.execute(
                 "SELECT auditor, sig FROM cosignatures WHERE size = ?", (size,)
             ).fetchall()
         return {_u64(int(a)): bytes(s) for a, s in rows}
 
     def close(self) -> None:
+        with self._rlock:
+            self._rconn.close()
         with self._lock:
             self._conn.close()

@@ -221,6 +221,48 @@ static int root_of(hasher_t *h, const uint8_t *leaves, size_t n, uint8_t out[MER
     return 1;
 }
 
+/* merkle_compact_extend(alg, size, frontier, leaf_hashes) -> new frontier: appends many leaf
+ * hashes to the compact range [0, size) given by its perfect-subtree roots (largest first). */
+static PyObject *py_compact_extend(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int alg, ok = 1;
+    unsigned long long size;
+    Py_buffer fr, lv;
+    hasher_t h;
+    uint8_t stack[MERKLE_MAX_HEIGHT + 1][MERKLE_HASH_SIZE];
+    if (!PyArg_ParseTuple(args, "iKy*y*:merkle_compact_extend", &alg, &size, &fr, &lv))
+        return NULL;
+    size_t top = (size_t)__builtin_popcountll(size);
+    if (check_hashes(&fr, "frontier") < 0 || check_hashes(&lv, "leaf hashes") < 0 ||
+        (size_t)fr.len != top * MERKLE_HASH_SIZE || hasher_open(&h, alg) < 0) {
+        if (!PyErr_Occurred())
+            rs_raise(RS_ERR_VALUE, "frontier does not match the compact range size");
+        PyBuffer_Release(&fr);
+        PyBuffer_Release(&lv);
+        return NULL;
+    }
+    memcpy(stack, fr.buf, (size_t)fr.len);
+    size_t n = (size_t)lv.len / MERKLE_HASH_SIZE;
+    const uint8_t *in = lv.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n && ok; i++) {
+        memcpy(stack[top++], in + i * MERKLE_HASH_SIZE, MERKLE_HASH_SIZE);
+        for (unsigned long long c = size; (c & 1) && ok; c >>= 1) {
+            ok = node(&h, stack[top - 2], stack[top - 1], stack[top - 2]);
+            top--;
+        }
+        size++;
+    }
+    Py_END_ALLOW_THREADS
+    hasher_close(&h);
+    PyBuffer_Release(&fr);
+    PyBuffer_Release(&lv);
+    if (!ok)
+        return rs_raise_openssl("Merkle node hash");
+    return PyBytes_FromStringAndSize((const char *)stack, (Py_ssize_t)(top * MERKLE_HASH_SIZE));
+}
+
 /* merkle_root(alg, leaf_hashes) -> root of n >= 1 concatenated leaf hashes */
 static PyObject *py_root(PyObject *self, PyObject *args)
 {
@@ -377,6 +419,7 @@ PyMethodDef rs_merkle_methods[] = {
     {"merkle_leaf_hash", py_leaf_hash, METH_VARARGS, "H(0x00 || data)."},
     {"merkle_node_hash", py_node_hash, METH_VARARGS, "H(0x01 || left || right)."},
     {"merkle_leaf_hashes", py_leaf_hashes, METH_VARARGS, "Leaf hashes of many entries, concatenated."},
+    {"merkle_compact_extend", py_compact_extend, METH_VARARGS, "Append leaf hashes to a compact range."},
     {"merkle_root", py_root, METH_VARARGS, "Root of n >= 1 concatenated leaf hashes."},
     {"merkle_parents", py_parents, METH_VARARGS, "Parents of consecutive pairs of a level."},
     {"merkle_fold", py_fold, METH_VARARGS, "Right fold of perfect-subtree hashes into a range hash."},
