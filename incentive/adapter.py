@@ -1,6 +1,9 @@
 """From ledger entries to incentive events, and the :class:`IncentiveHook` that plugs the engine
 into the ledger's sequencing and replay (:class:`ledger.hooks.RuleHook`).
 
+Genesis uses the default parameters of rule set 1 (``genesis_params``; a rule_change entry
+changes them later). The hook registers itself with the ledger as ``"incentive"``.
+
 The mapping reads only fields of the entry (request fields the member signed, fields the platform
 attested, the signers, ``sequenced_ms``) and state the engine derived from earlier entries:
 
@@ -49,6 +52,7 @@ from incentive.params import DEFAULT_PARAMS, Params
 from incentive.points import NS, key
 from incentive.rules import KEY_PERIOD_START, rule_code
 from ledger.entry import Code, Entry, Kind
+from ledger.hooks import register_hook
 
 __all__ = ["IncentiveHook", "MalformedEntry", "ReceiptCounter", "entry_events", "evaluations_field"]
 
@@ -79,11 +83,13 @@ def evaluations_field(entry: Entry) -> tuple[int, int]:
     return n, n
 
 
-def _params_for(version: int) -> Params:
-    return DEFAULT_PARAMS
-
-
-def entry_events(entry: Entry, height: int, engine: Engine, receipts: ReceiptCounter) -> list[Event]:
+def entry_events(
+    entry: Entry,
+    height: int,
+    engine: Engine,
+    receipts: ReceiptCounter,
+    genesis_params: Params = DEFAULT_PARAMS,
+) -> list[Event]:
     """The events of one accepted entry, the period close first when its time ends a period."""
     kind, member = entry.kind, entry.member
     t = entry.sequenced_ms // 1000
@@ -95,7 +101,7 @@ def entry_events(entry: Entry, height: int, engine: Engine, receipts: ReceiptCou
         if t >= engine.book.get(KEY_PERIOD_START) + params.period_seconds:
             events.append(PeriodCloseEvent(height, t))
     try:
-        ev = _event(entry, height, engine, receipts, kind, member, t)
+        ev = _event(entry, height, engine, receipts, kind, member, t, genesis_params)
     except (ValueError, TypeError) as e:
         raise MalformedEntry(str(e)) from None
     if ev is not None:
@@ -104,12 +110,19 @@ def entry_events(entry: Entry, height: int, engine: Engine, receipts: ReceiptCou
 
 
 def _event(
-    entry: Entry, height: int, engine: Engine, receipts: ReceiptCounter, kind: Kind, member: int, t: int
+    entry: Entry,
+    height: int,
+    engine: Engine,
+    receipts: ReceiptCounter,
+    kind: Kind,
+    member: int,
+    t: int,
+    genesis_params: Params,
 ) -> Event | None:
     if kind == Kind.GENESIS:
         ids = tuple(sorted(entry.ints_field("member_ids")))
         version = entry.request.rule_version
-        return GenesisEvent(height, t, entry.int_field("admin_threshold"), version, _params_for(version), ids)
+        return GenesisEvent(height, t, entry.int_field("admin_threshold"), version, genesis_params, ids)
     if kind == Kind.MEMBER:
         action, target = entry.int_field("action"), entry.int_field("target")
         if action == MEMBER_ADD:
@@ -180,15 +193,22 @@ class IncentiveHook:
     :data:`incentive.rules.RULE_CODES`). ``state_root`` is the engine's incremental root.
     """
 
-    def __init__(self, engine: Engine | None = None, *, receipts: ReceiptCounter = evaluations_field) -> None:
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        receipts: ReceiptCounter = evaluations_field,
+        genesis_params: Params = DEFAULT_PARAMS,
+    ) -> None:
         self.engine = engine if engine is not None else Engine()
         self.receipts = receipts
+        self.genesis_params = genesis_params
 
     def apply(self, entry: Entry, height: int) -> int:
         if entry.code != Code.ACCEPTED:
             return entry.code
         try:
-            events = entry_events(entry, height, self.engine, self.receipts)
+            events = entry_events(entry, height, self.engine, self.receipts, self.genesis_params)
         except MalformedEntry:
             return rule_code("malformed_entry")
         if not events:
@@ -200,3 +220,7 @@ class IncentiveHook:
 
     def state_root(self) -> bytes:
         return self.engine.state_root()
+
+
+# ``riskshare audit verify`` replays a log with the hook named in its metadata (``hook``).
+register_hook("incentive", IncentiveHook)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from incentive.adapter import IncentiveHook
 from incentive.engine import Engine
+from incentive.params import DEFAULT_PARAMS, Params
 from ledger.entry import Code, Entry
 from ledger.storage import Storage
 
@@ -29,10 +30,14 @@ class ReplayResult:
 
 
 def replay_entries(
-    entries: Iterable[tuple[int, bytes]], *, roots_at: Iterable[int] = (), journal: bool = True
+    entries: Iterable[tuple[int, bytes]],
+    *,
+    roots_at: Iterable[int] = (),
+    journal: bool = True,
+    genesis_params: Params = DEFAULT_PARAMS,
 ) -> ReplayResult:
     """Replay ``(height, entry bytes)`` in order from genesis."""
-    result = ReplayResult(IncentiveHook(Engine(journal=journal)))
+    result = ReplayResult(IncentiveHook(Engine(journal=journal), genesis_params=genesis_params))
     wanted = set(roots_at)
     for height, body in entries:
         if height != result.size:
@@ -49,5 +54,12 @@ def replay_entries(
     return result
 
 
-def replay_storage(storage: Storage, *, roots_at: Iterable[int] = (), journal: bool = True) -> ReplayResult:
-    return replay_entries(((i, body) for i, body, _ in storage.entries()), roots_at=roots_at, journal=journal)
+def replay_storage(
+    storage: Storage,
+    *,
+    roots_at: Iterable[int] = (),
+    journal: bool = True,
+    genesis_params: Params = DEFAULT_PARAMS,
+) -> ReplayResult:
+    entries = ((i, body) for i, body, _ in storage.entries())
+    return replay_entries(entries, roots_at=roots_at, journal=journal, genesis_params=genesis_params)
