@@ -61,8 +61,6 @@ MEMBER_ADD, MEMBER_REMOVE = 1, 4
 DISPUTE_FILE, DISPUTE_DECIDE = 1, 2
 DECISION_UPHELD, DECISION_DISMISSED = 1, 2
 SCREEN_BILATERAL = 2
-#: ``param_ids`` value naming the activation height in a rule_change (default: the next height)
-PARAM_ACTIVATION_HEIGHT = 0
 
 ReceiptCounter = Callable[[Entry], tuple[int, int]]
 """(platform count, key-holder count) of an entry's evaluation receipts."""
@@ -163,19 +161,16 @@ def _event(
     if kind == Kind.RULE_CHANGE:
         base = engine.params or DEFAULT_PARAMS
         values = list(base.values())
-        activate = height + 1
         ids, vals = entry.ints_field("param_ids"), entry.ints_field("param_values")
         if len(ids) != len(vals) or len(set(ids)) != len(ids):
             raise ValueError("rule_change needs one value per distinct parameter id")
         for i, v in zip(ids, vals, strict=True):
-            if i == PARAM_ACTIVATION_HEIGHT:
-                activate = v
-            elif 1 <= i <= len(values):
-                values[i - 1] = v
-            else:
+            if not 1 <= i <= len(values):
                 raise ValueError(f"unknown rule parameter id {i}")
-        version = entry.int_field("new_version") or engine.rule_version
-        return RuleChangeEvent(height, activate, version, Params.from_values(values), len(entry.signers))
+            values[i - 1] = v
+        # The ledger puts the new version in force from the next entry (requests name it).
+        version = entry.int_field("new_version")
+        return RuleChangeEvent(height, height + 1, version, Params.from_values(values), len(entry.signers))
     if kind == Kind.CORROBORATION:
         contributors, counts = entry.ints_field("contributors"), entry.ints_field("counts")
         if len(contributors) != len(counts):

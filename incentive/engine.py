@@ -52,7 +52,17 @@ class Engine:
     """Incentive state machine. ``apply`` is the only way state changes: every event either
     applies all of its deltas or none (a refusal or an int64 overflow changes nothing)."""
 
-    __slots__ = ("_book", "_height", "_journal", "_next_activation", "_params", "_ruleset", "_sched", "_tree")
+    __slots__ = (
+        "_book",
+        "_height",
+        "_journal",
+        "_next_activation",
+        "_params",
+        "_ruleset",
+        "_sched",
+        "_tree",
+        "_version",
+    )
 
     def __init__(self, *, journal: bool = True) -> None:
         self._book = Book()
@@ -63,6 +73,7 @@ class Engine:
         self._params: Params | None = None
         self._ruleset: RuleSet | None = None
         self._next_activation = 0
+        self._version = 0
         self._journal: list[JournalRow] | None = [] if journal else None
 
     # -- applying ------------------------------------------------------------------------------
@@ -77,7 +88,7 @@ class Engine:
         if ruleset is None or params is None:
             if not isinstance(event, GenesisEvent):
                 return self._refused(event, Outcome(False, "no_genesis", "the first event must be genesis"))
-            ruleset = RULESETS.get(event.version, RULESETS[1])
+            ruleset = RULESETS.get(event.params.ruleset, RULESETS[1])
             params = event.params
         try:
             deltas, outcome = ruleset.apply(self._book, event, params)
@@ -119,9 +130,9 @@ class Engine:
             if item is None:
                 if not isinstance(ev, GenesisEvent):
                     return self._refused(ev, Outcome(False, "no_genesis", "the first event must be genesis"))
-                ruleset, params = RULESETS.get(ev.version, RULESETS[1]), ev.params
+                ruleset, params = RULESETS.get(ev.params.ruleset, RULESETS[1]), ev.params
             else:
-                ruleset, params = RULESETS[item.version], item.params
+                ruleset, params = RULESETS[item.params.ruleset], item.params
             try:
                 deltas, outcome = ruleset.apply(view, ev, params)
             except RuleRejected as e:
@@ -187,7 +198,8 @@ class Engine:
         if i >= 0:
             item = sched[i]
             self._params = item.params
-            self._ruleset = RULESETS[item.version]
+            self._ruleset = RULESETS[item.params.ruleset]
+            self._version = item.version
         self._next_activation = sched[i + 1].activate_height if i + 1 < len(sched) else 1 << 63
 
     def params_at(self, height: int) -> ScheduleItem:
@@ -203,7 +215,8 @@ class Engine:
 
     @property
     def rule_version(self) -> int:
-        return self._ruleset.version if self._ruleset else 0
+        """The rule revision in force (the ledger's rule version); 0 before genesis."""
+        return self._version
 
     @property
     def params(self) -> Params | None:

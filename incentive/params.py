@@ -13,8 +13,10 @@ __all__ = ["DEFAULT_PARAMS", "Params"]
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Parameters of rule set 1. Points are whole points; times are seconds of witnessed
-    checkpoint time; "period" is the incentive period."""
+    """Rule parameters. Points are whole points; times are seconds of witnessed checkpoint time;
+    "period" is the incentive period. ``ruleset`` picks the rule implementation, so that the
+    ledger's rule *version* can be a plain revision counter (every rule_change raises it, also
+    for a parameter-only change) while replay always runs the code each revision was made for."""
 
     period_seconds: int = 86_400
     evaluation_fee: int = 10
@@ -28,6 +30,7 @@ class Params:
     activity_bonus: int = 100
     starting_grant: int = 100_000
     dispute_penalty: int = 1_000
+    ruleset: int = 1  # which implementation in incentive.rules.RULESETS runs these parameters
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -38,6 +41,8 @@ class Params:
                 raise ValueError(f"rule parameter {f.name} must be between 0 and 2^63 - 1")
         if self.period_seconds < 1:
             raise ValueError("rule parameter period_seconds must be at least 1")
+        if self.ruleset < 1:
+            raise ValueError("rule parameter ruleset must be at least 1")
 
     def values(self) -> tuple[int, ...]:
         """The parameters in field order (field index i + 1 in the state cells)."""

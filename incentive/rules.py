@@ -131,6 +131,7 @@ RULE_CODES: Mapping[str, int] = {
     "overflow": 120,
     "malformed_entry": 121,
     "pending_conflict": 122,
+    "version_not_newer": 123,
 }
 
 
@@ -541,8 +542,10 @@ def schedule_deltas(tx: _Tx, activate_height: int, version: int, params: Params)
 def _genesis(view: View, ev: GenesisEvent, p: Params) -> tuple[Deltas, Outcome]:
     if view.keys_in(NS.PARAMS):
         raise _reject("genesis_repeated", "the ledger already has a genesis")
-    if ev.version not in RULESETS:
-        raise _reject("unknown_version", f"rule version {ev.version} is not implemented")
+    if ev.params.ruleset not in RULESETS:
+        raise _reject("unknown_version", f"rule set {ev.params.ruleset} is not implemented")
+    if ev.version < 1:
+        raise _reject("version_not_newer", "rule versions start at 1")
     tx = _Tx(view.cells)
     schedule_deltas(tx, ev.height, ev.version, ev.params)
     tx.set(KEY_PERIOD_START, ev.time)
@@ -558,8 +561,12 @@ def _rule_change(view: View, ev: RuleChangeEvent, p: Params) -> tuple[Deltas, Ou
     tx = _Tx(view.cells)
     if ev.activate_height <= ev.height:
         raise _reject("activation_not_future", f"activation {ev.activate_height} <= entry height {ev.height}")
-    if ev.version not in RULESETS:
-        raise _reject("unknown_version", f"rule version {ev.version} is not implemented")
+    if ev.params.ruleset not in RULESETS:
+        raise _reject("unknown_version", f"rule set {ev.params.ruleset} is not implemented")
+    keys = view.keys_in(NS.PARAMS)
+    latest = tx.get(key(NS.PARAMS, max(k & _MASK64 for k in keys), 0)) if keys else 0
+    if ev.version <= latest:
+        raise _reject("version_not_newer", f"rule version {ev.version} is not above {latest}")
     threshold = tx.get(KEY_ADMIN_THRESHOLD)
     if ev.approvals < threshold:
         raise _reject("below_threshold", f"{ev.approvals} approvals < administrators' threshold {threshold}")

@@ -36,6 +36,10 @@ def entry(
     return Entry(req, sigs, ms, code, attested or {})
 
 
+def fee_change(version: int, fee: int) -> dict[str, Any]:
+    return {"new_version": version, "param_ids": [2], "param_values": [fee]}
+
+
 def history() -> list[Entry]:
     t = T0_MS
     return [
@@ -51,7 +55,15 @@ def history() -> list[Entry]:
         entry(Kind.LOOKUP, BROKER, t + DAY_MS, evaluations=2, mode=2),  # period 0 closes first
         entry(Kind.CORROBORATION, PLATFORM, t + DAY_MS + 1, period=0, contributors=[C1, C2], counts=[4, 4]),
         entry(Kind.DISPUTE, ADMIN, t + DAY_MS + 2, (PLATFORM,), action=2, dispute_id=5, decision=1),
-        entry(Kind.RULE_CHANGE, ADMIN, t + DAY_MS + 3, (PLATFORM,), param_ids=[2], param_values=[7]),
+        entry(
+            Kind.RULE_CHANGE,
+            ADMIN,
+            t + DAY_MS + 3,
+            (PLATFORM,),
+            new_version=2,
+            param_ids=[2],
+            param_values=[7],
+        ),
         entry(Kind.LOOKUP, BROKER, t + DAY_MS + 4, evaluations=1, mode=1),
         entry(Kind.LOOKUP, BROKER, t + 9 * DAY_MS, evaluations=1, mode=1),  # several periods later
     ]
@@ -78,6 +90,7 @@ def test_history_maps_to_rules() -> None:
     assert e.cell(NS.DISPUTE, 5) == 2  # upheld
     assert e.book.burned == DEFAULT_PARAMS.dispute_penalty
     assert e.params is not None and e.params.evaluation_fee == 7  # rule change from the next height
+    assert e.rule_version == 2
     assert e.cell(NS.CLOCK, 0) == 9  # periods follow sequencing time
     assert e.cell(NS.CORROBORATED, 0) == 1
     assert e.cell(NS.LIFETIME, BROKER, 1) == 1 + 1_000 + 2 + 1 + 1  # evaluations
@@ -97,8 +110,18 @@ def test_rule_refusals_become_codes_and_change_nothing() -> None:
         (entry(Kind.REVOKE, C1, t, count=2, heights=[1]), "malformed_entry"),
         (entry(Kind.DISPUTE, BROKER, t, action=1, dispute_id=1, heights=[3]), "malformed_entry"),
         (entry(Kind.DISPUTE, ADMIN, t, action=2, dispute_id=1, decision=1), "no_open_dispute"),
-        (entry(Kind.RULE_CHANGE, ADMIN, t, param_ids=[2], param_values=[1]), "below_threshold"),
-        (entry(Kind.RULE_CHANGE, ADMIN, t, (PLATFORM,), param_ids=[99], param_values=[1]), "malformed_entry"),
+        (
+            entry(Kind.RULE_CHANGE, ADMIN, t, new_version=2, param_ids=[2], param_values=[1]),
+            "below_threshold",
+        ),
+        (
+            entry(Kind.RULE_CHANGE, ADMIN, t, (PLATFORM,), new_version=2, param_ids=[99], param_values=[1]),
+            "malformed_entry",
+        ),
+        (
+            entry(Kind.RULE_CHANGE, ADMIN, t, (PLATFORM,), new_version=1, param_ids=[2], param_values=[1]),
+            "version_not_newer",
+        ),
         (entry(Kind.CORROBORATION, PLATFORM, t, period=0, contributors=[C1], counts=[1]), "period_open"),
     ]
     for h, (e, code) in enumerate(cases, start=4):

@@ -15,6 +15,7 @@ from incentive.params import DEFAULT_PARAMS, Params
 from incentive.points import NS, key
 from ledger.audit import audit
 from ledger.checkpoint import Checkpoint
+from ledger.entry import Entry, Kind, Role
 from ledger.storage import Batch
 from ledger.storage.memory import MemoryStorage
 from ledger.storage.sqlite import SQLiteStorage
@@ -126,3 +127,29 @@ def _root_after(storage: MemoryStorage, params: Params) -> bytes:
     result = replay_storage(storage, journal=False, genesis_params=params)
     assert result.first_divergence is None
     return result.hook.state_root()
+
+
+def test_rule_change_through_the_ledger_applies_from_the_next_entry() -> None:
+    storage = MemoryStorage()
+    hook = IncentiveHook()
+    c = Consortium(seed=b"rules")
+    log, _ = synth(storage, 50, consortium=c, hook=hook, seed=5, cosign=False)
+    now = int(log._clock() * 1000)
+    broker = c.ids(Role.BROKER)[-1]
+    raw, sigs = c.admin_request(
+        Kind.RULE_CHANGE, {"new_version": 2, "param_ids": (2,), "param_values": (3,)}, now_ms=now
+    )
+    assert log.submit(raw, sigs, receipt=False) == 50
+    assert hook.engine.rule_version == 1  # in force from the next entry
+    c.rule_version = 2
+    before = hook.engine.balance(broker)
+    raw, sigs = c.request(Kind.LOOKUP, broker, {"epoch": 1, "evaluations": 4, "mode": 1}, now_ms=now)
+    h = log.submit(raw, sigs, receipt=False)
+    log.flush()
+    assert Entry.decode(storage.entry(h)).code == 0
+    assert before - hook.engine.balance(broker) == 4 * 3
+    assert hook.engine.rule_version == 2
+    log.checkpoint()
+    log.close()
+    report = audit(storage, mode="rules", hook=IncentiveHook())
+    assert report.ok, report.as_json()

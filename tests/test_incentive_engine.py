@@ -84,7 +84,7 @@ op = st.one_of(
 def build(ops: list[tuple[Any, ...]], genesis_params: Params = BASE) -> list[Event]:
     """Turn random operations into a well-formed event stream (constructors never raise)."""
     events: list[Event] = [GenesisEvent(0, T0, 2, 1, genesis_params, MEMBERS)]
-    t = T0
+    t, version = T0, 1
     uploads: list[tuple[int, int]] = [(1, 0)]  # (member, upload height)
     for h, o in enumerate(ops, start=1):
         kind = o[0]
@@ -125,7 +125,8 @@ def build(ops: list[tuple[Any, ...]], genesis_params: Params = BASE) -> list[Eve
             events.append(DisputeDecidedEvent(h, did, upheld, approvals, tags if upheld else 0))
         elif kind == "rule":
             _, delay, params, approvals = o
-            events.append(RuleChangeEvent(h, h + delay, 1, params, approvals))
+            version += 1  # a revision number: every rule change raises it
+            events.append(RuleChangeEvent(h, h + delay, version, params, approvals))
     return events
 
 
@@ -181,13 +182,14 @@ def test_rule_change_applies_exactly_from_its_height(delay, fee1, fee2, events_a
     p2 = Params(**{**p1.as_dict(), "evaluation_fee": fee2})
     e = Engine()
     e.apply(GenesisEvent(0, T0, 1, 1, p1, MEMBERS))
-    assert e.apply(RuleChangeEvent(1, 1 + delay, 1, p2, 1)).accepted
+    assert e.apply(RuleChangeEvent(1, 1 + delay, 2, p2, 1)).accepted
     for h in range(2, 2 + delay + events_after):
         bal = e.balance(3)
         assert e.apply(EvaluationEvent(h, 3, Receipts(1, 1))).accepted
         want = fee1 if h < 1 + delay else fee2
         assert bal - e.balance(3) == want
         assert e.params_at(h).params.evaluation_fee == want
+        assert e.rule_version == (1 if h < 1 + delay else 2)
         if e.cell(NS.QUOTA_USED, 3) >= p1.evaluation_quota - 1:
             e.apply(PeriodCloseEvent(h, T0 + (h + 1) * p1.period_seconds))
 

@@ -321,11 +321,14 @@ def test_skipped_periods_close_in_one_step() -> None:
 def test_rule_change_applies_from_its_height() -> None:
     w = World()
     newp = Params(**{**P.as_dict(), "evaluation_fee": 25})
-    assert w.e.apply(RuleChangeEvent(w.next(), w.h, 1, newp, 2)).code == "activation_not_future"
-    assert w.e.apply(RuleChangeEvent(w.next(), w.h + 5, 1, newp, 1)).code == "below_threshold"
-    assert w.e.apply(RuleChangeEvent(w.next(), w.h + 5, 9, newp, 2)).code == "unknown_version"
-    assert w.e.apply(RuleChangeEvent(w.next(), 100, 1, newp, 2)).accepted
-    assert w.e.apply(RuleChangeEvent(w.next(), 100, 1, P, 2)).code == "activation_taken"
+    assert w.e.apply(RuleChangeEvent(w.next(), w.h, 2, newp, 2)).code == "activation_not_future"
+    assert w.e.apply(RuleChangeEvent(w.next(), w.h + 5, 2, newp, 1)).code == "below_threshold"
+    unknown = Params(**{**P.as_dict(), "ruleset": 9})
+    assert w.e.apply(RuleChangeEvent(w.next(), w.h + 5, 2, unknown, 2)).code == "unknown_version"
+    assert w.e.apply(RuleChangeEvent(w.next(), w.h + 5, 1, newp, 2)).code == "version_not_newer"
+    assert w.e.apply(RuleChangeEvent(w.next(), 100, 2, newp, 2)).accepted
+    assert w.e.apply(RuleChangeEvent(w.next(), 100, 3, P, 2)).code == "activation_taken"
+    assert w.e.apply(RuleChangeEvent(w.next(), 120, 2, P, 2)).code == "version_not_newer"
     w.h = 98
     w.eval(C, 1)  # height 99: old fee
     assert w.bal(C) == 990
@@ -333,6 +336,7 @@ def test_rule_change_applies_from_its_height() -> None:
     assert w.bal(C) == 965
     assert w.e.params_at(99).params.evaluation_fee == 10
     assert w.e.params_at(100).params.evaluation_fee == 25
+    assert w.e.rule_version == 2 and w.e.params_at(99).version == 1
 
 
 def test_pure_rule_function_reports_without_writing() -> None:
