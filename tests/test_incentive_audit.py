@@ -145,6 +145,7 @@ def test_rule_change_through_the_ledger_applies_from_the_next_entry() -> None:
     before = hook.engine.balance(broker)
     raw, sigs = c.request(Kind.LOOKUP, broker, {"epoch": 1, "evaluations": 4, "mode": 1}, now_ms=now)
     h = log.submit(raw, sigs, receipt=False)
+    assert isinstance(h, int)
     log.flush()
     assert Entry.decode(storage.entry(h)).code == 0
     assert before - hook.engine.balance(broker) == 4 * 3
