@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "api.cmd_ledger",
     "api.cmd_audit",
     "api.cmd_service",
+    "api.cmd_demo",
     "api.cmd_points",
 ]
 

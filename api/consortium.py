@@ -112,7 +112,11 @@ class Consortium:
                 return m
         raise KeyError(f"no member with id {member_id}")
 
+    def member_names(self) -> list[str]:
+        return [m.name for m in self.members]
+
     def with_role(self, role: Role) -> list[MemberConfig]:
+
         return [m for m in self.members if m.roles & role]
 
     def the(self, role: Role) -> MemberConfig:

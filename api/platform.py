@@ -376,7 +376,8 @@ class Platform:
     # -- publication and sync ----------------------------------------------------------------------------
 
     def publish(self) -> int:
-        """Publish staged operations (tag-sorted); returns how many were published."""
+        """Publish staged operations (tag-sorted) and sequence the platform's index_publish entry,
+        so the next checkpoint commits the new index size and root; returns the count."""
         with self._lock:
             if self.index.pending == 0:
                 return 0
@@ -384,6 +385,16 @@ class Platform:
             delta = self.index.publish()
             self.store.publish(start, delta.ops)
             self._durable_index = (self.index.size, self.index.root())
+            raw = Request(
+                Kind.INDEX_PUBLISH,
+                self.c.log_id,
+                self.member.id,
+                os.urandom(16),
+                int(time.time() * 1000),
+                self.ledger.state.rule_version,
+                {"start": start, "count": len(delta.ops), "root": delta.root},
+            ).encode()
+            self.ledger.submit(raw, (Signature(self.member.id, self._key.sign(raw)),))
             return len(delta.ops)
 
     def index_delta(self, start: int, end: int) -> mindex.IndexDelta:

@@ -177,7 +177,7 @@ def _event(
             raise ValueError("corroboration needs one count per contributor")
         pairs = tuple(zip(contributors, counts, strict=True))
         return CorroborationEvent(height, entry.int_field("period"), pairs)
-    return None  # key_epoch, stat_*: no rule effect
+    return None  # key_epoch, stat_*, index_publish: no rule effect
 
 
 class IncentiveHook:

@@ -89,6 +89,7 @@ class Kind(IntEnum):
     STAT_RELEASE = 13
     RULE_CHANGE = 14
     CORROBORATION = 15
+    INDEX_PUBLISH = 16  # the platform's scheduled, tag-sorted publication of index operations
 
 
 class Role(IntFlag):
@@ -231,6 +232,13 @@ SCHEMAS: Final[Mapping[Kind, Schema]] = MappingProxyType(
             ("period", "u64"),
             ("contributors", "u64[]"),
             ("counts", "u64[]"),
+        ),
+        # Checkpoints are cut only when new entries exist, so each publication is an entry: the
+        # checkpoint after it commits the new index size and root, which auditors recompute.
+        Kind.INDEX_PUBLISH: (
+            ("start", "u64"),  # index log size before the batch
+            ("count", "u64"),  # operations published
+            ("root", "hash"),  # index log root after the batch
         ),
     }
 )
