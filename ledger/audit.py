@@ -15,6 +15,8 @@ one only with a valid consistency proof (a rewritten history â€” a split view â€
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -240,14 +242,44 @@ class _Replay:
             self.report.notes.append("index and snapshot roots not recomputed (no index given)")
 
     def _chunks(self, size: int) -> Iterator[list[tuple[int, bytes, bytes]]]:
-        buf: list[tuple[int, bytes, bytes]] = []
-        for row in self.storage.entries(0, size):
-            buf.append(row)
-            if len(buf) == _CHUNK:
-                yield buf
-                buf = []
-        if buf:
-            yield buf
+        """Chunks of stored rows, read ahead by a thread (SQLite reads run without the GIL, so
+        reading overlaps hashing and replay)."""
+        q: queue.Queue[list[tuple[int, bytes, bytes]] | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def produce() -> None:
+            buf: list[tuple[int, bytes, bytes]] = []
+            try:
+                for row in self.storage.entries(0, size):
+                    buf.append(row)
+                    if len(buf) == _CHUNK:
+                        q.put(buf)
+                        buf = []
+                        if stop.is_set():
+                            return
+                if buf:
+                    q.put(buf)
+                q.put(None)
+            except BaseException as e:  # handed to the consumer
+                q.put(e)
+
+        t = threading.Thread(target=produce, name="audit-reader", daemon=True)
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while t.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    t.join(0.01)
 
     def _drain(self, pending: list[Future[tuple[int, int] | None]]) -> None:
         bad = [r for r in (f.result() for f in pending) if r is not None]
