@@ -34,6 +34,8 @@ from ledger.checkpoint import (
     Receipt,
     SignedCheckpoint,
     check_restore_guard,
+    is_witnessed,
+    valid_cosigners,
 )
 from ledger.entry import (
     MAX_REQUEST_SIZE,
@@ -50,7 +52,7 @@ from ledger.hooks import NullHook, RuleHook
 from ledger.members import Registry, Unauthenticated
 from ledger.storage import Batch, CheckpointRow, Storage, StorageError
 from mpc import merkle
-from mpc.sm2 import SM2PrivateKey
+from mpc.sm2 import SM2PrivateKey, SM2PublicKey
 
 __all__ = [
     "HASH_ALGS",
@@ -144,6 +146,7 @@ class Metrics:
     committed: int = 0
     checkpoints: int = 0
     commit_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10000))
+    cosign_lag_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=1000))
 
     def snapshot(self) -> dict[str, object]:
         lat = sorted(self.commit_ms)
@@ -159,6 +162,7 @@ class Metrics:
             "checkpoints": self.checkpoints,
             "commit_ms_p50": lat[len(lat) // 2] if lat else None,
             "commit_ms_p99": lat[min(len(lat) - 1, len(lat) * 99 // 100)] if lat else None,
+            "cosign_lag_ms_last": self.cosign_lag_ms[-1] if self.cosign_lag_ms else None,
         }
 
 
@@ -600,6 +604,37 @@ class Log:
         if self._thread is not None:
             self._thread.join()
         self.flush()
+
+    def auditor_keys(self) -> dict[int, SM2PublicKey]:
+        reg = self.state.registry
+        return {i: reg.public_key(i) for i in reg.with_role(Role.AUDITOR)}
+
+    def add_cosignature(self, size: int, auditor: int, signature: bytes) -> bool:
+        """Store an auditor's co-signature beside the checkpoint of ``size`` (durably) after checking
+        it; returns whether the checkpoint is now witnessed. Records the co-signing lag."""
+        row = self.storage.checkpoint(size)
+        if row is None:
+            raise ValueError(f"no checkpoint of size {size}")
+        cp = Checkpoint.decode(row.body)
+        auditors = self.auditor_keys()
+        good, _ = valid_cosigners(cp, {auditor: signature}, auditors)
+        if auditor not in good:
+            with self._seq_lock:
+                self.metrics.refused["bad_cosignature"] += 1
+            raise Refused("unauthenticated", f"co-signature of {auditor} does not verify as an auditor's")
+        self.storage.add_cosignature(size, auditor, signature)
+        with self._seq_lock:
+            self.metrics.cosign_lag_ms.append(float(self._now() - cp.time_ms))
+        return is_witnessed(cp, self.storage.cosignatures(size), auditors)
+
+    def latest_witnessed(self) -> SignedCheckpoint | None:
+        """The newest checkpoint co-signed by a majority of the current auditors."""
+        auditors = self.auditor_keys()
+        for row in reversed(self.storage.checkpoints()):
+            cp = Checkpoint.decode(row.body)
+            if is_witnessed(cp, self.storage.cosignatures(row.size), auditors):
+                return SignedCheckpoint(cp, row.signature)
+        return None
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         row = self.storage.latest_checkpoint()
