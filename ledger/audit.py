@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from ledger.checkpoint import Checkpoint, SignedCheckpoint, cosign, valid_cosigners
 from ledger.entry import Code, DecodeError, Entry, Kind, Role
 from ledger.hooks import NullHook, RuleHook
-from ledger.log import NONCE_RETENTION_MS, LedgerState, ledger_code
+from ledger.log import NONCE_RETENTION_MS, LedgerState, final_code, ledger_code
 from ledger.members import Unauthenticated
 from ledger.storage import CheckpointRow, Storage
 from mpc import merkle
@@ -315,7 +315,7 @@ class _Replay:
             if h == 0:
                 if e.kind is not Kind.GENESIS:
                     raise _Stop(Divergence("the first entry is not a genesis", 0, kind))
-                got = self.hook.apply(e, 0)
+                got = final_code(Code.ACCEPTED, self.hook.apply(e, 0))
                 if got != e.code:
                     raise _Stop(Divergence(f"rule outcome differs: recorded {e.code}, replay {got}", 0, kind))
                 self.nonces[(e.member, e.request.nonce)] = e.sequenced_ms
@@ -333,9 +333,7 @@ class _Replay:
                         f"ledger verdict differs: recorded {_code(e.code)}, replay {_code(verdict)}", h, kind
                     )
                 )
-            got = self.hook.apply(e if e.code == verdict else e.with_outcome(verdict), h)
-            if verdict != Code.ACCEPTED:
-                got = verdict
+            got = final_code(verdict, self.hook.apply(e if e.code == verdict else e.with_outcome(verdict), h))
             if got != e.code:
                 raise _Stop(
                     Divergence(

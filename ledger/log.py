@@ -32,6 +32,7 @@ from typing import Final
 from ledger.checkpoint import (
     Checkpoint,
     Receipt,
+    RestoreGuardError,
     SignedCheckpoint,
     check_restore_guard,
     is_witnessed,
@@ -62,6 +63,7 @@ __all__ = [
     "Log",
     "Metrics",
     "Refused",
+    "final_code",
     "ledger_code",
 ]
 
@@ -79,6 +81,17 @@ class Refused(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+
+
+def final_code(verdict: int, hook_code: int) -> int:
+    """The outcome recorded for an entry: the ledger's refusal stands; otherwise the hook's code,
+    where a hook answering outside its range (a ledger code, or not a u16) counts as a rule
+    rejection. Sequencer, restart and audit all use this one function."""
+    if verdict != Code.ACCEPTED:
+        return verdict
+    if isinstance(hook_code, bool) or not isinstance(hook_code, int) or not 0 <= hook_code <= 0xFFFF:
+        return Code.RULE_REJECTED
+    return Code.RULE_REJECTED if Code.is_ledger(hook_code) else hook_code
 
 
 def ledger_code(recorded: int) -> int:
@@ -215,6 +228,7 @@ class Log:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._broken: BaseException | None = None
+        self.guard_error: RestoreGuardError | None = None
         self._rebuild()
         me = self.state.registry.get(self.platform_member)
         if me is None or me.sign_key != platform_key.public_key().to_bytes():
@@ -282,7 +296,10 @@ class Log:
                 raise StorageError(f"entry {size} is missing from the store")
             entry = first if height == 0 else Entry.decode(body)
             verdict = ledger_code(entry.code)
-            got = self.hook.apply(entry if entry.code == verdict else entry.with_outcome(verdict), height)
+            got = final_code(
+                verdict,
+                self.hook.apply(entry if entry.code == verdict else entry.with_outcome(verdict), height),
+            )
             if verdict == Code.ACCEPTED and got != entry.code:
                 raise StorageError(f"rule hook disagrees with the stored outcome at height {height}")
             self.state.advance(entry)
@@ -396,9 +413,7 @@ class Log:
                 raise Refused("rate_limited", f"member {req.member} sends too many refused requests")
             entry = Entry(req, sigs, now, code, attested if code == Code.ACCEPTED and attested else {})
             height = self._size
-            final = self.hook.apply(entry, height)
-            if code != Code.ACCEPTED:
-                final = code
+            final = final_code(code, self.hook.apply(entry, height))
             if final != code:
                 entry = entry.with_outcome(final)
             body = entry.encode()
@@ -423,7 +438,7 @@ class Log:
             if want_receipt:
                 self._want.add(height)
             if self._size - self._cp_size >= self.checkpoint_max_entries:
-                self._cut(now)
+                self._cut_quietly(now)
             return height
 
     # -- durability -----------------------------------------------------------------------------
@@ -567,6 +582,16 @@ class Log:
         self.metrics.checkpoints += 1
         return signed
 
+    def _cut_quietly(self, now: int) -> None:
+        """Automatic cuts never fail the request that triggered them: a restore-guard refusal is
+        kept in ``guard_error`` and counted; entries keep flowing, unwitnessed."""
+        try:
+            self._cut(now)
+            self.guard_error = None
+        except RestoreGuardError as e:
+            self.guard_error = e
+            self.metrics.refused["checkpoint_restore_guard"] += 1
+
     def checkpoint(self) -> SignedCheckpoint | None:
         """Cut a checkpoint now if new entries exist, and make it durable."""
         with self._seq_lock:
@@ -580,7 +605,7 @@ class Log:
             now = self._now()
             due = self._size > self._cp_size and now - self._cp_time >= self.checkpoint_interval_ms
             if due:
-                self._cut(now)
+                self._cut_quietly(now)
             prune = now - self._last_prune >= 60_000
             if prune:
                 self._last_prune = now

@@ -356,6 +356,11 @@ def test_restore_guard(consortium: Consortium) -> None:
     clock.ms += 1
     with pytest.raises(RestoreGuardError, match="old backup"):
         old.checkpoint()
+    clock.ms += 2000
+    old.tick()  # automatic cuts are refused quietly, counted, and entries keep flowing
+    assert isinstance(old.guard_error, RestoreGuardError)
+    assert old.metrics.refused["checkpoint_restore_guard"] == 1
+    assert restored.latest_checkpoint() is None
     # the live log itself passes the guard
     live = Log(log.storage, c.platform.sign, clock=clock, witness_source=lambda: witnessed)
     clock.ms += 1
@@ -386,3 +391,16 @@ def test_cosignatures_through_the_log_and_client_acceptance(consortium: Consorti
         accept_checkpoint(signed, {300: cos[300]}, pk, log.auditor_keys(), cp.time_ms)
     with pytest.raises(NotWitnessed, match="platform"):
         accept_checkpoint(SignedCheckpoint(cp, cos[300]), cos, pk, log.auditor_keys(), cp.time_ms)
+
+
+class _RogueHook(CountingHook):
+    def apply(self, entry: Entry, height: int) -> int:
+        return Code.WRONG_ROLE if entry.code == Code.ACCEPTED and height == 2 else entry.code
+
+
+def test_hook_codes_in_the_ledger_range_become_rule_rejections(consortium: Consortium) -> None:
+    c = consortium
+    log, clock = _open(c, hook=_RogueHook())
+    log.submit(*_lookup(c, clock))
+    log.submit(*_lookup(c, clock))
+    assert Entry.decode(log.storage.entry(2)).code == Code.RULE_REJECTED
