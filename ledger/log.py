@@ -158,6 +158,7 @@ class Metrics:
     fsyncs: int = 0
     committed: int = 0
     checkpoints: int = 0
+    receipt_signatures: int = 0
     commit_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10000))
     cosign_lag_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=1000))
 
@@ -173,6 +174,7 @@ class Metrics:
             "fsyncs": self.fsyncs,
             "committed": self.committed,
             "checkpoints": self.checkpoints,
+            "receipt_signatures": self.receipt_signatures,
             "commit_ms_p50": lat[len(lat) // 2] if lat else None,
             "commit_ms_p99": lat[min(len(lat) - 1, len(lat) * 99 // 100)] if lat else None,
             "cosign_lag_ms_last": self.cosign_lag_ms[-1] if self.cosign_lag_ms else None,
@@ -520,6 +522,7 @@ class Log:
                     for h in wanted:
                         self._receipts[h] = receipts[h - start]
                     self._receipt_cv.notify_all()
+                self.metrics.receipt_signatures += 1
 
     def _await_receipt(self, height: int) -> Receipt:
         with self._receipt_cv:
