@@ -352,6 +352,8 @@ static int decode_point(const rs_ec_curve *c, const uint8_t in[33], uint8_t xy[6
 
 static int decode_points(const rs_ec_curve *c, const uint8_t *in, size_t n, uint8_t *xy)
 {
+    if (c->backend->decode != NULL)
+        return c->backend->decode(c, in, n, xy);
     for (size_t i = 0; i < n; i++)
         if (decode_point(c, in + 33 * i, xy + 64 * i) != RS_OK)
             return RS_ERR_POINT;
@@ -1836,6 +1838,78 @@ done:
     return res;
 }
 
+/* ec_backend(curve) -> "openssl" | "sm2core"; ec_set_backend(curve, name) switches (tests and the
+ * benchmark cross-check the two). */
+static PyObject *py_ec_backend(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    if (!PyArg_ParseTuple(args, "i:ec_backend", &id))
+        return NULL;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL)
+        return NULL;
+    return PyUnicode_FromString(c->backend == &rs_ec_openssl_backend ? "openssl" : "sm2core");
+}
+
+static PyObject *py_ec_set_backend(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "is:ec_set_backend", &id, &name))
+        return NULL;
+    if (get_curve(id) == NULL)
+        return NULL;
+    if (strcmp(name, "openssl") == 0) {
+        curves[id].backend = &rs_ec_openssl_backend;
+    } else if (strcmp(name, "sm2core") == 0 && id == EC_CURVE_SM2 && rs_ec_sm2core_backend != NULL) {
+        curves[id].backend = rs_ec_sm2core_backend;
+    } else {
+        return rs_raise(RS_ERR_VALUE, "backend not available for this curve");
+    }
+    Py_RETURN_NONE;
+}
+
+/* ec_bench_backend_mul(curve, k, point, iterations): k*P through the curve's backend in a C loop
+ * (the bare rate of whichever core serves the curve). */
+static PyObject *py_ec_bench_backend_mul(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer kb, pb;
+    Py_ssize_t iters;
+    if (!PyArg_ParseTuple(args, "iy*y*n:ec_bench_backend_mul", &id, &kb, &pb, &iters))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    uint8_t xy[64], out[64];
+    if (c == NULL)
+        goto done;
+    if (kb.len != 32 || pb.len != 33 || iters < 0 || !scalar_ok(c, kb.buf)) {
+        rs_raise(RS_ERR_VALUE, "bad benchmark arguments");
+        goto done;
+    }
+    if (decode_point(c, pb.buf, xy) != RS_OK) {
+        raise_status(RS_ERR_POINT);
+        goto done;
+    }
+    int status = RS_OK;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < iters && status == RS_OK; i++)
+        status = c->backend->mul_each(c, kb.buf, 1, xy, out);
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        raise_status(status);
+        goto done;
+    }
+    res = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&pb);
+    return res;
+}
+
 /* ec_set_generic_msm(curve, on): choose the MSM used for public inputs (tests and benchmark). */
 static PyObject *py_ec_set_generic_msm(PyObject *self, PyObject *args)
 {
@@ -1851,6 +1925,9 @@ static PyObject *py_ec_set_generic_msm(PyObject *self, PyObject *args)
 
 PyMethodDef rs_ec_methods[] = {
     {"ec_set_generic_msm", py_ec_set_generic_msm, METH_VARARGS, NULL},
+    {"ec_backend", py_ec_backend, METH_VARARGS, NULL},
+    {"ec_set_backend", py_ec_set_backend, METH_VARARGS, NULL},
+    {"ec_bench_backend_mul", py_ec_bench_backend_mul, METH_VARARGS, NULL},
     {"ec_curve_params", py_ec_curve_params, METH_VARARGS, NULL},
     {"ec_expand_xmd", py_ec_expand_xmd, METH_VARARGS, NULL},
     {"ec_hash_to_field", py_ec_hash_to_field, METH_VARARGS, NULL},
@@ -1939,6 +2016,9 @@ int rs_ec_init(PyObject *module)
      * Pippenger MSM on ec_field.c; nistz256's windowed one is on par for P-256 (benchmark). */
     curves[EC_CURVE_SM2].generic_msm = 1;
     curves[EC_CURVE_P256].generic_msm = 0;
+    /* the constant-time SM2 core replaces OpenSSL for the SM2 curve when it is in the tree */
+    if (rs_ec_sm2core_backend != NULL && rs_ec_sm2core_init())
+        curves[EC_CURVE_SM2].backend = rs_ec_sm2core_backend;
     curves_ready = 1;
     if (PyModule_AddIntConstant(module, "EC_CURVE_P256", EC_CURVE_P256) < 0 ||
         PyModule_AddIntConstant(module, "EC_CURVE_SM2", EC_CURVE_SM2) < 0 ||
