@@ -25,7 +25,6 @@ scalar ValueError. No path returns an output after a failed check.
 from __future__ import annotations
 
 import enum
-import secrets
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -675,7 +674,3 @@ class TwoServerClient:
         _check_proof(suite, mode, sh2.element, m2, zc2, r2.proof)
         state.used = True
         return _finalize_hash(suite, state.inputs, unblinded, None)
-
-
-def _random_epoch_id() -> str:  # pragma: no cover - convenience for demos
-    return secrets.token_hex(8)

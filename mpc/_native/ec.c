@@ -610,7 +610,7 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     ec_fe *tmp = NULL;
     EVP_MD_CTX *ctx = NULL;
     size_t n = 0;
-    int have_sc = 0, status = RS_OK;
+    int have_sc = 0, status = RS_OK, h2c_infinity = 0;
     const rs_ec_curve *c = get_curve(id);
     if (c == NULL)
         goto done;
@@ -667,8 +667,10 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     for (size_t i = 0; i < n && status == RS_OK; i++)
         status = rs_ec_hash_to_curve(c, ctx, (const uint8_t *)PyBytes_AS_STRING(items[i]), (size_t)PyBytes_GET_SIZE(items[i]),
                                dst.buf, (size_t)dst.len, &proj[i]);
-    if (status == RS_OK && !rs_ec_batch_to_xy(c, xy, proj, n, tmp))
+    if (status == RS_OK && !rs_ec_batch_to_xy(c, xy, proj, n, tmp)) {
         status = RS_ERR_VALUE; /* hash_to_curve hit the point at infinity (probability ~2^-256) */
+        h2c_infinity = 1;
+    }
     if (status == RS_OK && scal != NULL) {
         if (mode == 0) {
             status = c->backend->mul_each(c, scal, n, xy, xy2);
@@ -686,7 +688,10 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (status != RS_OK) {
         Py_CLEAR(res);
-        raise_status(status);
+        if (h2c_infinity)
+            rs_raise(RS_ERR_VALUE, "InvalidInputError: an input hashes to the identity element");
+        else
+            raise_status(status);
     }
 done:
     if (items != NULL) {
