@@ -354,3 +354,14 @@ def test_sm2_vectors_on_every_backend(backend: str) -> None:
             client = oprf.TwoServerClient(e, additive=additive)
             state, request = client.blind([b"a", b"b"])
             assert client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request)) == expected
+
+
+def test_vectors_on_both_arithmetic_paths(dispatch: str) -> None:
+    for v in RFC:
+        _run_vector(oprf.P256_SHA256, v)
+    for v in SM2V:
+        _run_vector(oprf.SM2_SM3, v)
+    e, s1, s2 = _EPOCHS["P256-SHA256"]
+    client = oprf.TwoServerClient(e, additive=True)
+    state, request = client.blind([b"x"])
+    assert len(client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request))) == 1
