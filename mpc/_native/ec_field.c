@@ -40,17 +40,6 @@ static uint64_t sub4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
     return borrow;
 }
 
-static uint64_t add4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
-{
-    uint64_t carry = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 s = (u128)a[i] + b[i] + carry;
-        r[i] = (uint64_t)s;
-        carry = (uint64_t)(s >> 64);
-    }
-    return carry;
-}
-
 static void sel4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t mask)
 {
     /* r = mask ? a : b */
@@ -307,52 +296,6 @@ void ec_fe_mul(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
 void ec_fe_sqr(const ec_mont *c, ec_fe *r, const ec_fe *a)
 {
     ec_fe_mul(c, r, a, a);
-}
-
-void ec_fe_add(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
-{
-    uint64_t s[4], d[4];
-    uint64_t carry = add4(s, a->v, b->v);
-    uint64_t borrow = sub4(d, s, c->m);
-    uint64_t ge = carry | (borrow ^ 1);
-    sel4(r->v, d, s, (uint64_t)0 - ge);
-}
-
-void ec_fe_sub(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
-{
-    uint64_t d[4], mm[4], s[4];
-    uint64_t borrow = sub4(d, a->v, b->v);
-    uint64_t mask = (uint64_t)0 - borrow;
-    for (int i = 0; i < 4; i++)
-        mm[i] = c->m[i] & mask;
-    add4(s, d, mm);
-    memcpy(r->v, s, sizeof s);
-}
-
-void ec_fe_neg(const ec_mont *c, ec_fe *r, const ec_fe *a)
-{
-    ec_fe zero = {{0, 0, 0, 0}};
-    ec_fe_sub(c, r, &zero, a);
-}
-
-uint64_t ec_fe_is_zero(const ec_fe *a)
-{
-    uint64_t x = a->v[0] | a->v[1] | a->v[2] | a->v[3];
-    /* (x | -x) has its top bit set iff x != 0 */
-    return ((x | ((uint64_t)0 - x)) >> 63) - 1;
-}
-
-uint64_t ec_fe_eq(const ec_fe *a, const ec_fe *b)
-{
-    ec_fe d;
-    for (int i = 0; i < 4; i++)
-        d.v[i] = a->v[i] ^ b->v[i];
-    return ec_fe_is_zero(&d);
-}
-
-void ec_fe_cmov(ec_fe *r, const ec_fe *a, uint64_t mask)
-{
-    sel4(r->v, a->v, r->v, mask);
 }
 
 void ec_fe_pow(const ec_mont *c, ec_fe *r, const ec_fe *a, const uint64_t e[4])
