@@ -361,7 +361,7 @@ def _verify(suite: Suite, mode: Mode, pk: bytes, cs: bytes, ds: bytes, proof: by
 class ClientState:
     """What a client keeps between ``blind`` and ``finalize`` (the blinds are secret)."""
 
-    inputs: list[bytes]
+    inputs: list[bytes] = field(repr=False)  # subject IDs: never in a repr
     blinds: bytes = field(repr=False)
     blinded: bytes = field(repr=False)
     info: bytes = b""

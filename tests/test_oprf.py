@@ -365,3 +365,11 @@ def test_vectors_on_both_arithmetic_paths(dispatch: str) -> None:
     client = oprf.TwoServerClient(e, additive=True)
     state, request = client.blind([b"x"])
     assert len(client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request))) == 1
+
+
+def test_client_state_repr_hides_inputs_and_blinds() -> None:
+    e, _, _ = _EPOCHS["P256-SHA256"]
+    state, _ = oprf.TwoServerClient(e).blind([b"\x01110101199003074578"])
+    text = repr(state)
+    assert "110101199003074578" not in text
+    assert state.blinds.hex() not in text
