@@ -477,3 +477,16 @@ def test_quick_benchmark_runs(tmp_path) -> None:
     rows = json.loads(out.read_text())
     assert {"encrypt", "decrypt (1 core)", "ct + ct"} <= {r["operation"] for r in rows}
     assert all(r["ours"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize("k", [0, 1, 15, 16, 2**64 - 1, -1, -(2**63), "big", "-big"])
+def test_scalar_power_exact(keys2048, dispatch: str, k: int | str) -> None:
+    pk, _ = keys2048
+    c = pk.encrypt(3)
+    if isinstance(k, str):
+        k = (secrets.randbelow(pk.max_int)) * (-1 if k.startswith("-") else 1)
+    base = c.ciphertext() if k >= 0 else pow(c.ciphertext(), -1, pk.nsquare)
+    assert (c * k).ciphertext() == pow(base, abs(k), pk.nsquare)
+    d = pk.encrypt(4)
+    assert (c + d).ciphertext() == c.ciphertext() * d.ciphertext() % pk.nsquare
+    assert (c + 7).ciphertext() == c.ciphertext() * (1 + 7 * pk.n) % pk.nsquare
