@@ -36,10 +36,13 @@ fixed-base exponentiation: a table h_s^(j * 2^(6 i)) built on first use per key 
 multiplications mod n^2 and no squaring; every table row is read whole, so the secret digits of
 a do not select memory.
 
-**Decryption** is CRT over p^2 and q^2 with constant-time exponentiation (AVX-512 IFMA when the
-CPU has it, otherwise OpenSSL's ``BN_mod_exp_mont_consttime``); ``workers=2`` runs the two halves
-on two cores. Batches (``encrypt_many``, ``decrypt_many``) cross into C once and split the work
-over ``workers`` threads with the GIL released.
+**Decryption** is CRT over p^2 and q^2 with constant-time exponentiation by p - 1 and q - 1:
+AVX-512 IFMA (radix 2^52, fixed 5-bit windows, masked table reads) when the CPU has it, with the
+two halves interleaved on one core so that each hides the other's latency; otherwise OpenSSL's
+``BN_mod_exp_mont_consttime`` (ERRATA: faster at 2048 bits than GMP's ``mpz_powm_sec``).
+``workers=2`` runs the two halves on two cores instead. Batches (``encrypt_many``,
+``decrypt_many``) cross into C once and split the work over ``workers`` threads with the GIL
+released.
 
 **Obfuscator pool.** ``fill_pool(k)`` precomputes k randomisers h_s^a; while the pool lasts, an
 encryption costs one multiplication mod n^2. A pooled randomiser is used once and dropped.

@@ -8,8 +8,9 @@
  * is read whole (constant-time selection).
  *
  * Decryption is CRT over p^2 and q^2 with constant-time exponentiation by p - 1 and q - 1
- * (paillier_exp.c: AVX-512 IFMA when the CPU has it, otherwise OpenSSL's
- * BN_mod_exp_mont_consttime); the two halves may run on two threads.
+ * (paillier_exp.c: AVX-512 IFMA when the CPU has it, the two halves interleaved on one core;
+ * otherwise OpenSSL's BN_mod_exp_mont_consttime); the two halves may run on two threads.
+ * Products of public values (ct + ct, ct * k) also use IFMA when available, GMP otherwise.
  *
  * Byte strings cross the boundary as fixed-size big-endian integers: plaintexts and n in
  * `nbytes` = ceil(|n| / 8) bytes, ciphertexts in 2 * nbytes bytes. Batches are one buffer of
