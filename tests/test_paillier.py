@@ -490,3 +490,12 @@ def test_scalar_power_exact(keys2048, dispatch: str, k: int | str) -> None:
     d = pk.encrypt(4)
     assert (c + d).ciphertext() == c.ciphertext() * d.ciphertext() % pk.nsquare
     assert (c + 7).ciphertext() == c.ciphertext() * (1 + 7 * pk.n) % pk.nsquare
+
+
+def test_concurrent_first_use() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pk, sk = pl._generate_keypair(1024, safe_primes=False)  # fresh key: the table is built on first use
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(lambda i: pk.encrypt_many([i, -i, 2 * i], workers=2), range(8)))
+    assert [sk.decrypt_many(b) for b in batches] == [[i, -i, 2 * i] for i in range(8)]
