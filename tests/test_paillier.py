@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import secrets
 
 import numpy as np
@@ -499,3 +500,12 @@ def test_concurrent_first_use() -> None:
     with ThreadPoolExecutor(4) as pool:
         batches = list(pool.map(lambda i: pk.encrypt_many([i, -i, 2 * i], workers=2), range(8)))
     assert [sk.decrypt_many(b) for b in batches] == [[i, -i, 2 * i] for i in range(8)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("RISKSHARE_SLOW"), reason="2048-bit safe primes: RISKSHARE_SLOW=1")
+def test_generate_keypair_default_safe() -> None:
+    pk, sk = pl.generate_keypair()
+    p, q = sk.private_numbers()
+    assert pk.n_length == 2048 and _is_probable_prime((p - 1) // 2) and _is_probable_prime((q - 1) // 2)
+    assert sk.decrypt(pk.encrypt(-123)) == -123
