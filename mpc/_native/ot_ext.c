@@ -1207,7 +1207,7 @@ static PyObject *py_cuckoo(PyObject *self, PyObject *args)
     }
     uint32_t *bins = PyMem_RawMalloc(n * 12 + 16);
     int32_t *table = PyMem_RawMalloc((size_t)nbins * 4);
-    uint8_t *hidx = PyMem_RawMalloc(nbins);
+    uint8_t *hidx = PyMem_RawCalloc(nbins, 1); /* empty bins report hash index 0 */
     int32_t *stash = PyMem_RawMalloc((size_t)maxstash * 4 + 4);
     uint8_t *tmp = PyMem_RawMalloc(CHUNK * 16);
     EVP_CIPHER_CTX *h = EVP_CIPHER_CTX_new();
