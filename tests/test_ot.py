@@ -221,6 +221,13 @@ def test_one_of_n_every_probe(n: int, size: int) -> None:
         assert run_n(slots, index) == slots[index]
 
 
+@given(st.integers(2, 300), st.integers(1, 40), st.data())
+def test_one_of_n_round_trip_property(n: int, size: int, data: st.DataObject) -> None:
+    index = data.draw(st.integers(0, n - 1))
+    slots = [os.urandom(size) for _ in range(n)]
+    assert run_n(slots, index) == slots[index]
+
+
 @pytest.mark.slow
 def test_one_of_n_max() -> None:
     slots = [i.to_bytes(4, "big") * 2 for i in range(ot.MAX_SLOTS)]
@@ -507,8 +514,8 @@ for p in (False, True):
         lib.ot_transpose(os.urandom(32 * 17), 32, 136, path)
 _binding.set_portable(False)
 y = np.frombuffer(os.urandom(16 * 100), np.uint8).reshape(100, 16); x = y[:50].copy()
-r = psi.PSIReceiver(y, stash_size=2); s = psi.PSISender(x)
-r.finish(s.answer(r.request(s.respond(r.start()))))
+r = psi.PSIReceiver(y, stash_size=2); s = psi.PSISender(x, labels=[b"ab"] * 50)
+r.finish(s.answer(r.request(s.respond(r.start())))); r.labels()
 o = psi.OPRFReceiver(y); so = psi.OPRFSender(); so.receive(o.request(so.respond(o.start())))
 so.evaluate(np.arange(100), y)
 lib.ot_unique16(np.concatenate([y, y]).tobytes())
