@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-from mpc import _binding, sm3, sm4
+from mpc import _binding, envelope, sm2, sm3, sm4
+from mpc.exceptions import InvalidSignature
 from mpc.hazmat import sm4 as raw_sm4
 
 
@@ -49,7 +50,38 @@ def run_checks() -> list[Check]:
     checks.append(
         Check("SM4-GCM round trip", gcm.decrypt(nonce, sealed, b"aad") == b"record", "12-byte nonce")
     )
+    checks += _sm2_checks()
     return checks
+
+
+def _sm2_checks() -> list[Check]:
+    # GB/T 32918.5-2017, annex A: signature and encryption examples on the recommended curve.
+    d = bytes.fromhex("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8")
+    k = bytes.fromhex("59276E27D506861A16680F3AD9C02DCCEF3CC1FA3CDBE4CE6D54B80DEAC1BC21")
+    r = "F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3"
+    s = "B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA"
+    c3 = "59983C18F809E262923C53AEC295D30383B54E39D609D160AFCB1908D0BD8766"
+    key = sm2.SM2PrivateKey.from_private_bytes(d)
+    sig = key._sign_with_k(b"message digest", k).hex().upper()
+    ct = key.public_key()._encrypt_with_k(b"encryption standard", k)
+    fresh = sm2.SM2PrivateKey.generate()
+    msg = os.urandom(64)
+    try:
+        fresh.public_key().verify(fresh.sign(msg), msg)
+        round_trip = True
+    except InvalidSignature:
+        round_trip = False
+    sealed = envelope.seal(fresh.public_key(), msg, b"aad")
+    return [
+        Check("SM2 GB/T 32918.5 A.2 sign", sig == "3046022100" + r + "022100" + s, "fixed k"),
+        Check(
+            "SM2 GB/T 32918.5 A.3 encrypt",
+            c3 in ct.hex().upper() and key.decrypt(ct) == b"encryption standard",
+            "C1C3C2 DER",
+        ),
+        Check("SM2 sign/verify round trip", round_trip, "Z_A, default ID"),
+        Check("SM2 envelope round trip", envelope.open(fresh, sealed, b"aad") == msg, "SM2 + SM4-GCM"),
+    ]
 
 
 def run_timings() -> list[tuple[str, str]]:
@@ -60,6 +92,13 @@ def run_timings() -> list[tuple[str, str]]:
         ("SM3, 1 MiB", f"{_timed(lambda: sm3.sm3(mb)):.0f} MiB/s"),
         ("SM4-GCM encrypt, 1 MiB", f"{_timed(lambda: gcm.encrypt(nonce, mb, None)):.0f} MiB/s"),
         ("SM3, 64 B", f"{_timed(lambda: sm3.sm3(mb[:64])) / 1e6:.2f} M/s"),
+    ]
+    key = sm2.SM2PrivateKey.generate()
+    pub = key.public_key()
+    sig = key.sign(mb[:128])
+    rows += [
+        ("SM2 sign (Z_A+SM3), 128 B", f"{_timed(lambda: key.sign(mb[:128])):,.0f} op/s"),
+        ("SM2 verify (Z_A+SM3), 128 B", f"{_timed(lambda: pub.verify(sig, mb[:128])):,.0f} op/s"),
     ]
     return rows
 

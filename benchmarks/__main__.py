@@ -15,6 +15,7 @@ from benchmarks._harness import Bench, Row
 
 AREAS = {
     "sm": "benchmarks.sm",
+    "ledger": "benchmarks.ledger",
     "incentive": "benchmarks.incentive",
 }
 

@@ -7,6 +7,15 @@ Signatures hash with SM2's own Z_A ‖ M under SM3 (no extra pre-hash) and use t
 "low-S" normalized (SM2's s is not malleable that way). Ciphertexts are C1C3C2 in the DER form of
 GM/T 0009 (``SEQUENCE { x, y, hash, ciphertext }``), the form OpenSSL reads and writes.
 
+>>> key = SM2PrivateKey.generate()
+>>> sig = key.sign(b"request")
+>>> key.public_key().verify(sig, b"request")  # None, or InvalidSignature
+>>> key.decrypt(key.public_key().encrypt(b"k" * 16)) == b"k" * 16
+True
+>>> other = SM2PrivateKey.generate()
+>>> key.exchange(other.public_key()) == other.exchange(key.public_key())  # static x(d·P)
+True
+
 Keys are thin wrappers over an opaque native handle; nothing here depends on OpenSSL objects, so
 the arithmetic underneath can be swapped for a faster core without touching callers.
 """
@@ -138,16 +147,22 @@ class SM2PublicKey:
     def __repr__(self) -> str:
         return f"<SM2PublicKey {self.to_bytes(True).hex()[:18]}…>"
 
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        if not self._h.curve.recommended:
+            raise TypeError("only keys on the recommended curve can be pickled")
+        return (type(self).from_bytes, (self.to_bytes(),))
+
 
 class SM2PrivateKey:
     """An SM2 private key d in [1, n-2] with its public key P = d·G."""
 
-    __slots__ = ("_h",)
+    __slots__ = ("_h", "_pub")
 
     def __init__(self, handle: SM2Key) -> None:
         if not isinstance(handle, SM2Key) or not handle.has_private:
             raise TypeError("use SM2PrivateKey.generate() or from_private_bytes() to build a private key")
         self._h = handle
+        self._pub: SM2PublicKey | None = None
 
     @classmethod
     def generate(cls) -> Self:
@@ -171,7 +186,9 @@ class SM2PrivateKey:
         return self._h.private_bytes()
 
     def public_key(self) -> SM2PublicKey:
-        return SM2PublicKey(lib.sm2_key_from_public(self._h.public_bytes(False), self._h.curve))
+        if self._pub is None:
+            self._pub = SM2PublicKey(lib.sm2_key_from_public(self._h.public_bytes(False), self._h.curve))
+        return self._pub
 
     def sign(self, data: Bytes, *, uid: Bytes = DEFAULT_UID) -> bytes:
         """DER signature (r, s) over SM3(Z_A ‖ data) (GB/T 32918.2, 6.1); a fresh nonce each call."""
@@ -199,7 +216,8 @@ class SM2PrivateKey:
         return self._h.exchange(peer._h)
 
     def private_bytes_der(self, password: Bytes | None = None) -> bytes:
-        """PKCS#8 DER; encrypted PKCS#8 (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC) with a password."""
+        """PKCS#8 DER; with a password, encrypted PKCS#8 (PBES2: PBKDF2-HMAC-SHA256, 100,000 rounds,
+        16-byte salt; AES-256-CBC), readable by `openssl pkey` and other PKCS#8 readers."""
         return self._h.serialize(True, False, _password(password))
 
     def private_bytes_pem(self, password: Bytes | None = None) -> bytes:
@@ -213,6 +231,10 @@ class SM2PrivateKey:
 
     def __hash__(self) -> int:
         return hash(self._h.public_bytes(False))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Private keys leave the process only through private_bytes*() on purpose.
+        raise TypeError("SM2PrivateKey cannot be pickled; use private_bytes_pem(password)")
 
     def __repr__(self) -> str:
         return f"<SM2PrivateKey public={self._h.public_bytes(True).hex()[:18]}…>"

@@ -22,6 +22,8 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +35,9 @@
 #define SM2_DIGEST_SIZE 32
 /* ENTL_A is the ID's length in bits on two bytes. */
 #define SM2_UID_MAX 8191
+/* PBKDF2-HMAC-SHA256 rounds for encrypted PKCS#8 (OpenSSL's encoder would use 2,048); the
+ * count is stored in the file, so keys written with other counts still load. */
+#define SM2_PKCS8_ITER 100000
 /* Plaintexts up to 1 GiB: far beyond any use here, and the KDF counter stays small. */
 #define SM2_MAX_PLAINTEXT (1UL << 30)
 
@@ -1160,7 +1165,42 @@ static int evp_arg(KeyObject *k, int need_private, EVP_PKEY **pkey)
     return 1;
 }
 
-/* to_der(private, pem, password or None) -> PKCS#8 (encrypted when a password is given) or SPKI. */
+/* PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) EncryptedPrivateKeyInfo of pkey, DER or PEM. Runs
+ * without the GIL (the key derivation is the slow part). Returns an OPENSSL_malloc'ed buffer. */
+static int encrypt_pkcs8(EVP_PKEY *pkey, const void *pw, size_t pwlen, int pem, unsigned char **out, size_t *outlen)
+{
+    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pkey);
+    X509_SIG *enc = NULL;
+    BIO *bio = NULL;
+    int ok = 0;
+    if (!p8 || pwlen > INT_MAX)
+        goto done;
+    enc = PKCS8_encrypt_ex(-1, EVP_aes_256_cbc(), pw, (int)pwlen, NULL, 16, SM2_PKCS8_ITER, p8, NULL, NULL);
+    if (!enc)
+        goto done;
+    if (pem) {
+        char *data = NULL;
+        long n;
+        if (!(bio = BIO_new(BIO_s_mem())) || PEM_write_bio_PKCS8(bio, enc) != 1 ||
+            (n = BIO_get_mem_data(bio, &data)) <= 0 || !(*out = OPENSSL_memdup(data, (size_t)n)))
+            goto done;
+        *outlen = (size_t)n;
+    } else {
+        int n = i2d_X509_SIG(enc, out);
+        if (n <= 0)
+            goto done;
+        *outlen = (size_t)n;
+    }
+    ok = 1;
+done:
+    BIO_free(bio);
+    X509_SIG_free(enc);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    return ok;
+}
+
+/* serialize(private, pem, password or None) -> PKCS#8 (encrypted when a password is given) or
+ * SubjectPublicKeyInfo. */
 static PyObject *key_serialize(KeyObject *k, PyObject *args)
 {
     int priv = 0, pem = 0;
@@ -1172,21 +1212,26 @@ static PyObject *key_serialize(KeyObject *k, PyObject *args)
     OSSL_ENCODER_CTX *ectx = NULL;
     unsigned char *out = NULL;
     size_t outlen = 0;
+    int ok;
     if (pw.buf && !priv) {
         rs_raise(RS_ERR_VALUE, "public keys are not encrypted");
         goto done;
     }
     if (!evp_arg(k, priv, &pkey))
         goto done;
-    ectx = OSSL_ENCODER_CTX_new_for_pkey(pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, pem ? "PEM" : "DER",
-                                         priv ? "PrivateKeyInfo" : "SubjectPublicKeyInfo", NULL);
-    if (!ectx || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0)
-        goto fail;
-    if (pw.buf && (OSSL_ENCODER_CTX_set_cipher(ectx, "AES-256-CBC", NULL) != 1 ||
-                   OSSL_ENCODER_CTX_set_passphrase(ectx, pw.buf, (size_t)pw.len) != 1))
-        goto fail;
-    if (OSSL_ENCODER_to_data(ectx, &out, &outlen) != 1)
-        goto fail;
+    if (pw.buf) {
+        Py_BEGIN_ALLOW_THREADS
+        ok = encrypt_pkcs8(pkey, pw.buf, (size_t)pw.len, pem, &out, &outlen);
+        Py_END_ALLOW_THREADS
+        if (!ok)
+            goto fail;
+    } else {
+        ectx = OSSL_ENCODER_CTX_new_for_pkey(pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                                             pem ? "PEM" : "DER", priv ? "PrivateKeyInfo" : "SubjectPublicKeyInfo",
+                                             NULL);
+        if (!ectx || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0 || OSSL_ENCODER_to_data(ectx, &out, &outlen) != 1)
+            goto fail;
+    }
     res = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)outlen);
     goto done;
 fail:
@@ -1241,7 +1286,12 @@ static PyObject *py_load(PyObject *self, PyObject *args)
         rs_raise_openssl("SM2 key decoder");
         goto done;
     }
-    if (OSSL_DECODER_from_data(dctx, &p, &plen) != 1 || !pkey) {
+    int decoded;
+    Py_BEGIN_ALLOW_THREADS
+    decoded = OSSL_DECODER_from_data(dctx, &p, &plen);
+    Py_END_ALLOW_THREADS
+    /* DER must be exactly one structure; PEM may carry text around its block. */
+    if (decoded != 1 || !pkey || (!pem && plen != 0)) {
         ERR_clear_error();
         rs_raise(RS_ERR_VALUE, priv ? "could not load SM2 private key: malformed data or wrong password"
                                     : "could not load SM2 public key: malformed data");
