@@ -101,6 +101,10 @@ def member_view(engine: Engine, journal: list[JournalRow], member: int) -> dict[
         if hk_member == member:
             h = (k >> 81) & 0xFFFFFFFFFFFFFFFF
             pending += engine.cell(NS.PENDING_COUNT, member, h) * engine.cell(NS.PENDING_RATE, member, h)
+    lifetime = {name: engine.cell(NS.LIFETIME, member, b) for name, b in _LIFETIME.items()}
+    # evaluations and fees are folded into the lifetime totals at period close
+    lifetime["evaluations"] += engine.cell(NS.QUOTA_USED, member)
+    lifetime["fees_paid"] += engine.cell(NS.FEES_PAID, member)
     return {
         "member": member,
         "status": _STATUS.get(engine.cell(NS.MEMBER, member), "unknown"),
@@ -108,7 +112,7 @@ def member_view(engine: Engine, journal: list[JournalRow], member: int) -> dict[
         "pending_rewards": pending,
         "active_distinct_tags": engine.cell(NS.ACTIVE_TAGS, member),
         "evaluations_this_period": engine.cell(NS.QUOTA_USED, member),
-        "lifetime": {name: engine.cell(NS.LIFETIME, member, b) for name, b in _LIFETIME.items()},
+        "lifetime": lifetime,
         "history": [
             {"height": r.height, "event": r.kind, "delta": r.delta, "outcome": r.code}
             for r in journal

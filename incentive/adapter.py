@@ -156,7 +156,12 @@ def _event(
             decision = entry.int_field("decision")
             if decision not in (DECISION_UPHELD, DECISION_DISMISSED):
                 raise ValueError(f"unknown dispute decision {decision}")
-            return DisputeDecidedEvent(height, did, decision == DECISION_UPHELD, len(entry.signers))
+            upheld = decision == DECISION_UPHELD
+            # the ledger does not (yet) attest a removed-tag count on disputes; use it if it does
+            removed = entry.attested.get("removed", 0) if upheld else 0
+            if not isinstance(removed, int):
+                raise ValueError("attested removed count must be an integer")
+            return DisputeDecidedEvent(height, did, upheld, len(entry.signers), removed)
         raise ValueError(f"unknown dispute action {action}")
     if kind == Kind.RULE_CHANGE:
         base = engine.params or DEFAULT_PARAMS

@@ -274,8 +274,6 @@ def _evaluation(view: View, ev: EvaluationEvent, p: Params) -> tuple[Deltas, Out
         KEY_POOL: fee,
         _QUOTA | sh: n,
         _FEES | sh: fee,
-        _LIFE | LIFETIME_EVALUATIONS << B_SHIFT | sh: n,
-        _LIFE | LIFETIME_FEES << B_SHIFT | sh: fee,
     }
     if not cells.get(_ACT | sh):
         d[_ACT | sh] = 1
@@ -303,8 +301,6 @@ def _contribute(view: View, ev: ContributeEvent, p: Params) -> tuple[Deltas, Out
         d[KEY_POOL] = fee
         d[_QUOTA | sh] = n
         d[_FEES | sh] = fee
-        d[_LIFE | LIFETIME_EVALUATIONS << B_SHIFT | sh] = n
-        d[_LIFE | LIFETIME_FEES << B_SHIFT | sh] = fee
     records = ev.accepted_records
     if records:
         rate = p.record_reward
@@ -508,6 +504,10 @@ def _close_one(view: View, tx: _Tx, period: int, p: Params) -> None:
         m = k & _MASK64
         if tx.get(_MEM | m) == ENROLLED:
             tx.mint(m, p.activity_bonus, LIFETIME_BONUS)
+    # lifetime totals take the period's counters at close (not per event: fewer cells per entry)
+    for ns, lifetime in ((NS.QUOTA_USED, LIFETIME_EVALUATIONS), (NS.FEES_PAID, LIFETIME_FEES)):
+        for k in view.keys_in(ns):
+            tx.add(_LIFE | lifetime << B_SHIFT | (k & _MASK64), tx.get(k))
     for ns in (NS.ACTIVE, NS.QUOTA_USED, NS.FEES_PAID, NS.RECORD_ACCRUED):
         for k in view.keys_in(ns):
             tx.set(k, 0)

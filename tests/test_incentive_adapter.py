@@ -93,7 +93,9 @@ def test_history_maps_to_rules() -> None:
     assert e.rule_version == 2
     assert e.cell(NS.CLOCK, 0) == 9  # periods follow sequencing time
     assert e.cell(NS.CORROBORATED, 0) == 1
-    assert e.cell(NS.LIFETIME, BROKER, 1) == 1 + 1_000 + 2 + 1 + 1  # evaluations
+    # evaluations: closed periods in the lifetime total, the current one in its counter
+    assert e.cell(NS.LIFETIME, BROKER, 1) + e.cell(NS.QUOTA_USED, BROKER) == 1 + 1_000 + 2 + 1 + 1
+    assert e.cell(NS.QUOTA_USED, BROKER) == 1
     e.book.check_conservation()
     broker_fees = (1 + 1_000 + 2) * fee + 2 * 7  # the last two lookups under the new fee
     assert e.balance(BROKER) == grant - broker_fees + 2 * DEFAULT_PARAMS.activity_bonus  # periods 0, 1
