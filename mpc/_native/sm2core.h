@@ -88,7 +88,7 @@ int rs_sm2c_double_mult_vartime(uint8_t out[65], const uint8_t u1[32], const uin
 int rs_sm2c_scalar_add(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
 int rs_sm2c_scalar_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
 int rs_sm2c_scalar_mul(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
-/* out = a^-1 mod n for a in [1, n-1] (Fermat). */
+/* out = a^-1 mod n for a in [1, n-1] (Fermat, constant time). */
 int rs_sm2c_scalar_inv(uint8_t out[32], const uint8_t a[32]);
 /* out = (big-endian integer of len <= 64 bytes) mod n, e.g. RFC 9380 hash_to_field output. */
 int rs_sm2c_scalar_reduce(uint8_t out[32], const uint8_t *in, size_t len);

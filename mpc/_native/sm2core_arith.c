@@ -14,6 +14,7 @@
 #include "rs.h"
 #include "sm2core.h"
 
+#include <gmp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -58,6 +59,8 @@ static const u64 G_X[4] = {0x61328990f418029eULL, 0x3e7981eddca6c050ULL, 0xd6a1e
 static const u64 G_Y[4] = {0xc1354e593c2d0dddULL, 0xc1f5e5788d3295faULL, 0x8d4cfb066e2a48f8ULL,
                            0x63cd65d481d735bdULL};
 static const u64 N0INV = 0x327f9e8872350975ULL; /* -n^-1 mod 2^64 */
+static const u64 R3N[4] = {0x6ff874c70eaa0b85ULL, 0x87d0c315aabe8d32ULL, 0x4c4fbbb397185afcULL,
+                           0xc813249cd574ea14ULL}; /* R^3 mod n */
 static const uint8_t SQRT_EXP[32] = {  /* (p + 1) / 4 */
     0x3f, 0xff, 0xff, 0xff, 0xbf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xff, 0xff, 0xff, 0xff, 0xc0, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
@@ -701,6 +704,68 @@ static inline void fe_sub_asm(u64 r[4], const u64 a[4], const u64 b[4])
 }
 #endif
 
+/* ---- blinded inversion ------------------------------------------------------------------- */
+/* a^-1 = b (a b)^-1 for a fresh uniform b: a b is uniform and independent of a, so it may be
+ * published (DECLASSIFY) and inverted in variable time by GMP: about 5k cycles against 13k for
+ * Fermat's exponentiation mod n (signing's (1 + d)^-1). Fermat stays the fallback when the
+ * random generator fails. (Mod p, Fermat's addition chain is about as fast: kept there.) */
+
+/* A fresh random value in [1, m-1] (m > 2^255), secret. 0 if RAND_bytes fails. */
+static int random_below(u64 b[4], const u64 m[4])
+{
+    uint8_t buf[32];
+    for (int attempt = 0; attempt < 8; attempt++) {
+        if (RAND_bytes(buf, sizeof buf) != 1)
+            return 0;
+        load_be(b, buf);
+        u64 s[4], bb = 0;
+        for (int i = 0; i < 4; i++) {
+            u128 v = (u128)b[i] - m[i] - bb;
+            s[i] = (u64)v;
+            bb = (u64)(v >> 64) & 1;
+        }
+        u64 keep = 0 - bb;
+        for (int i = 0; i < 4; i++)
+            b[i] = s[i] ^ ((s[i] ^ b[i]) & keep);
+        rs_secure_zero(buf, sizeof buf);
+        if (!fe_is_zero(b)) { /* fresh randomness, independent of every secret */
+            CLASSIFY(b, 32);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* r = a^-1 mod m for a public (blinded) a, variable time; 0 when a is not invertible. */
+static int inv_vartime(u64 r[4], const u64 a[4], const u64 m[4])
+{
+#if GMP_LIMB_BITS == 64
+    mpz_t x, mod, out;
+    mp_size_t xs = 4;
+    while (xs > 0 && a[xs - 1] == 0)
+        xs--;
+    if (xs == 0)
+        return 0;
+    mpz_roinit_n(x, (const mp_limb_t *)a, xs);
+    mpz_roinit_n(mod, (const mp_limb_t *)m, 4);
+    mpz_init2(out, 320);
+    int ok = mpz_invert(out, x, mod) != 0;
+    if (ok) {
+        size_t n = mpz_size(out);
+        const mp_limb_t *l = mpz_limbs_read(out);
+        for (size_t i = 0; i < 4; i++)
+            r[i] = i < n ? (u64)l[i] : 0;
+    }
+    mpz_clear(out);
+    return ok;
+#else
+    (void)r;
+    (void)a;
+    (void)m;
+    return -1; /* not available: use Fermat */
+#endif
+}
+
 /* ---- group layer, instantiated per field implementation -------------------------------- */
 #define FE_MUL fe_mul_port
 #define FE_SQR fe_sqr_port
@@ -961,6 +1026,28 @@ static void sc_inv(u64 r[4], const u64 a[4])
     }
     memcpy(r, t, 32);
     rs_secure_zero(tab, sizeof tab);
+}
+
+/* a^-1 (Montgomery form mod n), blinded as above; constant time in a. */
+static void sc_inv_fast(u64 r[4], const u64 a[4])
+{
+    u64 b[4], t[4];
+    if (!random_below(b, N_)) {
+        sc_inv(r, a);
+        return;
+    }
+    sc_mul(t, a, b);
+    DECLASSIFY(t, sizeof t);
+    int ok = inv_vartime(t, t, N_);
+    if (ok < 0) {
+        sc_inv(r, a);
+    } else if (ok == 0) {
+        memset(r, 0, 32); /* a = 0 */
+    } else {
+        sc_mul(t, t, R3N);
+        sc_mul(r, t, b);
+    }
+    rs_secure_zero(b, sizeof b);
 }
 
 /* ---- scalar recoding ------------------------------------------------------------------- */
@@ -1447,7 +1534,7 @@ int rs_sm2c_scalar_inv(uint8_t out[32], const uint8_t a[32])
     int st = load_secret_scalar(x, a, 0);
     if (st == RS_SM2C_OK) {
         sc_to_mont(x, x);
-        sc_inv(x, x);
+        sc_inv(x, x); /* Fermat here (no randomness needed); signing uses the blinded one */
         sc_from_mont(x, x);
         store_be(out, x);
     }
@@ -1648,7 +1735,7 @@ static int sign_core(uint8_t sig[64], const u64 d[4], const u64 e[4], const u64 
     }
     mod_add(t, d, one, N_);
     sc_to_mont(t, t);
-    sc_inv(inv, t);
+    sc_inv_fast(inv, t);
     sc_to_mont(dm, d);
     sc_to_mont(km, k);
     sc_to_mont(rm, r);
