@@ -337,75 +337,11 @@ static void fe_mul_port(u64 r[4], const u64 a[4], const u64 b[4])
     fe_final_sub(r, t0, t1, t2, t3, t4);
 }
 
-/* Squaring: the 10 distinct partial products once, doubled, then the same reduction. */
-static void fe_sqr_port(u64 r[4], const u64 a[4])
+/* Squaring: gcc's code for a dedicated __int128 squaring came out slower than the multiplication
+ * (89 against 74 cycles), so the portable path squares by multiplying. */
+static inline void fe_sqr_port(u64 r[4], const u64 a[4])
 {
-    u64 t[8];
-    u128 c;
-    u64 h;
-    /* off-diagonal products a_i a_j, i < j */
-    c = (u128)a[0] * a[1];
-    t[1] = (u64)c;
-    h = (u64)(c >> 64);
-    c = (u128)a[0] * a[2] + h;
-    t[2] = (u64)c;
-    h = (u64)(c >> 64);
-    c = (u128)a[0] * a[3] + h;
-    t[3] = (u64)c;
-    t[4] = (u64)(c >> 64);
-    c = (u128)a[1] * a[2] + t[3];
-    t[3] = (u64)c;
-    h = (u64)(c >> 64);
-    c = (u128)a[1] * a[3] + t[4] + h;
-    t[4] = (u64)c;
-    t[5] = (u64)(c >> 64);
-    c = (u128)a[2] * a[3] + t[5];
-    t[5] = (u64)c;
-    t[6] = (u64)(c >> 64);
-    /* double */
-    t[7] = t[6] >> 63;
-    t[6] = (t[6] << 1) | (t[5] >> 63);
-    t[5] = (t[5] << 1) | (t[4] >> 63);
-    t[4] = (t[4] << 1) | (t[3] >> 63);
-    t[3] = (t[3] << 1) | (t[2] >> 63);
-    t[2] = (t[2] << 1) | (t[1] >> 63);
-    t[1] = t[1] << 1;
-    /* diagonal */
-    c = (u128)a[0] * a[0];
-    t[0] = (u64)c;
-    c = (u128)t[1] + (u64)(c >> 64);
-    t[1] = (u64)c;
-    h = (u64)(c >> 64);
-    for (int i = 1; i < 4; i++) {
-        u128 d = (u128)a[i] * a[i];
-        c = (u128)t[2 * i] + (u64)d + h;
-        t[2 * i] = (u64)c;
-        c = (u128)t[2 * i + 1] + (u64)(d >> 64) + (u64)(c >> 64);
-        t[2 * i + 1] = (u64)c;
-        h = (u64)(c >> 64);
-    }
-    /* four reduction steps on t[0..3], the upper half added at the end */
-    u64 t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3];
-    for (int i = 0; i < 4; i++) {
-        u64 m = t0;
-        u128 mh = (u128)m << 64, m32 = (u128)m << 32;
-        c = (u128)t1 + m + mh - m32;
-        t0 = (u64)c;
-        c = (u128)t2 + (u64)(c >> 64) + mh - m;
-        t1 = (u64)c;
-        c = (u128)t3 + (u64)(c >> 64) + mh - m32 - m;
-        t2 = (u64)c;
-        t3 = (u64)(c >> 64); /* m*p/2^64 top limb; t had only 4 live limbs here */
-    }
-    /* add the upper half */
-    u64 cc = 0, s[4];
-    u64 lo[4] = {t0, t1, t2, t3};
-    for (int i = 0; i < 4; i++) {
-        c = (u128)lo[i] + t[4 + i] + cc;
-        s[i] = (u64)c;
-        cc = (u64)(c >> 64);
-    }
-    fe_final_sub(r, s[0], s[1], s[2], s[3], cc);
+    fe_mul_port(r, a, a);
 }
 
 /* ---- field mod p: mulx / adcx / adox ---------------------------------------------------- */
