@@ -12,9 +12,18 @@
  * Every function is thread-safe, needs no Python and no GIL (the per-key verification cache has
  * its own mutex). rs_sm2c_init() must have run once (rs_sm2core_init does it at import).
  *
- * Secrets (private keys, nonces, scalars of scalar_mult*) are handled in constant time: no
- * branch and no memory index depends on them (checked under valgrind by tests/ct/sm2core_ct.c).
- * Functions named *_vartime take public inputs only.
+ * Secrets (private keys, nonces, scalars of scalar_mult*, scalar_* operands) are handled in
+ * constant time: no branch and no memory index depends on them (checked under valgrind by
+ * tests/ct/sm2core_ct.c on the portable and the BMI2/ADX + AVX2 paths). Only what SM2 makes
+ * public is declassified: r and s, the validity of a scalar, and in signing the blinded product
+ * b(1 + d) (b fresh and uniform) that GMP inverts in variable time. Functions named *_vartime,
+ * point decoding, point_add and verification take public inputs only.
+ *
+ * Methods: Montgomery field arithmetic specialised to p; k*P with a 5-bit signed fixed window
+ * (16-entry table, every entry scanned with masks per window); k*G with a 7-bit signed comb of
+ * 37 x 64 affine points built at init; verification as s*G (comb) + t*P (width-5 wNAF, or the
+ * key's own 6-bit comb once it is cached) without a final inversion; batch affine conversion
+ * with one inversion per batch.
  *
  * Return value: RS_SM2C_OK (0) or one of the negative RS_SM2C_ERR_* codes below; outputs are
  * undefined on error.
