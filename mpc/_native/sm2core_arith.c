@@ -1283,6 +1283,9 @@ int rs_sm2c_public_key(uint8_t pub[65], const uint8_t d[32])
     return finish_point(pub, &r);
 }
 
+/* Points per chunk of a batch: their tables (16 points each) go affine with one inversion. */
+#define BATCH_CHUNK 32
+
 int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *in, size_t count,
                               size_t *bad_index)
 {
@@ -1295,8 +1298,11 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
         return RS_SM2C_OK;
     aff *pts = malloc(count * sizeof(aff));
     jac *res = malloc(count * sizeof(jac));
-    u64(*scratch)[4] = malloc(count * 32);
-    if (pts == NULL || res == NULL || scratch == NULL) {
+    jac *tj = malloc(BATCH_CHUNK * VAR_TABLE * sizeof(jac));
+    aff *ta = malloc(BATCH_CHUNK * VAR_TABLE * sizeof(aff));
+    size_t nscratch = count > BATCH_CHUNK * VAR_TABLE ? count : BATCH_CHUNK * VAR_TABLE;
+    u64(*scratch)[4] = malloc(nscratch * 32);
+    if (pts == NULL || res == NULL || tj == NULL || ta == NULL || scratch == NULL) {
         st = RS_SM2C_ERR_NOMEM;
         goto done;
     }
@@ -1309,8 +1315,17 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
         }
     }
     recode(dig, kk, VAR_W, VAR_WINDOWS);
-    for (size_t i = 0; i < count; i++)
-        scalar_mult_jac(&res[i], dig, &pts[i]);
+    for (size_t base = 0; base < count; base += BATCH_CHUNK) {
+        size_t m = count - base < BATCH_CHUNK ? count - base : BATCH_CHUNK;
+        for (size_t i = 0; i < m; i++) {
+            jac pj;
+            aff_to_jac(&pj, &pts[base + i]);
+            DISPATCH(var_table, tj + i * VAR_TABLE, &pj);
+        }
+        DISPATCH(batch_to_affine, ta, tj, m * VAR_TABLE, scratch);
+        for (size_t i = 0; i < m; i++)
+            DISPATCH(scalar_mult_ct_aff, &res[base + i], dig, ta + i * VAR_TABLE);
+    }
     DISPATCH(batch_to_affine, pts, res, count, scratch);
     for (size_t i = 0; i < count; i++)
         encode_point(out + 65 * i, pts[i].x, pts[i].y);
@@ -1319,6 +1334,8 @@ done:
     rs_secure_zero(dig, sizeof dig);
     free(pts);
     free(res);
+    free(tj);
+    free(ta);
     free(scratch);
     return st;
 }

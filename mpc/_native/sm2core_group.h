@@ -320,6 +320,28 @@ static ATTR void SFX(scalar_mult_ct)(jac *out, const uint8_t dig[VAR_WINDOWS], c
     *out = acc;
 }
 
+/* The same with an affine table (batches convert all their tables with one inversion): mixed
+ * additions, 8-limb scans. The accumulator starts at infinity; the same argument excludes
+ * a = +-b in pt_madd_ct. */
+static ATTR void SFX(scalar_mult_ct_aff)(jac *out, const uint8_t dig[VAR_WINDOWS],
+                                         const aff T[VAR_TABLE])
+{
+    jac acc;
+    u64 x[4], y[4], ny[4];
+    memset(&acc, 0, sizeof acc);
+    for (int i = VAR_WINDOWS - 1; i >= 0; i--) {
+        if (i != VAR_WINDOWS - 1)
+            for (int j = 0; j < VAR_W; j++)
+                SFX(pt_dbl)(&acc, &acc);
+        unsigned d = dig[i] >> 1;
+        aff_select(x, y, T, VAR_TABLE, d);
+        fe_neg(ny, y);
+        fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
+        SFX(pt_madd_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
+    }
+    *out = acc;
+}
+
 /* out = k * G through the comb table: G_W-bit signed digits, one masked scan of 2^(G_W-1)
  * entries and one mixed addition per window, no doubling. The accumulator after window i is
  * a*G with |a| < 2^(G_W*i), the entry is d*2^(G_W*i)*G with |d| >= 1 (or infinity): they are
