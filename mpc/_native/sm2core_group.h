@@ -52,6 +52,28 @@ static ATTR void SFX(fe_inv)(u64 r[4], const u64 x[4])
     FE_MUL(r, t, x); /* 0, 1 */
 }
 
+/* r = x^-1, blinded (see inv_vartime): constant time in x, Fermat without randomness. */
+static ATTR void SFX(fe_inv_fast)(u64 r[4], const u64 x[4])
+{
+    u64 b[4], t[4];
+    if (!random_below(b, P_)) {
+        SFX(fe_inv)(r, x);
+        return;
+    }
+    FE_MUL(t, x, b); /* Montgomery forms: x = X R, b = B R, t = X B R */
+    DECLASSIFY(t, sizeof t);
+    int ok = inv_vartime(t, t, P_); /* (X B)^-1 R^-1 */
+    if (ok < 0) {
+        SFX(fe_inv)(r, x);
+    } else if (ok == 0) {
+        memset(r, 0, 32); /* x = 0 */
+    } else {
+        FE_MUL(t, t, R3P); /* (X B)^-1 R */
+        FE_MUL(r, t, b);   /* X^-1 R */
+    }
+    rs_secure_zero(b, sizeof b);
+}
+
 /* r = x^e for a public 32-byte big-endian exponent, fixed 4-bit windows. */
 static ATTR void SFX(fe_pow)(u64 r[4], const u64 x[4], const uint8_t e[32])
 {
@@ -235,11 +257,16 @@ static ATTR void SFX(pt_madd_vartime)(jac *r, const jac *a, const u64 bx[4], con
     *r = t;
 }
 
-/* Affine (x, y) of a non-infinity Jacobian point, constant time. */
-static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a)
+/* Affine (x, y) of a non-infinity Jacobian point, constant time. `blinded`: invert with the
+ * blinded GMP inversion (secret-derived points; the result carries the blinding value in the
+ * checker's view) rather than Fermat's chain (public points). */
+static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a, int blinded)
 {
     u64 zi[4], zi2[4], t[4];
-    SFX(fe_inv)(zi, a->Z);
+    if (blinded)
+        SFX(fe_inv_fast)(zi, a->Z);
+    else
+        SFX(fe_inv)(zi, a->Z);
     FE_SQR(zi2, zi);
     FE_MUL(x, a->X, zi2);
     FE_MUL(t, zi2, zi);
@@ -249,7 +276,8 @@ static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a)
 /* Batch affine conversion with one inversion (Montgomery's trick). Points at infinity come out
  * as (0, 0) (their Z is replaced by one, by mask, so they do not spoil the product). Constant
  * time in the values; `scratch` holds n field elements. */
-static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*scratch)[4])
+static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*scratch)[4],
+                                      int blinded)
 {
     u64 inv[4], t[4], z[4], zi2[4];
     if (n == 0)
@@ -262,7 +290,10 @@ static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*s
         else
             FE_MUL(scratch[i], scratch[i - 1], z);
     }
-    SFX(fe_inv)(inv, scratch[n - 1]);
+    if (blinded)
+        SFX(fe_inv_fast)(inv, scratch[n - 1]);
+    else
+        SFX(fe_inv)(inv, scratch[n - 1]);
     for (size_t i = n; i-- > 0;) {
         u64 inf = fe_zero_mask(in[i].Z);
         fe_select(z, in[i].Z, FE_ONE, inf);
@@ -405,7 +436,7 @@ static ATTR int SFX(build_comb)(aff *table, const jac *p, int w, int windows)
         for (int k = 0; k < w; k++)
             SFX(pt_dbl)(&base, &base);
     }
-    SFX(batch_to_affine)(table, tmp, total, scratch);
+    SFX(batch_to_affine)(table, tmp, total, scratch, 0);
     free(tmp);
     free(scratch);
     return 0;
