@@ -96,6 +96,8 @@ static const uint8_t CURVE_ABG[128] = {
 #define CACHE_SLOTS 16
 
 static aff *g_table;  /* G_WINDOWS * G_TABLE */
+#define G_ODD 64       /* G, 3G, ..., 127G for the width-8 wNAF of verification */
+static aff *g_odd;
 
 /* ---- constant-time helpers ------------------------------------------------------------- */
 static inline u64 ct_nonzero_mask(u64 x) /* all ones if x != 0 */
@@ -1178,10 +1180,25 @@ int rs_sm2c_init(void)
     memcpy(g.X, G_X, 32);
     memcpy(g.Y, G_Y, 32);
     memcpy(g.Z, FE_ONE, 32);
-    if (build_comb_port(t, &g, G_W, G_WINDOWS) != 0) {
+    aff *o = malloc(G_ODD * sizeof(aff));
+    jac *oj = malloc(G_ODD * sizeof(jac));
+    u64(*scratch)[4] = malloc(G_ODD * 32);
+    if (o == NULL || oj == NULL || scratch == NULL || build_comb_port(t, &g, G_W, G_WINDOWS) != 0) {
         free(t);
+        free(o);
+        free(oj);
+        free(scratch);
         return RS_SM2C_ERR_NOMEM;
     }
+    jac g2;
+    pt_dbl_port(&g2, &g);
+    oj[0] = g;
+    for (int i = 1; i < G_ODD; i++)
+        pt_add_vartime_port(&oj[i], &oj[i - 1], &g2);
+    batch_to_affine_port(o, oj, G_ODD, scratch, 0);
+    free(oj);
+    free(scratch);
+    g_odd = o;
     g_table = t;
     return RS_SM2C_OK;
 }
@@ -1423,25 +1440,24 @@ done:
     return st;
 }
 
-/* acc = u1*G + u2*P (public), with P's comb table when given. */
+/* acc = u1*G + u2*P (public): both combs when P's table is cached, else one wNAF chain. */
 static void double_mult(jac *acc, const u64 u1[4], const u64 u2[4], const aff *p,
                         const aff *ptable)
 {
-    uint8_t dg[G_WINDOWS];
-    recode(dg, u1, G_W, G_WINDOWS);
     if (ptable != NULL) {
-        uint8_t dk[K_WINDOWS];
+        uint8_t dg[G_WINDOWS], dk[K_WINDOWS];
+        recode(dg, u1, G_W, G_WINDOWS);
         recode(dk, u2, K_W, K_WINDOWS);
         memset(acc, 0, sizeof *acc);
         DISPATCH(comb_vartime, acc, ptable, K_W, K_WINDOWS, dk);
+        DISPATCH(comb_vartime, acc, g_table, G_W, G_WINDOWS, dg);
     } else {
-        int8_t naf[NAF_LEN];
+        int8_t nafg[NAF_LEN], nafp[NAF_LEN];
         jac pj;
-        int top = wnaf(naf, u2, WNAF_W);
+        int topg = wnaf(nafg, u1, 8), topp = wnaf(nafp, u2, WNAF_W);
         aff_to_jac(&pj, p);
-        DISPATCH(wnaf_mult_vartime, acc, &pj, naf, top);
+        DISPATCH(double_wnaf_vartime, acc, g_odd, nafg, topg, &pj, nafp, topp);
     }
-    DISPATCH(comb_vartime, acc, g_table, G_W, G_WINDOWS, dg);
 }
 
 int rs_sm2c_double_mult_vartime(uint8_t out[65], const uint8_t u1[32], const uint8_t u2[32],

@@ -273,7 +273,8 @@ static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a, int blinded
     FE_MUL(y, a->Y, t);
 }
 
-/* Batch affine conversion with one inversion (Montgomery's trick). Points at infinity come out
+/* Batch affine conversion with one inversion (Montgomery's trick); blinded: 0 Fermat, 1 blinded
+ * (secret points), 2 GMP in variable time (public points only). Points at infinity come out
  * as (0, 0) (their Z is replaced by one, by mask, so they do not spoil the product). Constant
  * time in the values; `scratch` holds n field elements. */
 static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*scratch)[4],
@@ -290,10 +291,13 @@ static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*s
         else
             FE_MUL(scratch[i], scratch[i - 1], z);
     }
-    if (blinded)
+    if (blinded == 1) {
         SFX(fe_inv_fast)(inv, scratch[n - 1]);
-    else
+    } else if (blinded == 2 && inv_vartime(inv, scratch[n - 1], P_) > 0) {
+        FE_MUL(inv, inv, R3P); /* public points: GMP on the Montgomery form, then fix R */
+    } else {
         SFX(fe_inv)(inv, scratch[n - 1]);
+    }
     for (size_t i = n; i-- > 0;) {
         u64 inf = fe_zero_mask(in[i].Z);
         fe_select(z, in[i].Z, FE_ONE, inf);
@@ -476,21 +480,40 @@ static ATTR void SFX(odd_multiples)(jac *T, const jac *p)
         SFX(pt_add_vartime)(&T[i], &T[i - 1], &p2);
 }
 
-/* acc = u * P by wNAF with a Jacobian table (public u, P), variable time. */
-static ATTR void SFX(wnaf_mult_vartime)(jac *acc, const jac *p, const int8_t naf[NAF_LEN], int top)
+/* acc = u1 G + u2 P (public) in one doubling chain: width-8 wNAF of u1 over the precomputed odd
+ * multiples of G, width-5 wNAF of u2 over P's odd multiples made affine with one inversion. */
+static ATTR void SFX(double_wnaf_vartime)(jac *acc, const aff *tg, const int8_t *nafg, int topg,
+                                          const jac *p, const int8_t *nafp, int topp)
 {
-    jac T[WNAF_TABLE], neg;
+    jac T[WNAF_TABLE];
+    aff tp[WNAF_TABLE];
+    u64 scratch[WNAF_TABLE][4], ny[4];
     SFX(odd_multiples)(T, p);
+    SFX(batch_to_affine)(tp, T, WNAF_TABLE, scratch, 2);
     memset(acc, 0, sizeof *acc);
+    int top = topg > topp ? topg : topp;
     for (int bit = top; bit >= 0; bit--) {
-        SFX(pt_dbl)(acc, acc);
-        int d = naf[bit];
-        if (d > 0) {
-            SFX(pt_add_vartime)(acc, acc, &T[d >> 1]);
-        } else if (d < 0) {
-            neg = T[(-d) >> 1];
-            fe_neg(neg.Y, neg.Y);
-            SFX(pt_add_vartime)(acc, acc, &neg);
+        if (!fe_is_zero(acc->Z))
+            SFX(pt_dbl)(acc, acc);
+        int d = nafp[bit];
+        if (d != 0) {
+            const aff *e = &tp[(d < 0 ? -d : d) >> 1];
+            if (d < 0) {
+                fe_neg(ny, e->y);
+                SFX(pt_madd_vartime)(acc, acc, e->x, ny);
+            } else {
+                SFX(pt_madd_vartime)(acc, acc, e->x, e->y);
+            }
+        }
+        d = nafg[bit];
+        if (d != 0) {
+            const aff *e = &tg[(d < 0 ? -d : d) >> 1];
+            if (d < 0) {
+                fe_neg(ny, e->y);
+                SFX(pt_madd_vartime)(acc, acc, e->x, ny);
+            } else {
+                SFX(pt_madd_vartime)(acc, acc, e->x, e->y);
+            }
         }
     }
 }
