@@ -15,15 +15,17 @@
  * Secrets (private keys, nonces, scalars of scalar_mult*, scalar_* operands) are handled in
  * constant time: no branch and no memory index depends on them (checked under valgrind by
  * tests/ct/sm2core_ct.c on the portable and the BMI2/ADX + AVX2 paths). Only what SM2 makes
- * public is declassified: r and s, the validity of a scalar, and in signing the blinded product
- * b(1 + d) (b fresh and uniform) that GMP inverts in variable time. Functions named *_vartime,
- * point decoding, point_add and verification take public inputs only.
+ * public is declassified: r and s, the validity of a scalar, and blinded products a*b (b fresh,
+ * uniform, secret) that GMP inverts in variable time: (1 + d) in signing and the Z coordinate
+ * of secret-derived points before their affine conversion (a^-1 = b (a b)^-1). Fermat's
+ * constant-time exponentiation is the fallback when no randomness is available. Functions named
+ * *_vartime, point decoding, point_add and verification take public inputs only.
  *
  * Methods: Montgomery field arithmetic specialised to p; k*P with a 5-bit signed fixed window
  * (16-entry table, every entry scanned with masks per window); k*G with a 7-bit signed comb of
- * 37 x 64 affine points built at init; verification as s*G (comb) + t*P (width-5 wNAF, or the
- * key's own 6-bit comb once it is cached) without a final inversion; batch affine conversion
- * with one inversion per batch.
+ * 37 x 64 affine points built at init; verification as s*G + t*P in one width-8 / width-5 wNAF
+ * chain (or both combs once the key's own 6-bit comb is cached), compared in Jacobian form
+ * without an inversion; batches convert their tables and results with one inversion each.
  *
  * Return value: RS_SM2C_OK (0) or one of the negative RS_SM2C_ERR_* codes below; outputs are
  * undefined on error.
