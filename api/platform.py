@@ -28,6 +28,7 @@ from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
 from api.meter import Meter
 from incentive.adapter import IncentiveHook
+from incentive.params import PARAM_IDS
 from ledger.checkpoint import COSIGN_LABEL, Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
 from ledger.entry import Code, Entry, Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
@@ -71,20 +72,6 @@ def _sign_admins(c: Consortium, raw: bytes) -> tuple[Signature, ...]:
 # Demo consortia run periods of seconds so that fees, the pool and vesting show within a demo;
 # a rule_change entry right after genesis sets them (so auditors replay exactly the same rules).
 DEMO_RULES = {"period_seconds": 15, "evaluation_fee": 1, "holding_periods": 1, "activity_bonus": 100}
-PARAM_IDS = {
-    "period_seconds": 1,
-    "evaluation_fee": 2,
-    "evaluation_quota": 3,
-    "record_reward": 4,
-    "record_reward_cap": 5,
-    "holding_periods": 6,
-    "pool_share_cap": 7,
-    "corroboration_reward": 8,
-    "corroboration_cap": 9,
-    "activity_bonus": 10,
-    "starting_grant": 11,
-    "dispute_penalty": 12,
-}
 
 
 def bootstrap_ledger(c: Consortium, storage_path: Path, rules: dict[str, int] | None = None) -> Log:
