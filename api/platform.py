@@ -211,7 +211,7 @@ class Platform:
             if height == 0:
                 continue
             e = Entry.decode(body)
-            if e.kind is Kind.CONTRIBUTE and e.code == Code.ACCEPTED:
+            if e.kind in (Kind.CONTRIBUTE, Kind.REVOKE) and e.code == Code.ACCEPTED:
                 out[sm3(e.request.encode())] = height
         return out
 
@@ -308,7 +308,7 @@ class Platform:
             fresh: list[tuple[mindex.IndexEntry, bytes]] = []
             seen: set[bytes] = set()
             for entry, dk in zip(parsed, dedup_keys, strict=True):
-                if dk in seen or self.store.entries_with_dedup(member.id, dk):
+                if dk in seen or any(self._live(e) for e in self.store.entries_with_dedup(member.id, dk)):
                     continue
                 seen.add(dk)
                 fresh.append((entry, dk))
@@ -348,7 +348,90 @@ class Platform:
         )
         return ContributeOutcome(len(fresh), len(entries) - len(fresh), new_tags, receipt)
 
+    def _live(self, entry_id: bytes) -> bool:
+        """Live or frozen in the published index, or staged and not yet published."""
+        status = self.index.state.status(entry_id)
+        return status is None or status in (mindex.EntryStatus.LIVE, mindex.EntryStatus.FROZEN)
+
+    def revoke(
+        self,
+        raw: bytes,
+        signatures: Sequence[Signature],
+        entry_ids: Sequence[bytes],
+        secrets: Sequence[bytes],
+    ) -> tuple[int, Receipt]:
+        """Withdraw a contributor's entries: tombstones reveal each entry's t (SM3(t) = c shows the
+        entry's contributor asked), the ledger's revoke entry lists their upload heights and the
+        platform attests how many distinct tags the member no longer reports."""
+        req, member = self._authenticate(raw, signatures)
+        if req.kind is not Kind.REVOKE:
+            raise BadRequest("a revocation needs a revoke request")
+        if not member.has(Role.CONTRIBUTOR):
+            raise PermissionDenied(f"member {member.name!r} is not a contributor")
+        if len(entry_ids) != len(secrets) or not 0 < len(entry_ids) <= MAX_UPLOAD_ENTRIES:
+            raise BadRequest("a revocation names 1 or more entries, each with its tombstone secret")
+        if len(set(entry_ids)) != len(entry_ids):
+            raise BadRequest("a revocation names an entry twice")
+        try:
+            ops = [mindex.IndexOp.tombstone(e, t) for e, t in zip(entry_ids, secrets, strict=True)]
+        except ValueError as e:
+            raise BadRequest(f"malformed tombstone: {e}") from None
+        if req.fields["batch_hash"] != sm3(b"".join(op.to_bytes() for op in ops)):
+            raise BadRequest("the tombstones do not match the hash in the signed request")
+        heights = req.fields["heights"]
+        assert isinstance(heights, tuple)
+        if req.int_field("count") != len(ops) or len(heights) != len(ops):
+            raise BadRequest("the request must list one upload height per revoked entry")
+        with self._lock:
+            tags: set[bytes] = set()
+            for eid, h in zip(entry_ids, heights, strict=True):
+                reg = self.store.owner(eid)
+                if reg is None or reg.owner != member.id:
+                    raise PermissionDenied("a revocation may only withdraw the member's own entries")
+                if reg.height != h:
+                    raise BadRequest(f"entry {eid.hex()[:8]}… was uploaded at height {reg.height}, not {h}")
+                if self.index.state.status(eid) is None:
+                    raise Refused("an entry is not published yet: revoke it after the next publication")
+                tag = self.index.state.tag_of_entry(eid)
+                assert tag is not None
+                tags.add(tag)
+            try:
+                self.index.state.check(ops)  # SM3(t) = c for each, and each entry still live
+            except ValueError as e:
+                raise BadRequest(f"tombstone rejected: {e}") from None
+            gone = set(entry_ids)
+            removed = 0
+            for tag in tags:
+                others = [
+                    e
+                    for e in self.index.state.lookup(tag, include_frozen=True)
+                    if e.entry_id not in gone
+                    and (o := self.store.owner(e.entry_id)) is not None
+                    and o.owner == member.id
+                ]
+                removed += not others
+            request_hash = sm3(raw)
+            self.store.stage(request_hash, [op.to_bytes() for op in ops], [])
+            try:
+                receipt = self.ledger.submit(raw, signatures, {"removed": removed})
+            except LedgerRefused as e:
+                self.store.drop(request_hash)
+                raise Refused(f"ledger refused the revocation: {e}") from None
+            except BaseException:
+                self.store.drop(request_hash)
+                raise
+            assert isinstance(receipt, Receipt)
+            code = self.entry_code(receipt.index)
+            if code != Code.ACCEPTED:
+                self.store.drop(request_hash)
+                raise Refused(f"revocation rejected by the ledger (code {code})")
+            self.store.confirm(request_hash, receipt.index)
+            self.index.submit_many(ops)
+            self._tags_cache.pop(member.id, None)
+        return len(ops), receipt
+
     def _member_tags(self, member_id: int) -> set[bytes]:
+
         if member_id not in self._tags_cache:
             tags: set[bytes] = set()
             for op_bytes in self.store.published() + self.store.confirmed_staged():
