@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -60,7 +61,7 @@ def _split(records: list[RiskRecord], n: int, rng: random.Random) -> list[list[R
 def run_demo(
     records: int = 30_000, directory: Path | None = None, lookups: int = 50, seed: int = 2026
 ) -> int:
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)
     rng = random.Random(seed)
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="riskshare-demo-"))
     t = Timings()
