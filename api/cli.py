@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "api.cmd_audit",
     "api.cmd_service",
     "api.cmd_demo",
+    "api.cmd_members",
     "api.cmd_points",
 ]
 

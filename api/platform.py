@@ -52,10 +52,14 @@ def epoch_bytes(c: Consortium) -> bytes:
     return c.log_id + c.epoch.to_bytes(8, "big")
 
 
+def _records(c: Consortium) -> list[MemberRecord]:
+    return [MemberRecord(m.id, m.name, m.roles, m.sign_public(), m.agree_public()) for m in c.members]
+
+
 def directory_of(c: Consortium) -> Directory:
-    return Directory(
-        MemberRecord(m.id, m.name, m.roles, m.sign_public(), m.agree_public()) for m in c.members
-    )
+    """The members in consortium.toml, reloaded when an unknown member calls (enrolment adds
+    members there after their ledger entry is accepted)."""
+    return Directory(_records(c), source=lambda: _records(Consortium.load(c.root)))
 
 
 def upload_hash(entries: Sequence[bytes], dedup_keys: Sequence[bytes]) -> tuple[bytes, int]:

@@ -24,14 +24,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent), **(env or {})},
     )
 
 
@@ -116,7 +118,31 @@ def test_cli_session(tmp_path: Path) -> None:
         assert badid.returncode == 2 and "check" in badid.stderr.lower()
         wrong = _cli("--dir", str(d), "--as", "audit-1", "lookup", records[4].subject_id)
         assert wrong.returncode == 1 and "refused" in wrong.stderr
+        # a new broker makes its own keys; an administrator enrols it on the ledger; the running
+        # servers learn of it without a restart
+        pw = {"RISKSHARE_PASSPHRASE": "correct horse battery staple"}
+        kg = _cli("keygen", str(d), "--name", "sec-new", "--roles", "broker", env=pw)
+        assert kg.returncode == 0, kg.stderr
+        assert json.loads(kg.stdout)["roles"] == ["broker"]
+        req = d / "keys" / "sec-new" / "enrolment.json"
+        denied = _cli(*base, "enrol", str(req))
+        assert denied.returncode == 2 and "not an administrator" in denied.stderr
+        en = _cli("--dir", str(d), "--as", "platform", "enrol", str(req), "--mirror")
+        assert en.returncode == 0 and "enrolled sec-new" in en.stderr, en.stderr
+        new = _cli(
+            "--dir",
+            str(d),
+            "--as",
+            "sec-new",
+            "lookup",
+            records[4].subject_id,
+            "--type",
+            records[4].subject_type.value,
+            env=pw,
+        )
+        assert new.returncode == 0, new.stderr
         rv = _cli(*base, "revoke", str(tmp_path / "list.csv"))
+
         assert rv.returncode == 0 and "revoked 25" in rv.stderr, rv.stderr
     finally:
         _stop(platform)
