@@ -6,8 +6,11 @@
  *
  * Conventions: points cross into Python as 33-byte compressed SEC1 encodings, concatenated for
  * batches; scalars as 32 big-endian bytes. Every batch crosses into C once and runs without the
- * GIL. Secrets (scalars, hash-to-curve inputs) never steer a branch or a memory index in this
- * file or in ec_field.c; the OpenSSL backend is constant time for single-point k*P and k*G. */
+ * GIL. Secrets (scalars, hash-to-curve inputs, blinded points) never steer a branch or a memory
+ * index in this file, ec_h2c.c or ec_field.c, except validity checks whose outcome is public (a
+ * scalar out of range, a point off the curve); tests/ct/ec_ct.c checks the hash-to-curve and
+ * scalar paths under valgrind. OpenSSL's single-point k*P and k*G are constant time (nistz256's
+ * windowed code, the ladder of its generic code). */
 #include "rs.h"
 #include "ec_curve.h"
 #include "ec_h2c.h"
