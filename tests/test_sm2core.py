@@ -61,6 +61,20 @@ def test_edge_scalars(dispatch: str, k: int) -> None:
     assert c.scalar_mult(b32(k), c.generator()) == ref.encode(ref.mul(k, ref.G))
 
 
+def test_scalars_just_below_n(dispatch: str) -> None:
+    # k = n - 2j makes the last window of k*P a doubling: the complete addition must catch it
+    m = rand_scalar()
+    pt = ref.mul(m, ref.G)
+    ks = [ref.N - j for j in range(1, 41)]
+    for k in ks:
+        want = ref.encode(ref.mul(k * m, ref.G))
+        assert c.scalar_mult(b32(k), ref.encode(pt)) == want, k
+        assert c.scalar_base_mult(b32(k)) == ref.encode(ref.mul(k, ref.G)), k
+        assert c.static_agree(b32(k), ref.encode(pt)) == want[1:33]
+    out = c.scalar_mult_batch(b32(ref.N - 6), [ref.encode(pt)] * 3)
+    assert out == ref.encode(ref.mul((ref.N - 6) * m, ref.G)) * 3
+
+
 def test_random_scalar_mult_against_reference(dispatch: str) -> None:
     for _ in range(8):
         k, pt = rand_scalar(), rand_point()

@@ -204,6 +204,23 @@ static ATTR void SFX(pt_madd_ct)(jac *r, const jac *a, const u64 bx[4], const u6
     *r = t;
 }
 
+/* As pt_madd_ct, and also right when a = b (the doubling is computed and selected by mask). */
+static ATTR void SFX(pt_madd_complete_ct)(jac *r, const jac *a, const u64 bx[4], const u64 by[4],
+                                          u64 binf)
+{
+    jac t, d, bj;
+    u64 hz, rz;
+    SFX(pt_madd_raw)(&t, a, bx, by, &hz, &rz);
+    SFX(pt_dbl)(&d, a);
+    jac_cmov(&t, &d, hz & rz);
+    memcpy(bj.X, bx, 32);
+    memcpy(bj.Y, by, 32);
+    memcpy(bj.Z, FE_ONE, 32);
+    jac_cmov(&t, &bj, fe_zero_mask(a->Z));
+    jac_cmov(&t, a, binf);
+    *r = t;
+}
+
 /* Variable-time complete addition (public points). */
 static ATTR void SFX(pt_add_vartime)(jac *r, const jac *a, const jac *b)
 {
@@ -324,10 +341,12 @@ static ATTR void SFX(var_table)(jac T[VAR_TABLE], const jac *p)
  * the affine table 1P .. 16P. Constant time: the same doublings and mixed additions for every
  * k; the table entry is found by scanning all 16 entries with masks; the sign is applied by a
  * masked negation; digit 0 and the initial infinity are handled by masks in pt_madd_ct.
- * Why a = +-b cannot happen in pt_madd_ct: after window i the accumulator is m*P where m is
- * the prefix of k's signed digits; before adding d*P (|d| <= 16) it is 32*m*P, and 32m = +-d
- * needs m = 0 (infinity, handled) since |32m| >= 32 otherwise; all prefixes are far below n,
- * so there is no wrap-around. */
+ * Before adding d_i*P (|d_i| <= 16) in window i the accumulator is A*P with A = the signed
+ * digits above i, A ~ k / 2^(5i). For i >= 1, |A| < n/16, so A = +-d_i mod n would need
+ * A = +-d_i as integers, impossible for A = 32M unless M = 0 (infinity, handled by masks). In
+ * the last window A ~ k can wrap: k = n - 2j (j <= 16) makes A = d_0 mod n, a doubling. That
+ * window therefore uses the complete pt_madd_complete_ct (the opposite case already gives
+ * Z = 0 = infinity in the raw formula). */
 static ATTR void SFX(scalar_mult_ct_aff)(jac *out, const uint8_t dig[VAR_WINDOWS],
                                          const aff T[VAR_TABLE])
 {
@@ -342,7 +361,10 @@ static ATTR void SFX(scalar_mult_ct_aff)(jac *out, const uint8_t dig[VAR_WINDOWS
         aff_select(x, y, T, VAR_TABLE, d);
         fe_neg(ny, y);
         fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
-        SFX(pt_madd_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
+        if (i != 0)
+            SFX(pt_madd_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
+        else
+            SFX(pt_madd_complete_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
     }
     *out = acc;
 }
