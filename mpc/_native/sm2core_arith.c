@@ -17,6 +17,7 @@
 #include <gmp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1307,6 +1308,8 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
         return st;
     if (count == 0)
         return RS_SM2C_OK;
+    if (count > SIZE_MAX / sizeof(jac))
+        return RS_SM2C_ERR_NOMEM;
     aff *pts = malloc(count * sizeof(aff));
     jac *res = malloc(count * sizeof(jac));
     jac *tj = malloc(BATCH_CHUNK * VAR_TABLE * sizeof(jac));
@@ -1370,6 +1373,8 @@ int rs_sm2c_multi_mult_vartime(uint8_t out[65], const uint8_t *scalars, const ui
     u64(*scratch)[4] = NULL;
     if (count == 0)
         return RS_SM2C_ERR_INFINITY;
+    if (count > SIZE_MAX / (WNAF_TABLE * sizeof(jac)) || count > SIZE_MAX / NAF_LEN)
+        return RS_SM2C_ERR_NOMEM;
     tj = malloc(count * WNAF_TABLE * sizeof(jac));
     ta = malloc(count * WNAF_TABLE * sizeof(aff));
     naf = malloc(count * NAF_LEN);
