@@ -175,9 +175,13 @@ def _event(
         accepted, new_tags = entry.int_field("accepted"), entry.int_field("new_tags")
         return ContributeEvent(height, member, accepted, new_tags, Receipts(p, k))
     if kind in (Kind.LOOKUP, Kind.SCREEN):
+        if kind == Kind.SCREEN and entry.int_field("mode") == SCREEN_BILATERAL:
+            # KKRT against a contributor: no OPRF servers; the charge is bins + stash, in an entry
+            # the counterpart signs (its signature is in the receipts field)
+            n = entry.int_field("evaluations")
+            return EvaluationEvent(height, member, Receipts(n, n), kind_code=2)
         p, k = receipts(entry)
-        code = 0 if kind == Kind.LOOKUP else (2 if entry.int_field("mode") == SCREEN_BILATERAL else 1)
-        return EvaluationEvent(height, member, Receipts(p, k), kind_code=code)
+        return EvaluationEvent(height, member, Receipts(p, k), kind_code=0 if kind == Kind.LOOKUP else 1)
     if kind == Kind.REVOKE:
         heights = entry.ints_field("heights")
         if len(heights) != entry.int_field("count"):

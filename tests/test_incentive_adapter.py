@@ -224,3 +224,13 @@ def test_receipt_counter_reconciles_both_servers(
         assert hook.state_root() == root
     else:
         assert hook.engine.cell(NS.QUOTA_USED, BROKER) == 3
+
+
+def test_bilateral_screening_is_charged_from_its_count() -> None:
+    hook = IncentiveHook(receipts=receipt_counter(_parse))
+    hook.apply(history()[0], 0)
+    e = entry(
+        Kind.SCREEN, BROKER, T0_MS + 1, evaluations=7, mode=2, counterpart=C1, receipts=[b"counterpart sig"]
+    )
+    assert hook.apply(e, 1) == 0
+    assert hook.engine.cell(NS.QUOTA_USED, BROKER) == 7
