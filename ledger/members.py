@@ -66,6 +66,7 @@ SUBMITTERS: Mapping[Kind, Role] = {
 }
 THRESHOLD_KINDS = frozenset({Kind.GENESIS, Kind.MEMBER, Kind.KEY_EPOCH, Kind.RULE_CHANGE})
 LOOKUP_MIRROR = 1
+SCREEN_BILATERAL = 2
 
 
 class Unauthenticated(Exception):
@@ -191,6 +192,11 @@ class Registry:
                 return Code.BAD_THRESHOLD
         if kind is Kind.MEMBER:
             return self._member_fields(request)
+        if kind is Kind.SCREEN and request.int_field("mode") == SCREEN_BILATERAL:
+            # A bilateral run is charged in an entry both parties sign.
+            cp = self.get(request.int_field("counterpart"))
+            if cp is None or not cp.has(Role.CONTRIBUTOR) or cp.id not in signers or cp.id == m.id:
+                return Code.INVALID_FIELDS
         return Code.ACCEPTED
 
     def _member_fields(self, request: Request) -> Code:

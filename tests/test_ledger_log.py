@@ -404,3 +404,14 @@ def test_hook_codes_in_the_ledger_range_become_rule_rejections(consortium: Conso
     log.submit(*_lookup(c, clock))
     log.submit(*_lookup(c, clock))
     assert Entry.decode(log.storage.entry(2)).code == Code.RULE_REJECTED
+
+
+def test_bilateral_screening_needs_both_signatures(consortium: Consortium) -> None:
+    c = consortium
+    log, clock = _open(c)
+    fields: dict[str, FieldValue] = {"epoch": 1, "evaluations": 4096, "mode": 2, "counterpart": 100}
+    log.submit(*c.request(Kind.SCREEN, 200, fields, now_ms=clock.ms))
+    log.submit(*c.request(Kind.SCREEN, 200, fields, now_ms=clock.ms, cosigners=[100]))
+    log.submit(*c.request(Kind.SCREEN, 200, {**fields, "counterpart": 2}, now_ms=clock.ms, cosigners=[2]))
+    codes = [Entry.decode(log.storage.entry(i)).code for i in (1, 2, 3)]
+    assert codes == [Code.INVALID_FIELDS, Code.ACCEPTED, Code.INVALID_FIELDS]
