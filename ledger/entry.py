@@ -241,7 +241,8 @@ ATTESTED: Final[Mapping[Kind, Schema]] = MappingProxyType(
     {
         **{k: () for k in Kind},
         Kind.CONTRIBUTE: (("accepted", "u64"), ("new_tags", "u64")),
-        Kind.REVOKE: (("removed", "u64"),),
+        Kind.REVOKE: (("removed", "u64"),),  # distinct tags left with no active record
+        Kind.DISPUTE: (("removed", "u64"),),  # the same, for an upheld decision's removal
     }
 )
 
