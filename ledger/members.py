@@ -193,9 +193,10 @@ class Registry:
         if kind is Kind.MEMBER:
             return self._member_fields(request)
         if kind is Kind.SCREEN and request.int_field("mode") == SCREEN_BILATERAL:
-            # A bilateral run is charged in an entry both parties sign.
+            # A bilateral run names the contributor it ran against (whose signed receipt, or
+            # co-signature, the service checks); it must be another, active contributor.
             cp = self.get(request.int_field("counterpart"))
-            if cp is None or not cp.has(Role.CONTRIBUTOR) or cp.id not in signers or cp.id == m.id:
+            if cp is None or not cp.has(Role.CONTRIBUTOR) or cp.id == m.id:
                 return Code.INVALID_FIELDS
         return Code.ACCEPTED
 

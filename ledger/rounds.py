@@ -6,7 +6,8 @@
 * ``stat_submit`` is accepted once per participant of an open round;
 * ``stat_close`` (by the platform) must list exactly the participants that did not submit; nothing
   is accepted from anyone for the round afterwards;
-* ``stat_release`` only after the close, with at least k accepted submissions, once.
+* ``stat_release`` only after the close and with at least k accepted submissions (a round may be
+  released to several queriers; that each cell goes out once is the key holder's to enforce).
 
 All of it follows from the log alone, so auditors replay the same verdicts.
 """
@@ -30,7 +31,7 @@ class Round:
     participants: tuple[int, ...]
     submitted: set[int] = field(default_factory=set)
     closed: bool = False
-    released: bool = False
+    releases: int = 0
 
 
 class RoundBook:
@@ -70,7 +71,7 @@ class RoundBook:
             listed = request.fields["non_submitters"]
             missing = tuple(sorted(set(r.participants) - r.submitted))
             return Code.ACCEPTED if not r.closed and listed == missing else Code.INVALID_FIELDS
-        ok = r.closed and not r.released and len(r.submitted) >= r.k
+        ok = r.closed and len(r.submitted) >= r.k
         return Code.ACCEPTED if ok else Code.INVALID_FIELDS
 
     def apply(self, entry: Entry) -> None:
@@ -88,4 +89,4 @@ class RoundBook:
             elif kind is Kind.STAT_CLOSE:
                 r.closed = True
             else:
-                r.released = True
+                r.releases += 1

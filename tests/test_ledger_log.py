@@ -406,15 +406,16 @@ def test_hook_codes_in_the_ledger_range_become_rule_rejections(consortium: Conso
     assert Entry.decode(log.storage.entry(2)).code == Code.RULE_REJECTED
 
 
-def test_bilateral_screening_needs_both_signatures(consortium: Consortium) -> None:
+def test_bilateral_screening_names_a_contributor(consortium: Consortium) -> None:
     c = consortium
     log, clock = _open(c)
     fields: dict[str, FieldValue] = {"epoch": 1, "evaluations": 4096, "mode": 2, "counterpart": 100}
     log.submit(*c.request(Kind.SCREEN, 200, fields, now_ms=clock.ms))
     log.submit(*c.request(Kind.SCREEN, 200, fields, now_ms=clock.ms, cosigners=[100]))
-    log.submit(*c.request(Kind.SCREEN, 200, {**fields, "counterpart": 2}, now_ms=clock.ms, cosigners=[2]))
-    codes = [Entry.decode(log.storage.entry(i)).code for i in (1, 2, 3)]
-    assert codes == [Code.INVALID_FIELDS, Code.ACCEPTED, Code.INVALID_FIELDS]
+    log.submit(*c.request(Kind.SCREEN, 200, {**fields, "counterpart": 2}, now_ms=clock.ms))
+    log.submit(*c.request(Kind.SCREEN, 100, {**fields, "counterpart": 100}, now_ms=clock.ms))
+    codes = [Entry.decode(log.storage.entry(i)).code for i in (1, 2, 3, 4)]
+    assert codes == [Code.ACCEPTED, Code.ACCEPTED, Code.INVALID_FIELDS, Code.INVALID_FIELDS]
 
 
 def test_statistics_rounds_are_kept_consistent() -> None:
@@ -457,8 +458,10 @@ def test_statistics_rounds_are_kept_consistent() -> None:
     assert code() == Code.INVALID_FIELDS  # nothing after the close
     log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "cells": 25}, now_ms=now))
     assert code() == Code.ACCEPTED
-    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "cells": 25}, now_ms=now))
-    assert code() == Code.INVALID_FIELDS  # once
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "querier": 200, "cells": 3}, now_ms=now))
+    assert code() == Code.ACCEPTED  # released to another querier
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 9, "cells": 25}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # round 9 is not closed
     from ledger.audit import audit
 
     assert audit(log.storage).ok
