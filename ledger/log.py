@@ -51,6 +51,7 @@ from ledger.entry import (
 )
 from ledger.hooks import NullHook, RuleHook
 from ledger.members import Registry, Unauthenticated
+from ledger.rounds import RoundBook
 from ledger.storage import Batch, CheckpointRow, Storage, StorageError
 from mpc import merkle
 from mpc.sm2 import SM2PrivateKey, SM2PublicKey
@@ -112,6 +113,7 @@ class LedgerState:
             raise ValueError(f"unknown Merkle hash algorithm code {alg}")
         self.hash_alg: merkle.HashAlg = HASH_ALGS[alg]
         self.registry_version = 0
+        self.rounds = RoundBook()
 
     def verdict(
         self,
@@ -134,7 +136,7 @@ class LedgerState:
             return Code.BAD_RULE_VERSION
         if request.kind is Kind.RULE_CHANGE and request.int_field("new_version") <= self.rule_version:
             return Code.INVALID_FIELDS
-        return Code.ACCEPTED
+        return self.rounds.verdict(request, signers, self.registry)
 
     def advance(self, entry: Entry) -> None:
         if not entry.accepted:
@@ -144,6 +146,8 @@ class LedgerState:
             self.registry_version += 1
         elif entry.kind is Kind.RULE_CHANGE:
             self.rule_version = entry.int_field("new_version")
+        else:
+            self.rounds.apply(entry)
 
     def platform(self) -> int:
         """The member id that signs checkpoints: the lowest-numbered active platform member."""
@@ -158,6 +162,7 @@ class Metrics:
     fsyncs: int = 0
     committed: int = 0
     checkpoints: int = 0
+    receipt_signatures: int = 0
     commit_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10000))
     cosign_lag_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=1000))
 
@@ -173,6 +178,7 @@ class Metrics:
             "fsyncs": self.fsyncs,
             "committed": self.committed,
             "checkpoints": self.checkpoints,
+            "receipt_signatures": self.receipt_signatures,
             "commit_ms_p50": lat[len(lat) // 2] if lat else None,
             "commit_ms_p99": lat[min(len(lat) - 1, len(lat) * 99 // 100)] if lat else None,
             "cosign_lag_ms_last": self.cosign_lag_ms[-1] if self.cosign_lag_ms else None,
@@ -520,6 +526,7 @@ class Log:
                     for h in wanted:
                         self._receipts[h] = receipts[h - start]
                     self._receipt_cv.notify_all()
+                self.metrics.receipt_signatures += 1
 
     def _await_receipt(self, height: int) -> Receipt:
         with self._receipt_cv:

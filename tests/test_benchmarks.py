@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks.__main__ import main
 
 
@@ -16,3 +18,24 @@ def test_quick_sm_run_writes_json(tmp_path: Path) -> None:
     assert {"SM3 1 MiB", "SM4-GCM encrypt 1 MiB"} <= ops
     assert all(r["ours"] > 0 for r in rows)
     assert all(r["ratio"] is None or r["ratio"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_ledger_area_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import ledger
+
+    monkeypatch.setattr(
+        ledger,
+        "SIZES",
+        {
+            "merkle": (64, 64),
+            "appends": (40, 40),
+            "latency_s": (0.05, 0.05),
+            "replay": (60, 60),
+            "proof": (300, 300),
+        },
+    )
+    out = tmp_path / "ledger.json"
+    assert main(["ledger", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) == 10 and all(r["ours"] > 0 for r in rows)
