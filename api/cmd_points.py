@@ -65,6 +65,11 @@ def _load(path: Path) -> tuple[Engine, list[JournalRow]]:
 
         storage = SQLiteStorage(str(path))
         try:
+            hook = (storage.get_meta("hook") or b"null").decode()
+            if hook != "incentive":
+                raise LookupError(
+                    f"this ledger was sequenced with the {hook!r} rule hook, not the incentive rules"
+                )
             result = replay_storage(storage)
         finally:
             storage.close()
