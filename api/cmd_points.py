@@ -158,7 +158,7 @@ def _points(args: argparse.Namespace) -> int:
         return EXIT_OK
     console = Console()
     console.print(
-        f"height {s['height']}, rule version {s['rule_version']}, period {s['period']}, "
+        f"last accepted height {s['height']}, rule version {s['rule_version']}, period {s['period']}, "
         f"state root {s['state_root'][:16]}…"
     )
     console.print(
