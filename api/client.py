@@ -372,13 +372,15 @@ def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> 
     cp = signed.checkpoint
     ev = s.oprf.evaluate([oprf_input(subject_type, sid)], Kind.LOOKUP)
     token = next(r for r in ev.receipts if EvaluationReceipt.open(r)[0].server == s.oprf.platform.member_id)
+    if (info.bucket_size, info.slot_cap) != (s.c.bucket_size, s.c.slot_cap):
+        raise InvalidProof("the platform's snapshot shape differs from the consortium's parameters")
     q = ObliviousLookup(
         ev.outputs[0],
         s.epoch,
         snapshot_root=cp.snapshot_root,
         bits=info.bits,
-        bucket_size=info.bucket_size,
-        cap=info.slot_cap,
+        bucket_size=s.c.bucket_size,
+        cap=s.c.slot_cap,
     )
     b = s.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=q.bucket), timeout=30)
     choice = q.receive_bucket(
@@ -476,10 +478,9 @@ def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None)
     elif st.index.tree.root(cp.index_size) != cp.index_root:
         raise InvalidProof("the checkpoint's index root differs from the published index")
     # oblivious mode: rebuild the padded buckets and compare the snapshot root
-    if (
-        st.index.size == cp.index_size
-        and build_snapshot(s.c, st.index.state, cp.index_root).root != cp.snapshot_root
-    ):
+    if st.index.size != cp.index_size:
+        raise InvalidProof("the published index does not reach the checkpoint's index size")
+    if build_snapshot(s.c, st.index.state, cp.index_root).root != cp.snapshot_root:
         raise InvalidProof("the checkpoint's snapshot root differs from the published index")
     # replays everything with the rules; SplitView if anything differs
     sig = st.auditor.cosign(st.storage, hook if hook is not None else IncentiveHook())

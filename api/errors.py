@@ -56,6 +56,7 @@ STATUS_TABLE: list[tuple[type[BaseException], grpc.StatusCode]] = [
     (mpc_exc.ProtocolStateError, grpc.StatusCode.FAILED_PRECONDITION),
     (mpc_exc.PaillierOverflow, grpc.StatusCode.OUT_OF_RANGE),
     (mpc_exc.InternalError, grpc.StatusCode.INTERNAL),
+    (mpc_exc.InvalidIndexOperation, grpc.StatusCode.INVALID_ARGUMENT),
     (ValueError, grpc.StatusCode.INVALID_ARGUMENT),
     (TypeError, grpc.StatusCode.INVALID_ARGUMENT),
     (KeyError, grpc.StatusCode.NOT_FOUND),

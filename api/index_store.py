@@ -109,9 +109,21 @@ class IndexStore:
             db.execute("UPDATE registry SET height = ? WHERE request_hash = ?", (height, request_hash))
 
     def drop(self, request_hash: bytes) -> None:
+        """Forget a request's *unconfirmed* rows (a confirmed request's rows are never dropped)."""
         with self.atomic() as db:
-            db.execute("DELETE FROM staged WHERE request_hash = ?", (request_hash,))
+            db.execute("DELETE FROM staged WHERE request_hash = ? AND confirmed = 0", (request_hash,))
             db.execute("DELETE FROM registry WHERE request_hash = ? AND height < 0", (request_hash,))
+
+    def known_request(self, request_hash: bytes) -> bool:
+        """Whether this request was staged or registered before (a replay)."""
+        return bool(
+            self._db.execute(
+                "SELECT 1 FROM staged WHERE request_hash = ? LIMIT 1", (request_hash,)
+            ).fetchone()
+            or self._db.execute(
+                "SELECT 1 FROM registry WHERE request_hash = ? LIMIT 1", (request_hash,)
+            ).fetchone()
+        )
 
     def staged_requests(self) -> list[bytes]:
         return [

@@ -191,6 +191,7 @@ class Platform:
         self._durable_index = (self.index.size, self.index.root(), self._snapshot_now().root)
         self._lock = threading.RLock()
         self._tags_cache: dict[int, set[bytes]] = {}
+        self._broken = False
         self.ledger = Log(
             open_storage(str(ledger_path)),
             self._key,
@@ -332,30 +333,16 @@ class Platform:
             known_tags = self._member_tags(member.id)
             new_tags = len({e.tag for e, _ in fresh} - known_tags)
             ops = [mindex.IndexOp.add(e) for e, _ in fresh]
-            try:
-                self.index.state.check(ops)  # dry run: every op applies on the published state
-            except ValueError as e:
-                raise BadRequest(f"index operation rejected: {e}") from None
-            self.store.stage(
+            regs = [Registration(e.entry_id, member.id, dk, -1) for e, dk in fresh]
+            receipt = self._sequence_staged(
+                raw,
+                signatures,
                 request_hash,
-                [op.to_bytes() for op in ops],
-                [Registration(e.entry_id, member.id, dk, -1) for e, dk in fresh],
+                ops,
+                regs,
+                {"accepted": len(fresh), "new_tags": new_tags},
+                "contribution",
             )
-            try:
-                receipt = self.ledger.submit(raw, signatures, {"accepted": len(fresh), "new_tags": new_tags})
-            except LedgerRefused as e:
-                self.store.drop(request_hash)
-                raise Refused(f"ledger refused the contribution: {e}") from None
-            except BaseException:
-                self.store.drop(request_hash)
-                raise
-            assert isinstance(receipt, Receipt)
-            code = Entry.decode(self.ledger.storage.entry(receipt.index)).code
-            if code != Code.ACCEPTED:
-                self.store.drop(request_hash)
-                raise Refused(f"contribution rejected by the ledger (code {code})")
-            self.store.confirm(request_hash, receipt.index)
-            self.index.submit_many(ops)
             self._tags_cache.setdefault(member.id, set()).update(e.tag for e, _ in fresh)
         log.info(
             "member %d contributed %d new entries (%d duplicates)",
@@ -413,7 +400,9 @@ class Platform:
                 assert tag is not None
                 tags.add(tag)
             try:
-                self.index.state.check(ops)  # SM3(t) = c for each, and each entry still live
+                self.index.check_pending(
+                    ops
+                )  # SM3(t) = c for each; live, and not already tombstoned in a queue
             except ValueError as e:
                 raise BadRequest(f"tombstone rejected: {e}") from None
             gone = set(entry_ids)
@@ -427,25 +416,50 @@ class Platform:
                     and o.owner == member.id
                 ]
                 removed += not others
-            request_hash = sm3(raw)
-            self.store.stage(request_hash, [op.to_bytes() for op in ops], [])
-            try:
-                receipt = self.ledger.submit(raw, signatures, {"removed": removed})
-            except LedgerRefused as e:
-                self.store.drop(request_hash)
-                raise Refused(f"ledger refused the revocation: {e}") from None
-            except BaseException:
-                self.store.drop(request_hash)
-                raise
-            assert isinstance(receipt, Receipt)
-            code = self.entry_code(receipt.index)
-            if code != Code.ACCEPTED:
-                self.store.drop(request_hash)
-                raise Refused(f"revocation rejected by the ledger (code {code})")
-            self.store.confirm(request_hash, receipt.index)
-            self.index.submit_many(ops)
+            receipt = self._sequence_staged(
+                raw, signatures, sm3(raw), ops, [], {"removed": removed}, "revocation"
+            )
             self._tags_cache.pop(member.id, None)
         return len(ops), receipt
+
+    def _check_broken(self) -> None:
+        if self._broken:
+            raise RuntimeError("the platform's index store failed; restart the platform to recover")
+
+    def _sequence_staged(
+        self,
+        raw: bytes,
+        signatures: Sequence[Signature],
+        request_hash: bytes,
+        ops: list[mindex.IndexOp],
+        registrations: list[Registration],
+        attested: dict[str, int],
+        what: str,
+    ) -> Receipt:
+        """Stage index operations durably, sequence the ledger entry, then confirm and queue them
+        (under the platform lock). A refusal drops only this request's unconfirmed rows; any other
+        failure leaves them for the restart recovery to confirm or drop against the ledger."""
+        self._check_broken()
+        if self.store.known_request(request_hash):
+            raise Refused(f"this {what} request was already submitted")
+        try:
+            self.index.check_pending(ops)  # against the published index and everything queued
+        except ValueError as e:
+            raise BadRequest(f"index operation rejected: {e}") from None
+        self.store.stage(request_hash, [op.to_bytes() for op in ops], registrations)
+        try:
+            receipt = self.ledger.submit(raw, signatures, attested)
+        except LedgerRefused as e:
+            self.store.drop(request_hash)
+            raise Refused(f"ledger refused the {what}: {e}") from None
+        assert isinstance(receipt, Receipt)
+        code = self.entry_code(receipt.index)
+        if code != Code.ACCEPTED:
+            self.store.drop(request_hash)
+            raise Refused(f"{what} rejected by the ledger (code {code})")
+        self.store.confirm(request_hash, receipt.index)
+        self.index.submit_many(ops)
+        return receipt
 
     def _member_tags(self, member_id: int) -> set[bytes]:
 
@@ -453,7 +467,7 @@ class Platform:
             tags: set[bytes] = set()
             for op_bytes in self.store.published() + self.store.confirmed_staged():
                 op = mindex.IndexOp.from_bytes(op_bytes)
-                if op.entry is not None:
+                if op.entry is not None and self._live(op.entry_id):
                     reg = self.store.owner(op.entry_id)
                     if reg is not None and reg.owner == member_id:
                         tags.add(op.entry.tag)
@@ -466,11 +480,18 @@ class Platform:
         """Publish staged operations (tag-sorted) and sequence the platform's index_publish entry,
         so the next checkpoint commits the new index size and root; returns the count."""
         with self._lock:
+            self._check_broken()
             if self.index.pending == 0:
                 return 0
             start = self.index.size
             delta = self.index.publish()
-            self.store.publish(start, delta.ops)
+            try:
+                self.store.publish(start, delta.ops)
+            except BaseException:
+                # The in-memory index is ahead of the disk: refuse all further work; a restart
+                # reloads the published log and recovers the staged operations.
+                self._broken = True
+                raise
             self._durable_index = (self.index.size, self.index.root(), self._snapshot_now().root)
             raw = Request(
                 Kind.INDEX_PUBLISH,

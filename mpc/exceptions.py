@@ -51,7 +51,7 @@ class InvalidRecord(RiskshareError, ValueError):
     """A risk record or one of its fields (subject ID, category, amount, date) is invalid."""
 
 
-class InvalidIndexOperation(RiskshareError):
+class InvalidIndexOperation(RiskshareError, ValueError):
     """An index operation does not apply: unknown or duplicate entry, wrong tombstone secret,
     unauthorised freeze/unfreeze/remove, or a malformed operation."""
 

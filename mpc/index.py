@@ -684,6 +684,16 @@ class IndexLog(_Replica):
         self._commitments.update(commitments.maps[0])
         self._pending.extend(ops)
 
+    def check_pending(self, ops: Sequence[IndexOp]) -> None:
+        """Raise InvalidIndexOperation unless ``ops`` apply after everything published *and*
+        queued (a second tombstone of a queued one, a duplicate of a queued add); changes nothing."""
+        self.state._check_into(
+            ops,
+            self._decisions,
+            ChainMap[bytes, EntryStatus]({}, self._overlay),
+            ChainMap[bytes, bytes]({}, self._commitments),
+        )
+
     def publish(self) -> IndexDelta:
         """Append the queued operations, tag-sorted, and return them as a delta."""
         start = self.size

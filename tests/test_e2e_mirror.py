@@ -11,6 +11,7 @@ import pytest
 from api import client, convert
 from api._generated import index_pb2
 from api.consortium import Consortium, init_consortium
+from api.platform import Platform
 from api.roles import start_keyholder, start_platform
 from ledger.entry import Kind
 from ledger.storage.memory import MemoryStorage
@@ -171,4 +172,53 @@ def test_witnessed_needs_a_majority_of_auditors(tmp_path: Path) -> None:
             s.close()
         p_run.stop()
         k_run.stop()
+        platform.close()
+
+
+def test_revoke_twice_before_publication_and_replays_are_refused(consortium: Consortium) -> None:
+    c = consortium
+    p_run, platform = start_platform(c)
+    k_run, _ = start_keyholder(c)
+    paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
+    a = client.Session.connect(c, "sec-a", paddr, kaddr)
+    try:
+        recs = SyntheticSource(seed=9).records(4)
+        out = client.contribute(a, recs)
+        platform.publish()
+        rows = list(client.Journal(a).db.execute("SELECT entry_id, height FROM uploads"))
+        secret = mindex.ContributorSecret(c.load_secret("sec-a", "contributor-secret"))
+        eid, h = bytes(rows[0][0]), int(rows[0][1])
+
+        def revoke_msg() -> index_pb2.RevokeRequest:
+            op = secret.tombstone(eid)
+            raw, sigs = a.request(
+                Kind.REVOKE, {"count": 1, "heights": (h,), "batch_hash": sm3(op.to_bytes())}
+            )
+            return index_pb2.RevokeRequest(
+                request=convert.signed_request(raw, sigs),
+                entry_ids=[eid],
+                secrets=[secret.tombstone_secret(eid)],
+            )
+
+        first = revoke_msg()
+        a.index.Revoke(first)
+        with pytest.raises(grpc.RpcError) as e:  # a second tombstone while the first is queued
+            a.index.Revoke(revoke_msg())
+        assert e.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as e:  # the same signed request again
+            a.index.Revoke(first)
+        assert e.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+
+        assert out.accepted == 4
+    finally:
+        a.close()
+        p_run.stop()
+        k_run.stop()
+        platform.close()
+    # the platform restarts cleanly and holds 4 adds and 1 tombstone
+    platform = Platform(Consortium.load(c.root))
+    try:
+        platform.publish()
+        assert platform.index.size == 5
+    finally:
         platform.close()
