@@ -19,7 +19,7 @@ from api import convert
 from api._generated import index_pb2, index_pb2_grpc, ledger_pb2, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch
 from api.oprf_client import Identity, Server, TwoServerOprf
-from api.platform import build_snapshot, epoch_bytes, upload_hash
+from api.platform import build_snapshot, epoch_bytes, token_message, upload_hash
 from api.roles import channel_credentials
 from api.server import channel
 from incentive.adapter import IncentiveHook
@@ -349,15 +349,21 @@ def lookup_mirror(
     ev = s.oprf.evaluate([oprf_input(subject_type, sid)], Kind.LOOKUP)
     keys = {m.name: m.sign_public() for m in s.c.with_role(Role.CONTRIBUTOR)}
     result = mirror_lookup(mirror.index, ev.outputs[0], s.epoch, keys)
+    receipt = _record_lookup(s, ev.receipts, mode=1)
+    return LookupOutcome(result, receipt, age)
+
+
+def _record_lookup(s: Session, receipts: list[bytes], mode: int) -> Receipt:
+    """The ledger's lookup entry: both servers' receipts, the mode, nothing about the subject."""
     raw, sigs = s.request(
-        Kind.LOOKUP, {"epoch": s.c.epoch, "evaluations": 1, "mode": 1, "receipts": tuple(ev.receipts)}
+        Kind.LOOKUP, {"epoch": s.c.epoch, "evaluations": 1, "mode": mode, "receipts": tuple(receipts)}
     )
     out = s.index.RecordLookup(
         index_pb2.RecordLookupRequest(request=convert.signed_request(raw, sigs)), timeout=30
     )
     receipt = convert.from_receipt(out.receipt)
     receipt.verify(s.platform_key)
-    return LookupOutcome(result, receipt, age)
+    return receipt
 
 
 def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> LookupOutcome:
@@ -382,7 +388,14 @@ def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> 
         bucket_size=s.c.bucket_size,
         cap=s.c.slot_cap,
     )
-    b = s.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=q.bucket), timeout=30)
+    # Record the lookup first: the ledger entry (both receipts, mode oblivious) is what turns the
+    # platform's receipt into a token worth one bucket fetch and one OT.
+    receipt = _record_lookup(s, ev.receipts, mode=2)
+    bind = s.identity.signing_key.sign(token_message(token, cp.index_size, q.bucket))
+    b = s.index.GetBucket(
+        index_pb2.BucketRequest(token=token, bucket=q.bucket, index_size=cp.index_size, signature=bind),
+        timeout=30,
+    )
     choice = q.receive_bucket(
         mindex.BucketProof(
             q.bucket,
@@ -391,31 +404,25 @@ def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> 
             tuple(bytes(p) for p in b.snapshot_path),
         )
     )
-    receiver = ot.OneOfNReceiver(choice, info.bucket_size)
+    receiver = ot.OneOfNReceiver(choice, s.c.bucket_size)
     outbox: queue.Queue[index_pb2.OtMessage | None] = queue.Queue()
-    outbox.put(index_pb2.OtMessage(token=token, bucket=q.bucket))
+    outbox.put(index_pb2.OtMessage(token=token, bucket=q.bucket, index_size=cp.index_size, signature=bind))
 
     def requests() -> Iterator[index_pb2.OtMessage]:
         while (m := outbox.get()) is not None:
             yield m
 
     payload = b""
-    for n, msg in enumerate(s.index.ObliviousTransfer(requests(), timeout=60)):
-        if n == 0:
-            outbox.put(index_pb2.OtMessage(payload=receiver.respond(bytes(msg.payload))))
-        else:
-            payload = receiver.receive(bytes(msg.payload))
-            outbox.put(None)
+    try:
+        for n, msg in enumerate(s.index.ObliviousTransfer(requests(), timeout=60)):
+            if n == 0:
+                outbox.put(index_pb2.OtMessage(payload=receiver.respond(bytes(msg.payload))))
+            else:
+                payload = receiver.receive(bytes(msg.payload))
+    finally:
+        outbox.put(None)
     keys = {m.name: m.sign_public() for m in s.c.with_role(Role.CONTRIBUTOR)}
     result = q.receive_slot(payload, keys)
-    raw, sigs = s.request(
-        Kind.LOOKUP, {"epoch": s.c.epoch, "evaluations": 1, "mode": 2, "receipts": tuple(ev.receipts)}
-    )
-    out = s.index.RecordLookup(
-        index_pb2.RecordLookupRequest(request=convert.signed_request(raw, sigs)), timeout=30
-    )
-    receipt = convert.from_receipt(out.receipt)
-    receipt.verify(s.platform_key)
     return LookupOutcome(result, receipt, int(time.time() * 1000) - cp.time_ms)
 
 

@@ -37,9 +37,10 @@ CREATE TABLE IF NOT EXISTS registry (
 );
 CREATE INDEX IF NOT EXISTS registry_dedup ON registry (owner, dedup);
 CREATE TABLE IF NOT EXISTS tokens (
-    receipt_hash BLOB PRIMARY KEY,
-    member INTEGER NOT NULL,
-    bucket INTEGER NOT NULL,
+    receipt_hash BLOB PRIMARY KEY,   -- SM3 of the platform's evaluation receipt of a recorded lookup
+    oblivious INTEGER NOT NULL,      -- 1: may buy one bucket fetch and one OT; 0: mirror lookup, spent
+    index_size INTEGER,              -- the snapshot the bucket was fetched from
+    bucket INTEGER,
     ot_done INTEGER NOT NULL DEFAULT 0
 );
 """
@@ -155,23 +156,38 @@ class IndexStore:
 
     # -- one-time lookup tokens (oblivious mode) ---------------------------------------------------
 
-    def use_token_for_bucket(self, receipt_hash: bytes, member: int, bucket: int) -> bool:
-        """Spend a token on its one bucket fetch; False if it was already spent."""
+    def add_token(self, receipt_hash: bytes, oblivious: bool) -> None:
+        """A lookup was recorded on the ledger; its receipt may now pay for one bucket and one OT
+        (oblivious mode) or for nothing more (mirror mode)."""
         with self.atomic() as db:
-            if db.execute("SELECT 1 FROM tokens WHERE receipt_hash = ?", (receipt_hash,)).fetchone():
-                return False
             db.execute(
-                "INSERT INTO tokens (receipt_hash, member, bucket) VALUES (?, ?, ?)",
-                (receipt_hash, member, bucket),
+                "INSERT OR IGNORE INTO tokens (receipt_hash, oblivious) VALUES (?, ?)",
+                (receipt_hash, int(oblivious)),
             )
-            return True
 
-    def use_token_for_ot(self, receipt_hash: bytes, bucket: int) -> bool:
-        """Spend a token on its one OT, of the bucket it fetched; False otherwise."""
+    def use_token_for_bucket(self, receipt_hash: bytes, index_size: int, bucket: int) -> str | None:
+        """Spend a token on its one bucket fetch; returns None or why it cannot be spent."""
+        with self.atomic() as db:
+            row = db.execute(
+                "SELECT oblivious, bucket FROM tokens WHERE receipt_hash = ?", (receipt_hash,)
+            ).fetchone()
+            if row is None:
+                return "record the lookup on the ledger before fetching a bucket"
+            if not row[0] or row[1] is not None:
+                return "this evaluation's token was already spent"
+            db.execute(
+                "UPDATE tokens SET index_size = ?, bucket = ? WHERE receipt_hash = ?",
+                (index_size, bucket, receipt_hash),
+            )
+            return None
+
+    def use_token_for_ot(self, receipt_hash: bytes, index_size: int, bucket: int) -> bool:
+        """Spend a token on its one OT, of the bucket and snapshot it fetched."""
         with self.atomic() as db:
             cur = db.execute(
-                "UPDATE tokens SET ot_done = 1 WHERE receipt_hash = ? AND bucket = ? AND ot_done = 0",
-                (receipt_hash, bucket),
+                "UPDATE tokens SET ot_done = 1"
+                " WHERE receipt_hash = ? AND index_size = ? AND bucket = ? AND ot_done = 0",
+                (receipt_hash, index_size, bucket),
             )
             return cur.rowcount == 1
 

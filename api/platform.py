@@ -30,10 +30,11 @@ from api.meter import Meter
 from incentive.adapter import IncentiveHook
 from incentive.params import PARAM_IDS
 from ledger.checkpoint import Receipt, SignedCheckpoint
-from ledger.entry import Code, Entry, Kind, Request, Role, Signature
+from ledger.entry import ATTESTED, Code, Entry, Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
 from ledger.log import Log
 from ledger.log import Refused as LedgerRefused
+from ledger.members import SUBMITTERS
 from ledger.metering import EvaluationReceipt
 from ledger.storage import Batch, open_storage
 from mpc import index as mindex
@@ -61,6 +62,16 @@ def directory_of(c: Consortium) -> Directory:
     """The members in consortium.toml, reloaded when an unknown member calls (enrolment adds
     members there after their ledger entry is accepted)."""
     return Directory(_records(c), source=lambda: _records(Consortium.load(c.root)))
+
+
+LOOKUP_OBLIVIOUS = 2
+
+
+def token_message(token: bytes, index_size: int, bucket: int) -> bytes:
+    """What a broker signs to spend its lookup token on one bucket (and its OT)."""
+    return (
+        b"riskshare lookup token v1" + sm3(token) + index_size.to_bytes(8, "big") + bucket.to_bytes(4, "big")
+    )
 
 
 def build_snapshot(c: Consortium, state: mindex.IndexState, index_root: bytes) -> mindex.Snapshot:
@@ -524,13 +535,29 @@ class Platform:
             evaluated = self._check_receipts(req, [bytes(r) for r in receipts], req.kind)
             if req.int_field("evaluations") != evaluated:
                 raise BadRequest("the request's evaluation count differs from the servers' receipts")
-        if req.kind is Kind.CONTRIBUTE:
-            raise BadRequest("contributions go through Contribute, with their entries")
+        if req.kind in (Kind.CONTRIBUTE, Kind.REVOKE):
+            raise BadRequest(
+                f"{req.kind.name.lower()} requests go through their own calls, with their payloads"
+            )
+        if ATTESTED[req.kind] or SUBMITTERS[req.kind] == Role.PLATFORM:
+            raise BadRequest(f"{req.kind.name.lower()} entries are sequenced by the platform itself")
         try:
             receipt = self.ledger.submit(raw, signatures)
         except LedgerRefused as e:
             raise Refused(f"ledger refused the request: {e}") from None
         assert isinstance(receipt, Receipt)
+        code = self.entry_code(receipt.index)
+        if code != Code.ACCEPTED:
+            raise Refused(
+                f"{req.kind.name.lower()} entry rejected by the ledger (code {code}, entry {receipt.index})"
+            )
+        if req.kind is Kind.LOOKUP:
+            receipts = req.fields["receipts"]
+            assert isinstance(receipts, tuple)
+            for rb in receipts:
+                assert isinstance(rb, bytes)
+                if EvaluationReceipt.open(rb)[0].server == self.member.id:
+                    self.store.add_token(sm3(rb), oblivious=req.int_field("mode") == LOOKUP_OBLIVIOUS)
         return receipt
 
     def entry_code(self, height: int) -> int:
@@ -567,38 +594,47 @@ class Platform:
             raise NotFound(f"no snapshot at index size {index_size}: sync again")
         return snap
 
-    def _spendable(self, token: bytes) -> tuple[bytes, int]:
-        """Check a lookup token: this platform's own signed LOOKUP receipt, current epoch, from a
-        broker. Returns (its hash, the member)."""
+    def _spendable(self, token: bytes, index_size: int, bucket: int, signature: bytes) -> bytes:
+        """Check a lookup token: this platform's signed receipt of one LOOKUP evaluation of this
+        log and epoch, presented by the broker it was issued to (its SM2 signature over the token,
+        bucket and snapshot binds the request to it). Returns the token's hash."""
         try:
             r = EvaluationReceipt.verified(token, self._key.public_key())
         except (ValueError, InvalidSignature):
             raise PermissionDenied("the token is not an evaluation receipt of this platform") from None
         if (
             r.server != self.member.id
+            or r.log_id != self.c.log_id
             or r.purpose is not Kind.LOOKUP
             or r.epoch != self.c.epoch
             or r.count != 1
         ):
-            raise PermissionDenied("the token must be this epoch's receipt of one lookup evaluation")
+            raise PermissionDenied(
+                "the token must be this log's and epoch's receipt of one lookup evaluation"
+            )
         m = self.directory.get(r.member)
         if m is None or not m.has(Role.BROKER):
             raise PermissionDenied("only brokers look up")
-        return sm3(token), r.member
+        try:
+            m.sign_key.verify(signature, token_message(token, index_size, bucket))
+        except InvalidSignature:
+            raise PermissionDenied("the token is not presented by the broker it was issued to") from None
+        return sm3(token)
 
-    def bucket(self, token: bytes, index_size: int, bucket: int) -> mindex.BucketProof:
-        h, member = self._spendable(token)
+    def bucket(self, token: bytes, index_size: int, bucket: int, signature: bytes) -> mindex.BucketProof:
+        h = self._spendable(token, index_size, bucket, signature)
         snap = self.snapshot_for(index_size)
         if not 0 <= bucket < snap.buckets:
             raise BadRequest(f"bucket {bucket} does not exist (the snapshot has {snap.buckets})")
-        if not self.store.use_token_for_bucket(h, member, bucket):
-            raise Refused("this evaluation's token was already spent on a bucket fetch")
+        why = self.store.use_token_for_bucket(h, index_size, bucket)
+        if why is not None:
+            raise Refused(why)
         return snap.bucket_proof(bucket)
 
-    def ot_sender(self, token: bytes, index_size: int, bucket: int) -> ot.OneOfNSender:
-        h, _ = self._spendable(token)
+    def ot_sender(self, token: bytes, index_size: int, bucket: int, signature: bytes) -> ot.OneOfNSender:
+        h = self._spendable(token, index_size, bucket, signature)
         snap = self.snapshot_for(index_size)
-        if not self.store.use_token_for_ot(h, bucket):
+        if not self.store.use_token_for_ot(h, index_size, bucket):
             raise Refused("a token pays for one OT of the bucket it fetched")
         return ot.OneOfNSender(snap.ot_messages(bucket))
 

@@ -11,7 +11,7 @@ import pytest
 from api import client, convert
 from api._generated import index_pb2
 from api.consortium import Consortium, init_consortium
-from api.platform import Platform
+from api.platform import Platform, token_message
 from api.roles import start_keyholder, start_platform
 from ledger.entry import Kind
 from ledger.storage.memory import MemoryStorage
@@ -83,15 +83,37 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
         assert not ob.result.bad_slot
         ob_miss = client.lookup_oblivious(broker, SubjectType.PERSON, miss_id)
         assert not ob_miss.result.hit and not ob_miss.result.bad_slot
+        # tokens: a lookup's platform receipt buys one bucket and one OT, only once recorded on the
+        # ledger in oblivious mode, and only for the broker it was issued to
+        size = platform.witnessed()[0].checkpoint.index_size  # type: ignore[index]
+
+        def fetch(who: client.Session, token: bytes) -> None:
+            sig = who.identity.signing_key.sign(token_message(token, size, 0))
+            who.index.GetBucket(
+                index_pb2.BucketRequest(token=token, bucket=0, index_size=size, signature=sig)
+            )
+
         ev = broker.oprf.evaluate([b"\x01" + miss_id.encode()], Kind.LOOKUP)
         token = ev.receipts[0]  # the platform's receipt comes first
-        broker.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=0))
+        with pytest.raises(grpc.RpcError) as e:  # not recorded on the ledger yet
+            fetch(broker, token)
+        assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        client._record_lookup(broker, ev.receipts, mode=2)
+        with pytest.raises(grpc.RpcError) as e:  # someone else presenting the broker's token
+            fetch(a, token)
+        assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        fetch(broker, token)
         with pytest.raises(grpc.RpcError) as e:  # a token pays for one bucket fetch
-            broker.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=0))
+            fetch(broker, token)
         assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
         with pytest.raises(grpc.RpcError) as e:  # a receipt of the key holder is no token
-            broker.index.GetBucket(index_pb2.BucketRequest(token=ev.receipts[1], bucket=0))
+            fetch(broker, ev.receipts[1])
         assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        ev = broker.oprf.evaluate([b"\x01" + miss_id.encode()], Kind.LOOKUP)
+        client._record_lookup(broker, ev.receipts, mode=1)
+        with pytest.raises(grpc.RpcError) as e:  # a mirror lookup's receipt buys no bucket
+            fetch(broker, ev.receipts[0])
+        assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
         # a bad ID is a clear error before anything is evaluated or logged
         with pytest.raises(ValueError):
             client.lookup_mirror(broker, mirror, SubjectType.PERSON, "110101199003074515")

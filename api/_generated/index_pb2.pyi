@@ -98,12 +98,16 @@ class SnapshotInfo(_message.Message):
     def __init__(self, bits: _Optional[int] = ..., bucket_size: _Optional[int] = ..., slot_cap: _Optional[int] = ..., checkpoint: _Optional[_Union[_common_pb2.Checkpoint, _Mapping]] = ...) -> None: ...
 
 class BucketRequest(_message.Message):
-    __slots__ = ("token", "bucket")
+    __slots__ = ("token", "bucket", "index_size", "signature")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     BUCKET_FIELD_NUMBER: _ClassVar[int]
+    INDEX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     token: bytes
     bucket: int
-    def __init__(self, token: _Optional[bytes] = ..., bucket: _Optional[int] = ...) -> None: ...
+    index_size: int
+    signature: bytes
+    def __init__(self, token: _Optional[bytes] = ..., bucket: _Optional[int] = ..., index_size: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class BucketResponse(_message.Message):
     __slots__ = ("tags", "slot_tree_root", "snapshot_path")
@@ -116,11 +120,15 @@ class BucketResponse(_message.Message):
     def __init__(self, tags: _Optional[_Iterable[bytes]] = ..., slot_tree_root: _Optional[bytes] = ..., snapshot_path: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class OtMessage(_message.Message):
-    __slots__ = ("token", "bucket", "payload")
+    __slots__ = ("token", "bucket", "payload", "index_size", "signature")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     BUCKET_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    INDEX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     token: bytes
     bucket: int
     payload: bytes
-    def __init__(self, token: _Optional[bytes] = ..., bucket: _Optional[int] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    index_size: int
+    signature: bytes
+    def __init__(self, token: _Optional[bytes] = ..., bucket: _Optional[int] = ..., payload: _Optional[bytes] = ..., index_size: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...

@@ -115,8 +115,9 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
     def GetBucket(
         self, request: index_pb2.BucketRequest, context: grpc.ServicerContext
     ) -> index_pb2.BucketResponse:
-        signed, _ = self._witnessed()
-        proof = self.platform.bucket(bytes(request.token), signed.checkpoint.index_size, request.bucket)
+        proof = self.platform.bucket(
+            bytes(request.token), request.index_size, request.bucket, bytes(request.signature)
+        )
         return index_pb2.BucketResponse(
             tags=list(proof.tags), slot_tree_root=proof.slot_root, snapshot_path=list(proof.path)
         )
@@ -126,8 +127,9 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
     ) -> Iterator[index_pb2.OtMessage]:
         try:
             first = next(request_iterator)
-            signed, _ = self._witnessed()
-            sender = self.platform.ot_sender(bytes(first.token), signed.checkpoint.index_size, first.bucket)
+            sender = self.platform.ot_sender(
+                bytes(first.token), first.index_size, first.bucket, bytes(first.signature)
+            )
             yield index_pb2.OtMessage(payload=sender.start())
             second = next(request_iterator)
             yield index_pb2.OtMessage(payload=sender.finish(bytes(second.payload)))
