@@ -503,7 +503,8 @@ from mpc._binding import lib
 s = ot.BatchSender([(b"a" * 5, b"b" * 5)] * 3); r = ot.BatchReceiver([0, 1, 1])
 r.receive(s.finish(r.respond(s.start())))
 S = ot.OneOfNSender([os.urandom(33) for _ in range(5)]); R = ot.OneOfNReceiver(3, 5)
-R.receive(S.finish(R.respond(S.start())))
+m1 = S.start(); m2 = R.respond(m1); m3 = S.finish(m2); R.receive(m3)
+ot.audit_one_of_n(m1, m2, m3, R.evidence())
 for p in (False, True):
     _binding.set_portable(p)
     a, b = ot.IKNPReceiver(), ot.IKNPSender(); a.setup(b.respond(a.start()))
