@@ -60,7 +60,7 @@ from mpc._binding import (
     OT_TAG_SIZE,
     lib,
 )
-from mpc.exceptions import MalformedMessage, ProtocolAbort, ProtocolStateError
+from mpc.exceptions import InvalidProof, MalformedMessage, ProtocolAbort, ProtocolStateError
 
 __all__ = [
     "EXT_WIDTH",
@@ -78,6 +78,7 @@ __all__ = [
     "OneOfNSender",
     "Receiver",
     "Sender",
+    "audit_one_of_n",
 ]
 
 SESSION_ID_SIZE = OT_SESSION_ID_SIZE
@@ -85,6 +86,7 @@ KEY_SIZE = OT_KEY_SIZE
 MAX_SLOTS = OT_MAX_SLOTS
 MAX_SLOT_SIZE = OT_MAX_SLOT_SIZE
 
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _MAGIC = b"RSOT"
 _VERSION = 1
 _FRAME = struct.Struct(">4sBB16sII")
@@ -356,7 +358,7 @@ class OneOfNReceiver(_Role):
             raise ValueError(f"slots must be 1 to {OT_MAX_SLOT_SIZE} bytes")
         self._index, self._n, self._size = index, n, slot_size
         self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
-        self._keys = b""
+        self._keys = self._scalars = b""
         self._state = 0
 
     @property
@@ -377,9 +379,22 @@ class OneOfNReceiver(_Role):
         self._sid, self._size = sid, size
         ell = _index_bits(n)
         bits = bytes((self._index >> j) & 1 for j in range(ell))
-        pk0, self._keys = lib.ot_np_receiver_choose(sid, payload, bits, 0)
+        # The receiver draws its scalars itself so that it can show them to an auditor later.
+        self._scalars = b"".join(
+            (secrets.randbelow(_P256_ORDER - 1) + 1).to_bytes(32, "big") for _ in range(ell)
+        )
+        pk0, self._keys = lib.ot_np_receiver_choose(sid, payload, bits, 0, self._scalars)
         self._state = 1
         return pack(T_NOFN_CHOOSE, sid, ell, 0, pk0)
+
+    def evidence(self) -> bytes:
+        """The receiver's OT randomness (its index and scalars), for :func:`audit_one_of_n`.
+
+        Revealing it reveals the index: only for a dispute about a bad slot (DESIGN, Protocols 3).
+        """
+        if self._state not in (1, 2, -1) or not self._scalars:
+            raise ProtocolStateError("no OT randomness yet")
+        return self._index.to_bytes(4, "big") + self._scalars
 
     def receive(self, msg: bytes) -> bytes:
         self._enter(1, "receive")
@@ -394,6 +409,38 @@ class OneOfNReceiver(_Role):
         self._keys = b""
         self._state = 2
         return out
+
+
+def audit_one_of_n(msg1: bytes, msg2: bytes, msg3: bytes, evidence: bytes) -> bytes:
+    """Replay the receiver's side of a 1-of-N run from its transcript and evidence.
+
+    Returns the slot if the sender's slot for that index opens; raises :class:`ProtocolAbort` if it
+    does not (the sender sent a bad slot) and :class:`InvalidProof` if the evidence does not
+    reproduce the receiver's own message (the receiver's claim is false).
+    """
+    sid, n, size, setup = unpack(msg1, T_NOFN_SETUP, None)
+    ell = _index_bits(n)
+    _, got_ell, _, pk0s = unpack(msg2, T_NOFN_CHOOSE, sid)
+    _, n3, size3, slots = unpack(msg3, T_NOFN_CIPHER, sid)
+    if got_ell != ell or n3 != n or size3 != size or not 2 <= n <= OT_MAX_SLOTS:
+        raise MalformedMessage("transcript messages do not belong to one 1-of-N run")
+    expect_length(setup, 2 * OT_POINT_SIZE, "1-of-N sender setup")
+    expect_length(pk0s, ell * OT_POINT_SIZE, "1-of-N receiver message")
+    rec = size + OT_TAG_SIZE
+    expect_length(slots, n * rec, "1-of-N slots")
+    if len(evidence) != 4 + 32 * ell:
+        raise ValueError("evidence has the wrong length")
+    index = int.from_bytes(evidence[:4], "big")
+    if index >= n:
+        raise InvalidProof("evidence names an index outside the run")
+    bits = bytes((index >> j) & 1 for j in range(ell))
+    try:
+        pk0, keys = lib.ot_np_receiver_choose(sid, setup, bits, 0, evidence[4:])
+    except ValueError as e:
+        raise InvalidProof("evidence holds an invalid scalar") from e
+    if not secrets.compare_digest(pk0, bytes(pk0s)):
+        raise InvalidProof("evidence does not reproduce the receiver's message")
+    return lib.ot_nofn_decrypt(sid, keys, index, slots[index * rec : (index + 1) * rec])
 
 
 # ---- IKNP OT extension with the KOS check -------------------------------------------------------

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mpc import _binding, ot
 from mpc._binding import lib
-from mpc.exceptions import MalformedMessage, ProtocolAbort, ProtocolStateError
+from mpc.exceptions import InvalidProof, MalformedMessage, ProtocolAbort, ProtocolStateError
 
 HEADER = 30  # frame: magic, version, type, session id, two counts
 
@@ -503,7 +503,8 @@ from mpc._binding import lib
 s = ot.BatchSender([(b"a" * 5, b"b" * 5)] * 3); r = ot.BatchReceiver([0, 1, 1])
 r.receive(s.finish(r.respond(s.start())))
 S = ot.OneOfNSender([os.urandom(33) for _ in range(5)]); R = ot.OneOfNReceiver(3, 5)
-R.receive(S.finish(R.respond(S.start())))
+m1 = S.start(); m2 = R.respond(m1); m3 = S.finish(m2); R.receive(m3)
+ot.audit_one_of_n(m1, m2, m3, R.evidence())
 for p in (False, True):
     _binding.set_portable(p)
     a, b = ot.IKNPReceiver(), ot.IKNPSender(); a.setup(b.respond(a.start()))
@@ -541,3 +542,27 @@ def test_ot_kernels_under_valgrind(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     ours = [ln for ln in res.stderr.splitlines() if "ot_ext.c" in ln or "/ot.c" in ln or "(ot.c" in ln]
     assert ours == [], "\n".join(ours[:40])
+
+
+def test_one_of_n_audit_of_a_bad_slot() -> None:
+    """A receiver shows its OT randomness; the auditor replays it against the transcript."""
+    slots = [os.urandom(48) for _ in range(100)]
+    s, r = ot.OneOfNSender(slots), ot.OneOfNReceiver(42, 100)
+    m1 = s.start()
+    m2 = r.respond(m1)
+    m3 = s.finish(m2)
+    assert r.receive(m3) == slots[42]
+    ev = r.evidence()
+    assert ot.audit_one_of_n(m1, m2, m3, ev) == slots[42]
+    bad = flip(m3, HEADER + 42 * 64 + 7)  # the platform corrupts the broker's slot
+    with pytest.raises(ProtocolAbort):
+        ot.audit_one_of_n(m1, m2, bad, ev)
+    forged = (41).to_bytes(4, "big") + ev[4:]  # a broker claiming another index
+    with pytest.raises(InvalidProof):
+        ot.audit_one_of_n(m1, m2, m3, forged)
+    with pytest.raises(InvalidProof):
+        ot.audit_one_of_n(m1, m2, m3, ev[:4] + bytes(32) + ev[36:])  # scalar 0
+    with pytest.raises(ProtocolAbort):  # slots of another session
+        ot.audit_one_of_n(m1, m2, m3[:6] + os.urandom(16) + m3[22:], ev)
+    with pytest.raises(ProtocolStateError):
+        ot.OneOfNReceiver(1, 4).evidence()

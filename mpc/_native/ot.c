@@ -305,16 +305,22 @@ done:
     return out;
 }
 
-/* (sid, C || g^r, choices (one byte 0/1 each), offset) -> (pk0s, n × K_choice) */
+/* (sid, C || g^r, choices (one byte 0/1 each), offset[, scalars n × 32]) -> (pk0s, n × K_choice).
+ * Scalars are drawn here unless given: a receiver that may have to show its OT randomness to an
+ * auditor (a bad slot in the oblivious lookup) draws and keeps them itself. */
 static PyObject *py_np_receiver_choose(PyObject *self, PyObject *args)
 {
     (void)self;
-    Py_buffer sid, pub, ch;
+    Py_buffer sid, pub, ch, sc = {0};
     long long offset;
     PyObject *pk = NULL, *keys = NULL, *res = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*L:ot_np_receiver_choose", &sid, &pub, &ch, &offset))
+    if (!PyArg_ParseTuple(args, "y*y*y*L|y*:ot_np_receiver_choose", &sid, &pub, &ch, &offset, &sc))
         return NULL;
     Py_ssize_t n = ch.len;
+    if (sc.buf != NULL && sc.len != n * 32) {
+        rs_raise(RS_ERR_VALUE, "receiver scalars must be 32 bytes per OT");
+        goto done;
+    }
     if (!check_sid(&sid) || !check_offset(offset, n))
         goto done;
     if (pub.len != 2 * OT_POINT_SIZE) {
@@ -351,7 +357,17 @@ static PyObject *py_np_receiver_choose(PyObject *self, PyObject *args)
     if (!otg_decode(&g, cp, pb) || !otg_decode(&g, gr, pb + OT_POINT_SIZE))
         st = RS_ERR_PROTOCOL;
     for (Py_ssize_t j = 0; st == RS_OK && j < n; j++) {
-        if (!otg_random_scalar(&g, g.k) || !otg_mul_base(&g, g.p, g.k) || !otg_sub(&g, g.q, cp, g.p) ||
+        if (sc.buf != NULL) {
+            if (!BN_bin2bn((const uint8_t *)sc.buf + j * 32, 32, g.k) || BN_is_zero(g.k) ||
+                BN_cmp(g.k, EC_GROUP_get0_order(otg_group)) >= 0) {
+                st = RS_ERR_VALUE;
+                break;
+            }
+        } else if (!otg_random_scalar(&g, g.k)) {
+            st = RS_ERR_INTERNAL;
+            break;
+        }
+        if (!otg_mul_base(&g, g.p, g.k) || !otg_sub(&g, g.q, cp, g.p) ||
             !otg_encode(&g, g.p, e[0]) || !otg_encode(&g, g.q, e[1]) || !otg_mul(&g, g.x, gr, g.k) ||
             !otg_encode(&g, g.x, x)) {
             st = RS_ERR_INTERNAL;
@@ -373,6 +389,7 @@ static PyObject *py_np_receiver_choose(PyObject *self, PyObject *args)
     ERR_clear_error();
     if (st != RS_OK) {
         rs_raise(st, st == RS_ERR_PROTOCOL ? "OT sender sent an invalid point"
+                     : st == RS_ERR_VALUE  ? "receiver scalar out of range [1, n)"
                                            : "Naor-Pinkas receiver: EC arithmetic failed");
         goto done;
     }
@@ -385,6 +402,8 @@ done:
     PyBuffer_Release(&sid);
     PyBuffer_Release(&pub);
     PyBuffer_Release(&ch);
+    if (sc.buf != NULL)
+        PyBuffer_Release(&sc);
     return res;
 }
 
