@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "api.cmd_selfcheck",
     "api.cmd_ledger",
     "api.cmd_audit",
+    "api.cmd_stats",
 ]
 
 EXIT_OK = 0
