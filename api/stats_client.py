@@ -24,6 +24,7 @@ from api.stats_service import cells_hash, member_keys
 from ledger.checkpoint import Receipt
 from ledger.entry import Kind, Role
 from mpc.exceptions import ProtocolAbort
+from mpc.sm2 import SM2PrivateKey
 from mpc.stats import DEFAULT_K, Participant, Querier, Release, StatisticResult, get_statistic
 
 STATE_FILE = "stats-rounds.json"
@@ -47,6 +48,13 @@ class StatsClient:
         self.release_stub = stats_pb2_grpc.StatsReleaseStub(s.keyholder_channel)
         self.follower = LedgerFollower(s.ledger, s.platform_key, s.c.log_id)
         self.members = member_keys(s.c)
+        self._agree: SM2PrivateKey | None = None
+
+    def agreement_key(self) -> SM2PrivateKey:
+        """This member's key-agreement key, decrypted once per client (the KDF costs ~70 ms)."""
+        if self._agree is None:
+            self._agree = self.s.c.agreement_key(self.s.name)
+        return self._agree
 
     def ledger(self) -> StatLedger:
         return self.follower.refresh()
@@ -121,8 +129,8 @@ class StatsClient:
         return Participant(
             spec,
             self.s.member.id,
-            self.s.c.signing_key(self.s.name),
-            self.s.c.agreement_key(self.s.name),
+            self.s.identity.signing_key,
+            self.agreement_key(),
             min_k=min_k,
             submitted=bytes.fromhex(st["submitted"]) if "submitted" in st else None,
             seeded=bytes.fromhex(st["seeded"]) if "seeded" in st else None,
@@ -183,7 +191,7 @@ class StatsClient:
         receipt.verify(self.s.platform_key)
         rel = Release.from_bytes(bytes(out.release))
         spec = self.ledger().round_spec(round_id, self.members)
-        querier = Querier(self.s.member.id, self.s.c.agreement_key(self.s.name))
+        querier = Querier(self.s.member.id, self.agreement_key())
         return querier.open(rel, spec), receipt
 
     def status(self, round_id: int) -> stats_pb2.RoundStatus:
