@@ -159,6 +159,7 @@ class StatsClient:
     def send_seeds(self, round_id: int) -> int:
         """After the close: this survivor's seeds with the listed non-submitters, sealed to the key
         holder. Returns how many non-submitters they cover (0: nothing to send)."""
+        self.status(round_id)  # the platform closes a round whose deadline passed when asked
         part = self.participant(round_id)
         closed = self.follower.stats.closed_round(round_id, self.members)
         if not closed.non_submitters:
@@ -175,6 +176,7 @@ class StatsClient:
     def release(self, round_id: int, cells: Iterable[int] = ()) -> tuple[StatisticResult, Receipt]:
         """Ask the key holder for the round's cells (all by default), open the sealed result."""
         wanted = sorted(set(cells))
+        self.status(round_id)  # the platform closes a round whose deadline passed when asked
         raw, sigs = self.s.request(
             Kind.STAT_RELEASE,
             {

@@ -220,6 +220,11 @@ class PlatformStats:
                     spec.statistic.code,
                     spec.period,
                 )
+                if same and not old.closed:
+                    raise Refused(
+                        f"statistic {spec.statistic.code} round {old.int_field('round_id')} for period "
+                        f"{spec.period} is still open"
+                    )
                 if same and old.releases:
                     raise Refused(
                         f"statistic {spec.statistic.code} round {old.int_field('round_id')} for period "
@@ -301,8 +306,9 @@ class PlatformStats:
     def _close_due(self) -> None:
         now = int(self._clock() * 1000)
         due = self.db.execute("SELECT round_id FROM deadlines WHERE deadline_ms <= ?", (now,)).fetchall()
+        view = self._sync()
         for (rid,) in due:
-            r = self.view.rounds.get(rid)
+            r = view.rounds.get(rid)
             if r is not None and not r.closed:
                 self._close(rid)
 
@@ -328,9 +334,10 @@ class PlatformStats:
         if abs(req.timestamp_ms - int(self._clock() * 1000)) > WINDOW_MS:
             raise PermissionDenied("the key holder's order is outside the ±5 minute window")
         rid = req.int_field("round_id")
-        rows = self.db.execute(
-            "SELECT body FROM submissions WHERE round_id = ? ORDER BY member", (rid,)
-        ).fetchall()
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT body FROM submissions WHERE round_id = ? ORDER BY member", (rid,)
+            ).fetchall()
         return [bytes(b) for (b,) in rows]
 
     def close_db(self) -> None:

@@ -435,3 +435,26 @@ def test_cli_define_submit_query_release(env: Env, capsys: pytest.CaptureFixture
     )
     assert main(["stats", "--dir", root, "--as", "broker-x", "release", "--round", str(rid)]) == 1
     assert "already released" in capsys.readouterr().err
+
+
+def test_deadline_closes_the_round_and_a_failed_round_is_not_released(env: Env) -> None:
+    import time
+
+    admin = env.clients["platform"]
+    names = ["sec-a", "sec-b", "sec-c"]
+    rid, _ = admin.define(SPEC.name, 2017, names, deadline_ms=int(time.time() * 1000) + 1)
+    time.sleep(0.01)
+    a = env.clients["sec-a"]
+    late = a.participant(rid).submit(inputs_for(["sec-a"], random.Random(2), {})["sec-a"])
+    with pytest.raises(grpc.RpcError) as e:
+        _submit_raw(a, rid, late.to_bytes())
+    assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    st = a.status(rid)
+    assert st.closed and list(st.non_submitters) == sorted(env.c.member(n).id for n in names)
+    with pytest.raises(grpc.RpcError) as e:  # fewer than k submissions: nothing to release
+        env.clients["broker-x"].release(rid)
+    assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert "k = 3" in (e.value.details() or "")
+    # administrators may re-run a failed round with the same set
+    rid2, _ = admin.define(SPEC.name, 2017, names)
+    assert rid2 != rid
