@@ -3,6 +3,7 @@
     riskshare --dir DIR --as ADMIN stats define --statistic NAME --period YEAR --participants A,B,C
     riskshare --dir DIR --as CONTRIBUTOR stats submit --round R --records FILE [--format csv|jsonl]
     riskshare --dir DIR --as CONTRIBUTOR stats seeds --round R      # after a close with dropouts
+    riskshare --dir DIR --as ADMIN stats close --round R          # before the deadline
     riskshare --dir DIR --as NAME stats query --round R
     riskshare --dir DIR --as BROKER stats release --round R [--cells 0,5,...] [--json]
 
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import time
@@ -126,6 +128,13 @@ def _seeds(sc: StatsClient, args: argparse.Namespace) -> int:
 
 
 @_run
+def _close(sc: StatsClient, args: argparse.Namespace) -> int:
+    dropped = sc.close(args.round)
+    print(f"round {args.round} closed; non-submitters: {_names(sc, list(dropped))}")
+    return EXIT_OK
+
+
+@_run
 def _query(sc: StatsClient, args: argparse.Namespace) -> int:
     st = sc.status(args.round)  # closes the round if its deadline passed
     view = sc.ledger()  # what the ledger says, verified against the platform-signed checkpoint
@@ -140,7 +149,9 @@ def _query(sc: StatsClient, args: argparse.Namespace) -> int:
         "closed": r.closed,
         "non_submitters": _names(sc, list(r.non_submitters or ())),
         "releases": [{"querier": sc.s.c.member_by_id(q).name, "cells": n} for q, n in r.releases],
-        "deadline_ms": st.deadline_ms,
+        "deadline": datetime.datetime.fromtimestamp(st.deadline_ms / 1000, datetime.UTC).isoformat(
+            timespec="seconds"
+        ),
         "ledger_size": view.size,
     }
     if args.json:
@@ -223,6 +234,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sd = ss.add_parser("seeds", help="after a close with non-submitters: hand the key holder the seeds")
     sd.add_argument("--round", type=int, required=True)
     sd.set_defaults(func=_seeds)
+
+    cl = ss.add_parser("close", help="administrators: close a round before its deadline")
+    cl.add_argument("--round", type=int, required=True)
+    cl.set_defaults(func=_close)
 
     q = ss.add_parser("query", help="a round's state on the verified ledger")
     q.add_argument("--round", type=int, required=True)

@@ -10,7 +10,6 @@ a later run.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -100,7 +99,7 @@ class StatsClient:
                 view = self.ledger()
             if holder not in view.current_key:
                 raise ProtocolAbort("the key holder has not published its Paillier key yet")
-        rid = round_id if round_id is not None else secrets.randbits(62) + 1
+        rid = round_id if round_id is not None else max(view.rounds, default=0) + 1  # taken: refused
         raw, sigs = self.s.request(
             Kind.STAT_ROUND,
             {
@@ -119,6 +118,14 @@ class StatsClient:
         receipt = convert.from_receipt(out.receipt)
         receipt.verify(self.s.platform_key)
         return rid, receipt
+
+    def close(self, round_id: int) -> tuple[int, ...]:
+        """Administrator: have the platform close the round now; returns the non-submitters."""
+        raw, sigs = self.s.request(Kind.STAT_CLOSE, {"round_id": round_id, "non_submitters": ()})
+        out = self.stats.Close(
+            stats_pb2.CloseRoundRequest(request=convert.signed_request(raw, sigs)), timeout=30
+        )
+        return tuple(out.non_submitters)
 
     # -- participant ------------------------------------------------------------------------------
 

@@ -303,6 +303,21 @@ class PlatformStats:
                 raise NotFound(f"no statistics round {round_id}")
             self._close(round_id)
 
+    def close_order(self, raw: bytes, sigs: Sequence[Signature]) -> tuple[int, ...]:
+        """An administrator's signed order to close a round now; returns the non-submitters."""
+        req, member = self.p._authenticate(raw, sigs)
+        if req.kind is not Kind.STAT_CLOSE or req.log_id != self.c.log_id:
+            raise BadRequest("a close order is a stat_close request of this consortium's log")
+        if not member.has(Role.ADMIN) and not member.has(Role.PLATFORM):
+            raise PermissionDenied(f"member {member.name!r} may not close statistics rounds")
+        if abs(req.timestamp_ms - int(self._clock() * 1000)) > WINDOW_MS:
+            raise Refused("the close order is outside the ±5 minute window")
+        rid = req.int_field("round_id")
+        self.close(rid)
+        r = self.view.round(rid)
+        assert r.non_submitters is not None
+        return r.non_submitters
+
     def _close_due(self) -> None:
         now = int(self._clock() * 1000)
         due = self.db.execute("SELECT round_id FROM deadlines WHERE deadline_ms <= ?", (now,)).fetchall()

@@ -37,6 +37,18 @@ class StatSubmitResult(_message.Message):
     closed: bool
     def __init__(self, receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ..., closed: _Optional[bool] = ...) -> None: ...
 
+class CloseRoundRequest(_message.Message):
+    __slots__ = ("request",)
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    request: _common_pb2.SignedRequest
+    def __init__(self, request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ...) -> None: ...
+
+class CloseRoundResult(_message.Message):
+    __slots__ = ("non_submitters",)
+    NON_SUBMITTERS_FIELD_NUMBER: _ClassVar[int]
+    non_submitters: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, non_submitters: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class RoundRequest(_message.Message):
     __slots__ = ("round_id",)
     ROUND_ID_FIELD_NUMBER: _ClassVar[int]

@@ -45,6 +45,11 @@ class StatsStub:
                 request_serializer=stats__pb2.StatSubmitRequest.SerializeToString,
                 response_deserializer=stats__pb2.StatSubmitResult.FromString,
                 _registered_method=True)
+        self.Close = channel.unary_unary(
+                '/riskshare.v1.Stats/Close',
+                request_serializer=stats__pb2.CloseRoundRequest.SerializeToString,
+                response_deserializer=stats__pb2.CloseRoundResult.FromString,
+                _registered_method=True)
         self.GetRound = channel.unary_unary(
                 '/riskshare.v1.Stats/GetRound',
                 request_serializer=stats__pb2.RoundRequest.SerializeToString,
@@ -69,6 +74,14 @@ class StatsServicer:
 
     def Submit(self, request, context):
         """Participant: a signed stat_submit request and the submission it commits to (SM3 and size).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Close(self, request, context):
+        """Administrator: close a round before its deadline. The order is a stat_close request naming
+        the round, signed by the administrator and never sequenced; the platform sequences its own.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -100,6 +113,11 @@ def add_StatsServicer_to_server(servicer, server):
                     servicer.Submit,
                     request_deserializer=stats__pb2.StatSubmitRequest.FromString,
                     response_serializer=stats__pb2.StatSubmitResult.SerializeToString,
+            ),
+            'Close': grpc.unary_unary_rpc_method_handler(
+                    servicer.Close,
+                    request_deserializer=stats__pb2.CloseRoundRequest.FromString,
+                    response_serializer=stats__pb2.CloseRoundResult.SerializeToString,
             ),
             'GetRound': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRound,
@@ -166,6 +184,33 @@ class Stats:
             '/riskshare.v1.Stats/Submit',
             stats__pb2.StatSubmitRequest.SerializeToString,
             stats__pb2.StatSubmitResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Close(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.v1.Stats/Close',
+            stats__pb2.CloseRoundRequest.SerializeToString,
+            stats__pb2.CloseRoundResult.FromString,
             options,
             channel_credentials,
             insecure,

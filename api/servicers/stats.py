@@ -39,6 +39,13 @@ class StatsServicer(stats_pb2_grpc.StatsServicer):
         return stats_pb2.StatSubmitResult(receipt=convert.receipt(out.receipt), closed=out.closed)
 
     @guarded
+    def Close(
+        self, request: stats_pb2.CloseRoundRequest, context: grpc.ServicerContext
+    ) -> stats_pb2.CloseRoundResult:
+        raw, sigs = convert.from_signed_request(request.request)
+        return stats_pb2.CloseRoundResult(non_submitters=list(self.stats.close_order(raw, sigs)))
+
+    @guarded
     def GetRound(
         self, request: stats_pb2.RoundRequest, context: grpc.ServicerContext
     ) -> stats_pb2.RoundStatus:
