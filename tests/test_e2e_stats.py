@@ -461,3 +461,49 @@ def test_deadline_closes_the_round_and_a_failed_round_is_not_released(env: Env) 
     # administrators may re-run a failed round with the same set
     rid2, _ = admin.define(SPEC.name, 2017, names)
     assert rid2 != rid
+
+
+def test_follower_refuses_entries_that_do_not_match_the_signed_checkpoint(env: Env) -> None:
+    from api._generated import ledger_pb2
+    from api.stats_ledger import LedgerFollower
+    from mpc.exceptions import InvalidProof
+
+    bx = env.clients["broker-x"]
+    real = bx.s.ledger
+
+    class Tampering:
+        def __init__(self, drop: bool) -> None:
+            self.drop = drop
+
+        def GetCheckpoint(self, req: ledger_pb2.CheckpointRequest, timeout: float) -> object:
+            return real.GetCheckpoint(req, timeout=timeout)
+
+        def GetEntries(self, req: ledger_pb2.EntriesRequest, timeout: float) -> Iterator[object]:
+            for batch in real.GetEntries(req, timeout=timeout):
+                entries = list(batch.entries)
+                if self.drop:  # a stat_submit withheld from the list
+                    kinds = [Entry.decode(bytes(e)).kind for e in entries]
+                    subs = [i for i, k in enumerate(kinds) if k is Kind.STAT_SUBMIT]
+                    entries.pop(subs[0] if subs else len(entries) - 1)
+                else:  # one entry rewritten
+                    entries[-1] = bytes(entries[-1])[:-1] + bytes([entries[-1][-1] ^ 1])
+                yield ledger_pb2.EntryBatch(start=batch.start, entries=entries)
+
+    assert LedgerFollower(real, bx.s.platform_key, env.c.log_id).refresh().size > 0
+    for drop in (False, True):
+        f = LedgerFollower(Tampering(drop), bx.s.platform_key, env.c.log_id)  # type: ignore[arg-type]
+        with pytest.raises(InvalidProof):
+            f.refresh()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="needs the guard in Platform.record: stat_round/stat_submit/stat_close only via Stats"
+)
+def test_generic_submit_cannot_bypass_the_statistics_checks(env: Env) -> None:
+    from api import convert
+
+    a = env.clients["sec-a"]
+    raw, sigs = a.s.request(Kind.STAT_SUBMIT, {"round_id": 10**9, "submission_hash": bytes(32), "size": 1})
+    with pytest.raises(grpc.RpcError) as e:
+        a.s.ledger.Submit(convert.signed_request(raw, sigs), timeout=30)
+    assert e.value.code() is grpc.StatusCode.INVALID_ARGUMENT
