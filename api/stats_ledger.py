@@ -136,13 +136,13 @@ _STAT_KINDS = frozenset(
 
 
 class LedgerFollower:
-    """A member's (or the key holder's) copy of the ledger, extended only under platform-signed
-    checkpoints whose root it recomputes from the entries it holds."""
+    """A member's (or the key holder's) view of the ledger, extended only under platform-signed
+    checkpoints whose root it recomputes: the new entries are appended to the compact range of the
+    prefix verified before, so a refresh costs only the new entries."""
 
     def __init__(self, stub: ledger_pb2_grpc.LedgerStub, platform_key: SM2PublicKey, log_id: bytes) -> None:
         self.stub, self.platform_key, self.log_id = stub, platform_key, log_id
-        self.leaves: list[bytes] = []
-        self.alg: merkle.HashAlg = "sm3"
+        self.range: merkle.CompactRange | None = None  # O(log n) frontier of the verified prefix
         self.stats = StatLedger()
         self.checkpoint: Checkpoint | None = None
 
@@ -154,7 +154,7 @@ class LedgerFollower:
         cp = signed.checkpoint
         if cp.log_id != self.log_id:
             raise InvalidProof("the checkpoint belongs to another log")
-        have = len(self.leaves)
+        have = self.range.size if self.range is not None else 0
         if cp.size < have:
             raise InvalidProof(
                 f"the platform's checkpoint ({cp.size}) is older than one already seen ({have})"
@@ -162,20 +162,20 @@ class LedgerFollower:
         if cp.size == have:
             return self.stats
         new: list[tuple[int, Entry]] = []
-        leaves = list(self.leaves)
+        rng = self.range.copy() if self.range is not None else None
         req = ledger_pb2.EntriesRequest(start=have, end=cp.size)
         for batch in self.stub.GetEntries(req, timeout=timeout):
             if batch.start != have + len(new):
                 raise InvalidProof("the platform sent ledger entries out of order")
             for body in batch.entries:
                 e = Entry.decode(bytes(body))
-                if not leaves:
-                    self.alg = HASH_ALGS[e.request.int_field("hash_alg")]
-                leaves.append(merkle.leaf_hash(bytes(body), self.alg))
+                if rng is None:  # the genesis entry names the log's Merkle hash
+                    rng = merkle.CompactRange(HASH_ALGS[e.request.int_field("hash_alg")])
+                rng.append(merkle.leaf_hash(bytes(body), rng.alg))
                 new.append((have + len(new), e))
-        if len(leaves) != cp.size or merkle.root(leaves, self.alg) != cp.root:
+        if rng is None or rng.size != cp.size or rng.root() != cp.root:
             raise InvalidProof("the ledger entries do not reproduce the platform-signed checkpoint root")
-        self.leaves = leaves
+        self.range = rng
         self.stats.extend(new)
         self.checkpoint = cp
         return self.stats
