@@ -25,10 +25,10 @@ import grpc
 
 from api import client, errors
 from api.consortium import Consortium
-from api.stats_client import StatsClient
+from api.stats_client import StatsClient, format_result
 from mpc.exceptions import InvalidProof, ProtocolAbort, ProtocolStateError, StatisticsRefused
 from mpc.records import parse_records
-from mpc.stats import DEFAULT_K, STATISTICS, StatisticResult, get_statistic, tabulate_defaults
+from mpc.stats import DEFAULT_K, STATISTICS, get_statistic, tabulate_defaults
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -162,22 +162,6 @@ def _query(sc: StatsClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_result(res: StatisticResult) -> None:
-    spec = res.statistic
-    print(
-        f"{spec.name}, period {res.period}, round {res.round_id}: {len(res.values)} cells released, "
-        f"{len(res.suppressed)} suppressed (fewer than k contributors)"
-    )
-    width = max(len(" / ".join(spec.cell_labels(c))) for c in range(spec.cells))
-    print(f"  {'cell':<{width}}  " + "  ".join(f"{m:>18}" for m in spec.measures))
-    for cell in range(spec.cells):
-        label = " / ".join(spec.cell_labels(cell))
-        if cell in res.values:
-            print(f"  {label:<{width}}  " + "  ".join(f"{v:>18,}" for v in res.values[cell]))
-        elif cell in res.suppressed:
-            print(f"  {label:<{width}}  " + "  ".join(f"{'(suppressed)':>18}" for _ in spec.measures))
-
-
 @_run
 def _release(sc: StatsClient, args: argparse.Namespace) -> int:
     cells = [int(x) for x in args.cells.split(",")] if args.cells else []
@@ -201,7 +185,7 @@ def _release(sc: StatsClient, args: argparse.Namespace) -> int:
             )
         )
     else:
-        _print_result(res)
+        print(format_result(res))
         print(f"(stat_release at ledger entry {receipt.index})")
     return EXIT_OK
 

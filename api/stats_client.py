@@ -11,20 +11,31 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from api import convert
 from api._generated import common_pb2, stats_pb2, stats_pb2_grpc
 from api.client import Session
+from api.consortium import Consortium
 from api.stats_ledger import LedgerFollower, StatLedger
 from api.stats_service import cells_hash, member_keys
 from ledger.checkpoint import Receipt
 from ledger.entry import Kind, Role
 from mpc.exceptions import ProtocolAbort
+from mpc.records import RiskRecord
 from mpc.sm2 import SM2PrivateKey
-from mpc.stats import DEFAULT_K, Participant, Querier, Release, StatisticResult, get_statistic
+from mpc.stats import (
+    DEFAULT_AMOUNT_COUNT_BY_CATEGORY_MONTH,
+    DEFAULT_K,
+    Participant,
+    Querier,
+    Release,
+    StatisticResult,
+    get_statistic,
+    tabulate_defaults,
+)
 
 STATE_FILE = "stats-rounds.json"
 
@@ -208,3 +219,70 @@ class StatsClient:
             stats_pb2.RoundRequest(round_id=round_id), timeout=30
         )
         return out
+
+
+def format_result(res: StatisticResult, *, suppressed_rows: bool = True) -> str:
+    """A released statistic as a text table (one row per cell, suppressed cells marked)."""
+    spec = res.statistic
+    lines = [
+        f"{spec.name}, period {res.period}, round {res.round_id}: {len(res.values)} cells released, "
+        f"{len(res.suppressed)} suppressed (fewer than k contributors)"
+    ]
+    width = max(len(" / ".join(spec.cell_labels(c))) for c in range(spec.cells))
+    lines.append(f"  {'cell':<{width}}  " + "  ".join(f"{m:>18}" for m in spec.measures))
+    for cell in range(spec.cells):
+        label = " / ".join(spec.cell_labels(cell))
+        if cell in res.values:
+            lines.append(f"  {label:<{width}}  " + "  ".join(f"{v:>18,}" for v in res.values[cell]))
+        elif cell in res.suppressed and suppressed_rows:
+            lines.append(f"  {label:<{width}}  " + "  ".join(f"{'(suppressed)':>18}" for _ in spec.measures))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DemoRound:
+    round_id: int
+    submitted: tuple[str, ...]
+    dropped: tuple[str, ...]
+    result: StatisticResult
+    release_receipt: Receipt
+    seconds: float
+
+
+def demo_round(
+    c: Consortium,
+    *,
+    admin: str,
+    contributors: Sequence[str],
+    querier: str,
+    period: int,
+    records: Mapping[str, Sequence[RiskRecord]],
+    drop: Sequence[str] = (),
+    platform_address: str | None = None,
+    keyholder_address: str | None = None,
+) -> DemoRound:
+    """One whole round for ``riskshare demo``: ``admin`` opens it, every contributor not in
+    ``drop`` submits its tabulated ``records``, ``admin`` closes it, the survivors hand over their
+    seeds if anyone dropped, and ``querier`` receives the release."""
+    start = time.perf_counter()
+    names = [admin, querier, *contributors]
+    clients = {
+        n: StatsClient(Session.connect(c, n, platform_address, keyholder_address))
+        for n in dict.fromkeys(names)
+    }
+    try:
+        rid, _ = clients[admin].define(DEFAULT_AMOUNT_COUNT_BY_CATEGORY_MONTH.name, period, contributors)
+        survivors = [n for n in contributors if n not in drop]
+        closed = False
+        for n in survivors:
+            closed = clients[n].submit(rid, tabulate_defaults(records[n], period)).closed
+        if not closed:
+            clients[admin].close(rid)
+        if drop:
+            for n in survivors:
+                clients[n].send_seeds(rid)
+        result, receipt = clients[querier].release(rid)
+    finally:
+        for sc in clients.values():
+            sc.s.close()
+    return DemoRound(rid, tuple(survivors), tuple(drop), result, receipt, time.perf_counter() - start)

@@ -507,3 +507,25 @@ def test_generic_submit_cannot_bypass_the_statistics_checks(env: Env) -> None:
     with pytest.raises(grpc.RpcError) as e:
         a.s.ledger.Submit(convert.signed_request(raw, sigs), timeout=30)
     assert e.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_demo_round_with_a_dropout(env: Env) -> None:
+    from api.stats_client import demo_round, format_result
+    from mpc.records import SyntheticSource
+    from mpc.stats import tabulate_defaults
+
+    records = {n: SyntheticSource(seed=10 + i).records(300) for i, n in enumerate(PARTS)}
+    out = demo_round(
+        env.c,
+        admin="platform",
+        contributors=PARTS,
+        querier="broker-x",
+        period=2015,
+        records=records,
+        drop=["sec-d"],
+    )
+    assert out.dropped == ("sec-d",) and out.submitted == ("sec-a", "sec-b", "sec-c")
+    want = expected({n: tabulate_defaults(records[n], 2015) for n in out.submitted})
+    assert dict(out.result.values) == want
+    text = format_result(out.result)
+    assert f"{len(want)} cells released" in text and "(suppressed)" in text
