@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -21,6 +21,7 @@ from api.oprf_client import Identity, Server, TwoServerOprf
 from api.platform import epoch_bytes, upload_hash
 from api.roles import channel_credentials
 from api.server import channel
+from incentive.adapter import IncentiveHook
 from ledger.audit import Auditor
 from ledger.checkpoint import Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
 from ledger.entry import Kind, Request, Role, Signature
@@ -32,6 +33,7 @@ from mpc.exceptions import InvalidProof
 from mpc.lookup import LookupResult, mirror_lookup
 from mpc.records import RiskRecord, SubjectType, normalize_subject_id, oprf_input
 from mpc.sm2 import SM2PublicKey
+from mpc.sm3 import hmac_sm3, sm3
 
 UPLOAD_CHUNK = 4096  # entries per streamed message (≈ 1.4 MB)
 MAX_CHECKPOINT_AGE_MS = 60_000  # lookups accept only witnessed checkpoints younger than this
@@ -67,6 +69,7 @@ class Session:
         self.ledger = ledger_pb2_grpc.LedgerStub(self.platform_channel)
         self.platform_key = p.sign_public()
         self.epoch = epoch_bytes(self.c)
+        self._rule_version = 0
 
     @classmethod
     def connect(
@@ -88,6 +91,16 @@ class Session:
         self.platform_channel.close()
         self.keyholder_channel.close()
 
+    @property
+    def rule_version(self) -> int:
+        """The rule version in force, from the newest signed checkpoint (requests must name it)."""
+        if not self._rule_version:
+            msg = self.ledger.GetCheckpoint(ledger_pb2.CheckpointRequest(size=0), timeout=30)
+            signed, _ = convert.from_checkpoint(msg)
+            signed.verify(self.platform_key)
+            self._rule_version = signed.checkpoint.rule_version
+        return self._rule_version
+
     def request(self, kind: Kind, fields: dict[str, object]) -> tuple[bytes, tuple[Signature, ...]]:
         raw = Request(
             kind,
@@ -95,7 +108,7 @@ class Session:
             self.member.id,
             os.urandom(16),
             int(time.time() * 1000),
-            1,
+            self.rule_version,
             fields,  # type: ignore[arg-type]
         ).encode()
         return raw, (Signature(self.member.id, self.identity.signing_key.sign(raw)),)
@@ -181,9 +194,94 @@ def contribute(
     out = s.index.Contribute(chunks(), timeout=600)
     receipt = convert.from_receipt(out.receipt)
     receipt.verify(s.platform_key)
+    Journal(s).record(
+        (secret_record_key(secret, r), x.entry.entry_id, receipt.index)
+        for r, x in zip(records, sealed, strict=True)
+    )
     return ContributeSummary(
         len(entries), out.accepted, out.duplicates, out.new_distinct_tags, len(inputs), receipt
     )
+
+
+def secret_record_key(secret: mindex.ContributorSecret, record: RiskRecord) -> bytes:
+    """The contributor's private name for a record in its journal (never sent anywhere)."""
+    return hmac_sm3(secret.private_bytes(), b"riskshare journal v1" + record.to_bytes())
+
+
+class Journal:
+    """A contributor's local record of what it uploaded: record key → (entry id, upload height).
+    It is what makes revocation possible without another OPRF evaluation; it stays on the
+    contributor's machine."""
+
+    def __init__(self, s: Session) -> None:
+        import sqlite3
+
+        self.db = sqlite3.connect(str(s.c.state_dir(s.name) / "uploads.db"), isolation_level=None)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS uploads (record_key BLOB NOT NULL, entry_id BLOB PRIMARY KEY,"
+            " height INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+        )
+        self.db.execute("CREATE INDEX IF NOT EXISTS uploads_key ON uploads (record_key)")
+
+    def record(self, rows: Iterable[tuple[bytes, bytes, int]]) -> None:
+        self.db.execute("BEGIN")
+        self.db.executemany(
+            "INSERT OR IGNORE INTO uploads (record_key, entry_id, height) VALUES (?, ?, ?)", rows
+        )
+        self.db.execute("COMMIT")
+
+    def find(self, key: bytes) -> list[tuple[bytes, int]]:
+        return [
+            (bytes(r[0]), int(r[1]))
+            for r in self.db.execute(
+                "SELECT entry_id, height FROM uploads WHERE record_key = ? AND revoked = 0", (key,)
+            )
+        ]
+
+    def mark_revoked(self, entry_ids: Iterable[bytes]) -> None:
+        self.db.execute("BEGIN")
+        self.db.executemany("UPDATE uploads SET revoked = 1 WHERE entry_id = ?", ((e,) for e in entry_ids))
+        self.db.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class RevokeSummary:
+    revoked: int
+    not_found: int
+    receipt: Receipt | None
+
+
+def revoke(s: Session, records: Sequence[RiskRecord]) -> RevokeSummary:
+    """Withdraw previously uploaded records (found in the contributor's journal) with tombstones."""
+    secret = mindex.ContributorSecret(s.c.load_secret(s.name, "contributor-secret"))
+    journal = Journal(s)
+    targets: list[tuple[bytes, int]] = []
+    missing = 0
+    for r in records:
+        found = journal.find(secret_record_key(secret, r))
+        missing += not found
+        targets.extend(found)
+    if not targets:
+        return RevokeSummary(0, missing, None)
+    ops = [secret.tombstone(eid) for eid, _ in targets]
+    raw, sigs = s.request(
+        Kind.REVOKE,
+        {
+            "count": len(ops),
+            "heights": tuple(h for _, h in targets),
+            "batch_hash": sm3(b"".join(op.to_bytes() for op in ops)),
+        },
+    )
+    msg = index_pb2.RevokeRequest(
+        request=convert.signed_request(raw, sigs),
+        entry_ids=[eid for eid, _ in targets],
+        secrets=[secret.tombstone_secret(eid) for eid, _ in targets],
+    )
+    out = s.index.Revoke(msg, timeout=120)
+    receipt = convert.from_receipt(out.receipt)
+    receipt.verify(s.platform_key)
+    journal.mark_revoked(eid for eid, _ in targets)
+    return RevokeSummary(out.revoked, missing, receipt)
 
 
 # ---- broker: mirror -------------------------------------------------------------------------------
@@ -315,6 +413,7 @@ def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None)
         )
     elif st.index.tree.root(cp.index_size) != cp.index_root:
         raise InvalidProof("the checkpoint's index root differs from the published index")
-    sig = st.auditor.cosign(st.storage, hook)  # replays everything; SplitView if anything differs
+    # replays everything with the rules; SplitView if anything differs
+    sig = st.auditor.cosign(st.storage, hook if hook is not None else IncentiveHook())
     s.ledger.CoSign(ledger_pb2.CoSignRequest(auditor=s.member.id, size=cp.size, signature=sig), timeout=30)
     return cp

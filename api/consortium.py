@@ -112,7 +112,11 @@ class Consortium:
                 return m
         raise KeyError(f"no member with id {member_id}")
 
+    def member_names(self) -> list[str]:
+        return [m.name for m in self.members]
+
     def with_role(self, role: Role) -> list[MemberConfig]:
+
         return [m for m in self.members if m.roles & role]
 
     def the(self, role: Role) -> MemberConfig:
@@ -136,14 +140,22 @@ class Consortium:
         return d
 
     def passphrase(self, name: str) -> bytes:
-        """The member's key passphrase: $RISKSHARE_PASSPHRASE, else the demo file beside the keys."""
+        """The member's key passphrase: the demo file beside the keys if there is one (``init``
+        only), else $RISKSHARE_PASSPHRASE."""
+        path = self.key_dir(name) / "passphrase"
+        if path.exists():
+            return keystore.read_private(path).strip()
         env = os.environ.get("RISKSHARE_PASSPHRASE")
         if env:
             return env.encode()
-        path = self.key_dir(name) / "passphrase"
-        if not path.exists():
-            raise FileNotFoundError(f"no passphrase for {name!r}: set RISKSHARE_PASSPHRASE")
-        return keystore.read_private(path).strip()
+        raise FileNotFoundError(f"no passphrase for {name!r}: set RISKSHARE_PASSPHRASE")
+
+    def add_member(self, m: MemberConfig) -> None:
+        """Record an enrolled member in the public configuration (after its ledger entry)."""
+        if any(x.id == m.id or x.name == m.name for x in self.members):
+            raise ValueError(f"member {m.name!r} or id {m.id} is already in {CONFIG}")
+        self.members.append(m)
+        self.save()
 
     def signing_key(self, name: str) -> SM2PrivateKey:
         pem = keystore.read_private(self.key_dir(name) / "sign.pem")
@@ -322,6 +334,28 @@ def key_epoch(c: Consortium) -> oprf.KeyEpoch:
         raise ValueError(f"{c.root / CONFIG} lists {len(c.oprf_shares)} OPRF shares; a key epoch has two")
     shares = tuple(oprf.KeyShare(c.oprf_suite, str(c.epoch), str(h), e, p) for h, e, p in c.oprf_shares)
     return oprf.KeyEpoch(c.oprf_suite, str(c.epoch), (shares[0], shares[1]))
+
+
+def keygen(root: Path | str, name: str, roles: Role, passphrase: bytes) -> dict[str, object]:
+    """Generate a member's own signing and key-agreement keys into ``root/keys/NAME`` (encrypted
+    PKCS#8, 0600) and return the public enrolment request the administrators enrol."""
+    if not _NAME.match(name):
+        raise ValueError(f"bad member name {name!r}: 1–40 lower-case letters, digits, '.', '_' or '-'")
+    if len(passphrase) < 12:
+        raise ValueError("the key passphrase must be at least 12 characters")
+    d = Path(root) / "keys" / name
+    if (d / "sign.pem").exists():
+        raise FileExistsError(f"{d / 'sign.pem'} exists: keys are never overwritten")
+    sign, agree = SM2PrivateKey.generate(), SM2PrivateKey.generate()
+    keystore.write_private(d / "sign.pem", sign.private_bytes_pem(passphrase))
+    keystore.write_private(d / "agree.pem", agree.private_bytes_pem(passphrase))
+    doc: dict[str, object] = {
+        "name": name,
+        "roles": role_names(roles),
+        "sign_key": sign.public_key().to_bytes().hex(),
+        "agree_key": agree.public_key().to_bytes().hex(),
+    }
+    return doc
 
 
 def oprf_share(c: Consortium, name: str) -> oprf.PrivateKey:

@@ -27,13 +27,15 @@ from api.errors import BadRequest, NotFound, PermissionDenied, Refused
 from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
 from api.meter import Meter
+from incentive.adapter import IncentiveHook
+from incentive.params import PARAM_IDS
 from ledger.checkpoint import COSIGN_LABEL, Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
 from ledger.entry import Code, Entry, Kind, Request, Role, Signature
-from ledger.hooks import NullHook, RuleHook
+from ledger.hooks import RuleHook
 from ledger.log import Log
 from ledger.log import Refused as LedgerRefused
 from ledger.metering import EvaluationReceipt
-from ledger.storage import open_storage
+from ledger.storage import Batch, open_storage
 from mpc import index as mindex
 from mpc.exceptions import InvalidSignature
 from mpc.sm2 import SM2PublicKey
@@ -50,10 +52,14 @@ def epoch_bytes(c: Consortium) -> bytes:
     return c.log_id + c.epoch.to_bytes(8, "big")
 
 
+def _records(c: Consortium) -> list[MemberRecord]:
+    return [MemberRecord(m.id, m.name, m.roles, m.sign_public(), m.agree_public()) for m in c.members]
+
+
 def directory_of(c: Consortium) -> Directory:
-    return Directory(
-        MemberRecord(m.id, m.name, m.roles, m.sign_public(), m.agree_public()) for m in c.members
-    )
+    """The members in consortium.toml, reloaded when an unknown member calls (enrolment adds
+    members there after their ledger entry is accepted)."""
+    return Directory(_records(c), source=lambda: _records(Consortium.load(c.root)))
 
 
 def upload_hash(entries: Sequence[bytes], dedup_keys: Sequence[bytes]) -> tuple[bytes, int]:
@@ -67,9 +73,15 @@ def _sign_admins(c: Consortium, raw: bytes) -> tuple[Signature, ...]:
     return tuple(Signature(a, c.signing_key(c.member_by_id(a).name).sign(raw)) for a in admins)
 
 
-def bootstrap_ledger(c: Consortium, storage_path: Path) -> Log:
-    """Create the ledger: genesis (signed by the administrators' threshold) and the first
-    key_epoch entry. Demo consortia only: it needs the administrators' private keys."""
+# Demo consortia run periods of seconds so that fees, the pool and vesting show within a demo;
+# a rule_change entry right after genesis sets them (so auditors replay exactly the same rules).
+DEMO_RULES = {"period_seconds": 15, "evaluation_fee": 1, "holding_periods": 1, "activity_bonus": 100}
+
+
+def bootstrap_ledger(c: Consortium, storage_path: Path, rules: dict[str, int] | None = None) -> Log:
+    """Create the ledger: genesis (signed by the administrators' threshold), the first key_epoch
+    entry and, if ``rules`` is given, a rule_change setting those parameters. Demo consortia
+    only: it needs the administrators' private keys."""
 
     platform = c.the(Role.PLATFORM)
     admins = sorted(m.id for m in c.with_role(Role.ADMIN))
@@ -94,7 +106,10 @@ def bootstrap_ledger(c: Consortium, storage_path: Path) -> Log:
         },
     ).encode()
     storage = open_storage(str(storage_path))
-    ledger = Log.create(storage, genesis, _sign_admins(c, genesis), c.signing_key(platform.name))
+    storage.commit(Batch(0, meta={"hook": b"incentive"}))  # what auditors replay with
+    ledger = Log.create(
+        storage, genesis, _sign_admins(c, genesis), c.signing_key(platform.name), hook=IncentiveHook()
+    )
     epoch = key_epoch(c)
     req = Request(
         Kind.KEY_EPOCH,
@@ -112,6 +127,24 @@ def bootstrap_ledger(c: Consortium, storage_path: Path) -> Log:
         },
     ).encode()
     ledger.submit(req, _sign_admins(c, req))
+    if rules:
+        unknown = set(rules) - set(PARAM_IDS)
+        if unknown:
+            raise ValueError(f"unknown rule parameters: {', '.join(sorted(unknown))}")
+        req = Request(
+            Kind.RULE_CHANGE,
+            c.log_id,
+            admins[0],
+            os.urandom(16),
+            int(time.time() * 1000),
+            1,
+            {
+                "new_version": 2,
+                "param_ids": tuple(PARAM_IDS[k] for k in rules),
+                "param_values": tuple(rules.values()),
+            },
+        ).encode()
+        ledger.submit(req, _sign_admins(c, req))
     ledger.checkpoint()
     return ledger
 
@@ -140,13 +173,12 @@ class Platform:
         self._key = c.signing_key(me.name)
         self.directory = directory_of(c)
         self.epoch_id = epoch_bytes(c)
-        self.hook: RuleHook = hook if hook is not None else NullHook()
+        self.hook: RuleHook = hook if hook is not None else IncentiveHook()
         ledger_path = state / "ledger.db"
         if not ledger_path.exists():
             if not c.demo:
                 raise FileNotFoundError(f"{ledger_path} missing: create the ledger with the genesis ceremony")
-            # Genesis and key epoch are sequenced without rules; the hook replays them on open.
-            bootstrap_ledger(c, ledger_path).close()
+            bootstrap_ledger(c, ledger_path, DEMO_RULES).close()
         self.store = IndexStore(state / "index.db")
         self.index = mindex.IndexLog()
         self.index.load(self.store.published())
@@ -183,7 +215,7 @@ class Platform:
             if height == 0:
                 continue
             e = Entry.decode(body)
-            if e.kind is Kind.CONTRIBUTE and e.code == Code.ACCEPTED:
+            if e.kind in (Kind.CONTRIBUTE, Kind.REVOKE) and e.code == Code.ACCEPTED:
                 out[sm3(e.request.encode())] = height
         return out
 
@@ -280,7 +312,7 @@ class Platform:
             fresh: list[tuple[mindex.IndexEntry, bytes]] = []
             seen: set[bytes] = set()
             for entry, dk in zip(parsed, dedup_keys, strict=True):
-                if dk in seen or self.store.entries_with_dedup(member.id, dk):
+                if dk in seen or any(self._live(e) for e in self.store.entries_with_dedup(member.id, dk)):
                     continue
                 seen.add(dk)
                 fresh.append((entry, dk))
@@ -320,7 +352,90 @@ class Platform:
         )
         return ContributeOutcome(len(fresh), len(entries) - len(fresh), new_tags, receipt)
 
+    def _live(self, entry_id: bytes) -> bool:
+        """Live or frozen in the published index, or staged and not yet published."""
+        status = self.index.state.status(entry_id)
+        return status is None or status in (mindex.EntryStatus.LIVE, mindex.EntryStatus.FROZEN)
+
+    def revoke(
+        self,
+        raw: bytes,
+        signatures: Sequence[Signature],
+        entry_ids: Sequence[bytes],
+        secrets: Sequence[bytes],
+    ) -> tuple[int, Receipt]:
+        """Withdraw a contributor's entries: tombstones reveal each entry's t (SM3(t) = c shows the
+        entry's contributor asked), the ledger's revoke entry lists their upload heights and the
+        platform attests how many distinct tags the member no longer reports."""
+        req, member = self._authenticate(raw, signatures)
+        if req.kind is not Kind.REVOKE:
+            raise BadRequest("a revocation needs a revoke request")
+        if not member.has(Role.CONTRIBUTOR):
+            raise PermissionDenied(f"member {member.name!r} is not a contributor")
+        if len(entry_ids) != len(secrets) or not 0 < len(entry_ids) <= MAX_UPLOAD_ENTRIES:
+            raise BadRequest("a revocation names 1 or more entries, each with its tombstone secret")
+        if len(set(entry_ids)) != len(entry_ids):
+            raise BadRequest("a revocation names an entry twice")
+        try:
+            ops = [mindex.IndexOp.tombstone(e, t) for e, t in zip(entry_ids, secrets, strict=True)]
+        except ValueError as e:
+            raise BadRequest(f"malformed tombstone: {e}") from None
+        if req.fields["batch_hash"] != sm3(b"".join(op.to_bytes() for op in ops)):
+            raise BadRequest("the tombstones do not match the hash in the signed request")
+        heights = req.fields["heights"]
+        assert isinstance(heights, tuple)
+        if req.int_field("count") != len(ops) or len(heights) != len(ops):
+            raise BadRequest("the request must list one upload height per revoked entry")
+        with self._lock:
+            tags: set[bytes] = set()
+            for eid, h in zip(entry_ids, heights, strict=True):
+                reg = self.store.owner(eid)
+                if reg is None or reg.owner != member.id:
+                    raise PermissionDenied("a revocation may only withdraw the member's own entries")
+                if reg.height != h:
+                    raise BadRequest(f"entry {eid.hex()[:8]}… was uploaded at height {reg.height}, not {h}")
+                if self.index.state.status(eid) is None:
+                    raise Refused("an entry is not published yet: revoke it after the next publication")
+                tag = self.index.state.tag_of_entry(eid)
+                assert tag is not None
+                tags.add(tag)
+            try:
+                self.index.state.check(ops)  # SM3(t) = c for each, and each entry still live
+            except ValueError as e:
+                raise BadRequest(f"tombstone rejected: {e}") from None
+            gone = set(entry_ids)
+            removed = 0
+            for tag in tags:
+                others = [
+                    e
+                    for e in self.index.state.lookup(tag, include_frozen=True)
+                    if e.entry_id not in gone
+                    and (o := self.store.owner(e.entry_id)) is not None
+                    and o.owner == member.id
+                ]
+                removed += not others
+            request_hash = sm3(raw)
+            self.store.stage(request_hash, [op.to_bytes() for op in ops], [])
+            try:
+                receipt = self.ledger.submit(raw, signatures, {"removed": removed})
+            except LedgerRefused as e:
+                self.store.drop(request_hash)
+                raise Refused(f"ledger refused the revocation: {e}") from None
+            except BaseException:
+                self.store.drop(request_hash)
+                raise
+            assert isinstance(receipt, Receipt)
+            code = self.entry_code(receipt.index)
+            if code != Code.ACCEPTED:
+                self.store.drop(request_hash)
+                raise Refused(f"revocation rejected by the ledger (code {code})")
+            self.store.confirm(request_hash, receipt.index)
+            self.index.submit_many(ops)
+            self._tags_cache.pop(member.id, None)
+        return len(ops), receipt
+
     def _member_tags(self, member_id: int) -> set[bytes]:
+
         if member_id not in self._tags_cache:
             tags: set[bytes] = set()
             for op_bytes in self.store.published() + self.store.confirmed_staged():
@@ -335,7 +450,8 @@ class Platform:
     # -- publication and sync ----------------------------------------------------------------------------
 
     def publish(self) -> int:
-        """Publish staged operations (tag-sorted); returns how many were published."""
+        """Publish staged operations (tag-sorted) and sequence the platform's index_publish entry,
+        so the next checkpoint commits the new index size and root; returns the count."""
         with self._lock:
             if self.index.pending == 0:
                 return 0
@@ -343,6 +459,16 @@ class Platform:
             delta = self.index.publish()
             self.store.publish(start, delta.ops)
             self._durable_index = (self.index.size, self.index.root())
+            raw = Request(
+                Kind.INDEX_PUBLISH,
+                self.c.log_id,
+                self.member.id,
+                os.urandom(16),
+                int(time.time() * 1000),
+                self.ledger.state.rule_version,
+                {"start": start, "count": len(delta.ops), "root": delta.root},
+            ).encode()
+            self.ledger.submit(raw, (Signature(self.member.id, self._key.sign(raw)),))
             return len(delta.ops)
 
     def index_delta(self, start: int, end: int) -> mindex.IndexDelta:

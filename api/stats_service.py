@@ -77,16 +77,6 @@ def cells_hash(cells: Sequence[int]) -> bytes:
     return sm3(b"RSCL" + b"".join(c.to_bytes(2, "big") for c in sorted(set(cells))))
 
 
-def signed(
-    c: Consortium, name: str, kind: Kind, fields: dict[str, FieldValue], rule_version: int = 1
-) -> tuple[bytes, tuple[Signature, ...]]:
-    m = c.member(name)
-    raw = Request(
-        kind, c.log_id, m.id, os.urandom(16), int(time.time() * 1000), rule_version, fields
-    ).encode()
-    return raw, (Signature(m.id, c.signing_key(name).sign(raw)),)
-
-
 def _translate(exc: Exception) -> Exception:
     """Protocol errors as the service reports them: bad input, or a refusal."""
     if isinstance(exc, PaillierKeyMismatch):
@@ -471,8 +461,13 @@ class KeyHolderStats:
         return self._follower.stub, stats_pb2_grpc.StatsStub(self._channel), self._follower
 
     def _request(self, kind: Kind, fields: dict[str, FieldValue]) -> tuple[bytes, tuple[Signature, ...]]:
+        _, _, follower = self._connect()
+        if follower.checkpoint is None:
+            follower.refresh()
+        assert follower.checkpoint is not None
+        version = follower.checkpoint.rule_version  # requests must name the rule version in force
         raw = Request(
-            kind, self.c.log_id, self.me.id, os.urandom(16), int(self._clock() * 1000), 1, fields
+            kind, self.c.log_id, self.me.id, os.urandom(16), int(self._clock() * 1000), version, fields
         ).encode()
         return raw, (Signature(self.me.id, self._sign.sign(raw)),)
 

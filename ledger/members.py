@@ -63,7 +63,9 @@ SUBMITTERS: Mapping[Kind, Role] = {
     Kind.STAT_RELEASE: Role.KEYHOLDER,
     Kind.RULE_CHANGE: Role.ADMIN,
     Kind.CORROBORATION: Role.PLATFORM,
+    Kind.INDEX_PUBLISH: Role.PLATFORM,
 }
+
 THRESHOLD_KINDS = frozenset({Kind.GENESIS, Kind.MEMBER, Kind.KEY_EPOCH, Kind.RULE_CHANGE})
 LOOKUP_MIRROR = 1
 
@@ -80,8 +82,9 @@ class Member:
     agree_key: bytes
     active: bool = True
 
-    def has(self, roles: Role) -> bool:
-        return self.active and bool(self.roles & roles)
+    def has(self, roles: Role | int) -> bool:
+        # int arithmetic: IntFlag's own & builds a new enum member on every call (replay hot path)
+        return self.active and bool(int.__and__(self.roles, roles))
 
 
 def _key(data: bytes) -> SM2PublicKey:

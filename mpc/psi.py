@@ -30,6 +30,13 @@ How it runs (four messages, the receiver speaks first)::
   of any length is first hashed (SHA-256, 16 bytes). Both parties must pass the same kind.
 * Value length ℓ = ⌈(40 + log₂ bins + log₂ |X|) / 8⌉ bytes (at least 8): a false match somewhere
   in the run has probability below 2⁻⁴⁰.
+* **Labels** (bilateral screening: "labels encrypted under the contributor's PRF output"):
+  ``PSISender(items, labels=[...])`` attaches one fixed-size label per item. The OPRF output is then
+  32 bytes; its first ℓ bytes are compared and its bytes 16..32 key AES-CTR (or SM4-CTR) over the
+  label, each key used once. ``PSIReceiver.labels()`` opens the labels of the matched items only;
+  the others stay under keys the receiver cannot compute (semi-honest).
+* The separate ``OPRFReceiver`` / ``OPRFSender`` expose the batched OPRF itself: the receiver gets
+  F_j(r_j), the sender may evaluate F_j(x) for any instance j and item x.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ ROW = W // 8
 EXPANSION = 1.27
 HASHES = 3
 MAX_STASH = 64
+MAX_LABEL = 4096
 _RETRIES = 3
 _CODE_KEYS = 5 * 16
 
@@ -120,6 +128,8 @@ class PSIReceiver(_Role):
         self._sid = _new_session_id(session_id)
         self._secret = b""
         self._t = b""
+        self._label_size = 0
+        self._labels: list[bytes] = []
         self._state = 0
 
     @property
@@ -154,9 +164,10 @@ class PSIReceiver(_Role):
 
     def request(self, msg: bytes) -> bytes:
         self._enter(1, "request")
-        _, n_sender, _, payload = unpack(msg, T_PSI_BASE, self._sid)
-        if not 1 <= n_sender <= (1 << 24):
-            raise MalformedMessage("sender set size out of range")
+        _, n_sender, label_size, payload = unpack(msg, T_PSI_BASE, self._sid)
+        if not 1 <= n_sender <= (1 << 24) or label_size > MAX_LABEL:
+            raise MalformedMessage("sender set or label size out of range")
+        self._label_size = label_size
         expect_length(payload, W * OT_POINT_SIZE + _CODE_KEYS, "PSI base-OT answer")
         keys = np.frombuffer(
             lib.ot_np_sender_keys(self._sid, self._secret, payload[: W * OT_POINT_SIZE], 0), np.uint8
@@ -200,38 +211,68 @@ class PSIReceiver(_Role):
         nbins, nst = self._nbins, self._stash_size
         if n_sender != self._n_sender or vlen != _value_length(nbins + nst, n_sender):
             raise ProtocolAbort("sender's values do not match the run")
-        blocks = HASHES + nst
-        expect_length(payload, blocks * n_sender * vlen, "PSI values")
-        mine = np.frombuffer(lib.ot_kkrt_hash_rows(self._t[: (nbins + nst) * ROW], vlen), np.uint8).reshape(
-            -1, vlen
+        blocks, lsize = HASHES + nst, self._label_size
+        expect_length(payload, blocks * n_sender * (vlen + lsize), "PSI values")
+        # With labels, each OPRF output is 32 bytes: the first vlen are compared, the last 16 key
+        # the label's encryption.
+        width = 32 if lsize else vlen
+        mine = np.frombuffer(lib.ot_kkrt_hash_rows(self._t[: (nbins + nst) * ROW], width), np.uint8).reshape(
+            -1, width
         )
         self._t = b""
-        values = np.frombuffer(payload, np.uint8).reshape(blocks, n_sender * vlen)
+        values = np.frombuffer(payload, np.uint8, count=blocks * n_sender * vlen).reshape(blocks, -1)
+        sealed = np.frombuffer(payload, np.uint8, offset=blocks * n_sender * vlen).reshape(
+            blocks, n_sender, lsize
+        )
         hit_uniq: list[npt.NDArray[np.int64]] = []
-        for i in range(HASHES):
-            sel = np.nonzero((self._table >= 0) & (self._hidx == i))[0]
-            if len(sel):
-                got = np.frombuffer(lib.ot_match(values[i], mine[sel].tobytes(), vlen), np.uint8)
-                hit_uniq.append(self._table[sel[got == 1]].astype(np.int64))
-        for k, item in enumerate(self._stash):
-            if lib.ot_match(values[HASHES + k], mine[nbins + k].tobytes(), vlen) == b"\x01":
-                hit_uniq.append(np.array([item], np.int64))
+        keys: list[npt.NDArray[np.uint8]] = []
+        cts: list[npt.NDArray[np.uint8]] = []
+        probes = [(i, np.nonzero((self._table >= 0) & (self._hidx == i))[0]) for i in range(HASHES)]
+        probes += [(HASHES + k, np.array([nbins + k])) for k in range(len(self._stash))]
+        for block, sel in probes:
+            if not len(sel):
+                continue
+            query = np.ascontiguousarray(mine[sel, :vlen]).tobytes()
+            pos = np.frombuffer(lib.ot_match(values[block], query, vlen, True), np.int32)
+            found = pos >= 0
+            owners = (
+                self._table[sel[found]] if block < HASHES else np.array([self._stash[block - HASHES]])[found]
+            )
+            hit_uniq.append(owners.astype(np.int64))
+            if lsize:
+                keys.append(mine[sel[found], 16:32])
+                cts.append(sealed[block][pos[found]])
         hits = np.concatenate(hit_uniq) if hit_uniq else np.zeros(0, np.int64)
-        # Map distinct items back to every position holding them.
         hit_rows = self._uniq[hits]
-        mask = _rows_in(self._items, hit_rows)
+        # Map distinct items back to every position holding them.
+        where = np.frombuffer(lib.ot_match(hit_rows.tobytes(), self._items.tobytes(), 16, True), np.int32)
+        indices = np.nonzero(where >= 0)[0]
+        if lsize and len(hits):
+            opened = lib.ot_label_xor(
+                self._cipher, np.concatenate(keys).tobytes(), np.concatenate(cts).tobytes()
+            )
+            per_hit = np.frombuffer(opened, np.uint8).reshape(-1, lsize)
+            self._labels = [per_hit[where[i]].tobytes() for i in indices]
+        else:
+            self._labels = [b""] * len(indices) if lsize else []
         self._state = 3
-        return [int(i) for i in np.nonzero(mask)[0]]
+        return [int(i) for i in indices]
+
+    def labels(self) -> list[bytes]:
+        """The sender's labels of the items ``finish`` returned, in the same order."""
+        if self._state != 3:
+            raise ProtocolStateError("labels are known after finish()")
+        if not self._label_size:
+            raise ValueError("the sender attached no labels")
+        return self._labels
 
 
-def _rows_in(items: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-    if len(rows) == 0:
-        return np.zeros(len(items), np.bool_)
-    return np.frombuffer(lib.ot_match(rows.tobytes(), items.tobytes(), 16), np.uint8).astype(np.bool_)
+def _first_occurrences(items: npt.NDArray[np.uint8]) -> npt.NDArray[np.int32]:
+    return np.frombuffer(lib.ot_unique16(np.ascontiguousarray(items).tobytes()), np.int32)
 
 
 def _unique(items: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    first = np.frombuffer(lib.ot_unique16(np.ascontiguousarray(items).tobytes()), np.int32)
+    first = _first_occurrences(items)
     return items if len(first) == len(items) else np.ascontiguousarray(items[first])
 
 
@@ -259,8 +300,25 @@ def _on_two_cores(fn: Callable[[int, int], T], ranges: list[tuple[int, int]]) ->
 class PSISender(_Role):
     """KKRT sender (holds the OPRF key s): ``respond(m1) -> m2``; ``answer(m3) -> m4``."""
 
-    def __init__(self, items: Items, *, cipher: str = "aes", session_id: bytes | None = None) -> None:
-        self._items = _unique(_items16(items))  # duplicates would show in the values
+    def __init__(
+        self,
+        items: Items,
+        *,
+        labels: Sequence[bytes] | None = None,
+        cipher: str = "aes",
+        session_id: bytes | None = None,
+    ) -> None:
+        all_items = _items16(items)
+        first = _first_occurrences(all_items)  # duplicates would show in the values
+        self._items = np.ascontiguousarray(all_items[first])
+        self._labels = np.zeros((len(first), 0), np.uint8)
+        if labels is not None:
+            if len(labels) != len(all_items):
+                raise ValueError("one label per item")
+            size = len(labels[0]) if labels else 0
+            if not 1 <= size <= MAX_LABEL or any(not isinstance(b, bytes) or len(b) != size for b in labels):
+                raise ValueError(f"labels must be bytes of one length, 1..{MAX_LABEL}")
+            self._labels = np.frombuffer(b"".join(labels), np.uint8).reshape(-1, size)[first]
         self._cipher = _cipher_id(cipher)
         self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
         self._s = self._ks = self._code_keys = b""
@@ -282,7 +340,7 @@ class PSISender(_Role):
         pk0, self._ks = lib.ot_np_receiver_choose(sid, payload, sbits, 0)
         self._code_keys = secrets.token_bytes(_CODE_KEYS)
         self._state = 1
-        return pack(T_PSI_BASE, sid, len(self._items), 0, pk0 + self._code_keys)
+        return pack(T_PSI_BASE, sid, len(self._items), self._labels.shape[1], pk0 + self._code_keys)
 
     def answer(self, msg: bytes) -> bytes:
         self._enter(1, "answer")
@@ -306,19 +364,27 @@ class PSISender(_Role):
         # the sender's items matched. (The same position across the lists is the same item, which
         # only links values of one unknown item.)
         rng = np.random.default_rng(secrets.randbits(128))
-        items = self._items[rng.permutation(n)]
+        perm = rng.permutation(n)
+        items, lsize = self._items[perm], self._labels.shape[1]
+        width = 32 if lsize else vlen
 
         def evaluate(lo: int, hi: int) -> npt.NDArray[np.uint8]:
             raw = lib.ot_kkrt_eval(
-                self._cipher, self._code_keys, hkey, nbins, nst, q, self._s, items[lo:hi].tobytes(), vlen
+                self._cipher, self._code_keys, hkey, nbins, nst, q, self._s, items[lo:hi].tobytes(), width
             )
-            return np.frombuffer(raw, np.uint8).reshape(HASHES + nst, hi - lo, vlen)
+            return np.frombuffer(raw, np.uint8).reshape(HASHES + nst, hi - lo, width)
 
         split = (n // 2, n) if n >= 2 else (n, n)
-        blocks = np.concatenate(_on_two_cores(evaluate, [(0, split[0]), (split[0], n)]), axis=1)
+        out = np.concatenate(_on_two_cores(evaluate, [(0, split[0]), (split[0], n)]), axis=1)
+        parts = [np.ascontiguousarray(out[:, :, :vlen]).tobytes()]
+        if lsize:
+            # Label of item x in list i: AES-CTR under bytes 16..32 of F(x, i), a key used once.
+            keys = np.ascontiguousarray(out[:, :, 16:32]).tobytes()
+            labels = np.tile(self._labels[perm], (HASHES + nst, 1)).tobytes()
+            parts.append(lib.ot_label_xor(self._cipher, keys, labels))
         self._s = self._ks = b""
         self._state = 2
-        return pack(T_PSI_VALUES, self._sid, n, vlen, blocks.tobytes())
+        return pack(T_PSI_VALUES, self._sid, n, vlen, b"".join(parts))
 
 
 # ---- the batched OPRF on its own (for protocols other than plain PSI) ------------------------------

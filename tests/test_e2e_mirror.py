@@ -8,11 +8,15 @@ from pathlib import Path
 import grpc
 import pytest
 
-from api import client
+from api import client, convert
+from api._generated import index_pb2
 from api.consortium import Consortium, init_consortium
 from api.roles import start_keyholder, start_platform
+from ledger.entry import Kind
 from ledger.storage.memory import MemoryStorage
+from mpc import index as mindex
 from mpc.records import Category, SubjectType, SyntheticSource
+from mpc.sm3 import sm3
 
 SPECS = [
     "platform:platform+admin",
@@ -80,6 +84,32 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
             client.lookup_mirror(b, mirror_b, SubjectType.PERSON, miss_id)
         assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
         assert recs_a[0].category in set(Category)
+        # revoke: tombstones reveal t; the broker's mirror stops showing the records
+        gone = [r for r in recs_a[20:25] if sum(x.subject_id == r.subject_id for x in recs_a + recs_b) == 1]
+        rv = client.revoke(a, gone)
+        assert (rv.revoked, rv.not_found) == (len(gone), 0)
+        assert client.revoke(a, gone).revoked == 0  # already withdrawn: nothing left to revoke
+        # b cannot withdraw a's entries, even knowing their ids and upload heights
+        ids = [eid for eid, _ in client.Journal(a).db.execute("SELECT entry_id, height FROM uploads LIMIT 2")]
+        hs = [h for _, h in client.Journal(a).db.execute("SELECT entry_id, height FROM uploads LIMIT 2")]
+        fake = [bytes(32), bytes(32)]
+        ops_bytes = b"".join(
+            mindex.IndexOp.tombstone(bytes(i), t).to_bytes() for i, t in zip(ids, fake, strict=True)
+        )
+        raw, sigs = b.request(Kind.REVOKE, {"count": 2, "heights": tuple(hs), "batch_hash": sm3(ops_bytes)})
+        msg = index_pb2.RevokeRequest(request=convert.signed_request(raw, sigs), entry_ids=ids, secrets=fake)
+        with pytest.raises(grpc.RpcError) as e:
+            b.index.Revoke(msg)
+        assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        platform.publish()
+        platform.checkpoint()
+        client.audit_and_cosign(auditor, st)
+        client.sync(broker, mirror)
+        for r in gone:
+            assert not client.lookup_mirror(broker, mirror, r.subject_type, r.subject_id).result.hit
+        again = client.contribute(a, gone)  # a revoked record can be contributed anew
+        assert again.accepted == len(gone)
+
     finally:
         for s in sessions:
             s.close()

@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from ledger.checkpoint import Checkpoint, Receipt, RestoreGuardError, SignedCheckpoint, is_witnessed
+from ledger.checkpoint import (
+    Checkpoint,
+    NotWitnessed,
+    Receipt,
+    RestoreGuardError,
+    SignedCheckpoint,
+    accept_checkpoint,
+    cosign,
+    is_witnessed,
+)
 from ledger.entry import MAX_REQUEST_SIZE, Code, Entry, FieldValue, Kind, Request, Role, Signature
 from ledger.hooks import CountingHook
 from ledger.log import WINDOW_MS, Log, Refused
@@ -278,7 +287,7 @@ def test_witnessed_needs_a_majority(consortium: Consortium) -> None:
 
 def test_group_commit_shares_fsyncs(tmp_path: Path, consortium: Consortium) -> None:
     c = consortium
-    log, clock = _open(c, SQLiteStorage(str(tmp_path / "g.db")))
+    log, clock = _open(c, SQLiteStorage(str(tmp_path / "g.db")), group_window_ms=2)
     reqs = [_lookup(c, clock, member=200 + i % 2) for i in range(120)]
     receipts: list[Receipt] = []
     lock = threading.Lock()
@@ -295,7 +304,7 @@ def test_group_commit_shares_fsyncs(tmp_path: Path, consortium: Consortium) -> N
         t.start()
     for t in threads:
         t.join()
-    assert sorted(r.index for r in receipts) == list(range(2, 122)) or len(receipts) == 120
+    assert sorted(r.index for r in receipts) == list(range(1, 121))
     assert log.metrics.fsyncs < 120  # at least some requests shared an fsync
     pub = c.platform.sign.public_key()
     for r in receipts:
@@ -347,7 +356,51 @@ def test_restore_guard(consortium: Consortium) -> None:
     clock.ms += 1
     with pytest.raises(RestoreGuardError, match="old backup"):
         old.checkpoint()
+    clock.ms += 2000
+    old.tick()  # automatic cuts are refused quietly, counted, and entries keep flowing
+    assert isinstance(old.guard_error, RestoreGuardError)
+    assert old.metrics.refused["checkpoint_restore_guard"] == 1
+    assert restored.latest_checkpoint() is None
     # the live log itself passes the guard
     live = Log(log.storage, c.platform.sign, clock=clock, witness_source=lambda: witnessed)
     clock.ms += 1
     assert live.checkpoint() is not None
+
+
+def test_cosignatures_through_the_log_and_client_acceptance(consortium: Consortium) -> None:
+    c = consortium
+    log, clock = _open(c)
+    log.submit(*_lookup(c, clock))
+    clock.ms += 10
+    signed = log.checkpoint()
+    assert signed is not None
+    cp = signed.checkpoint
+    with pytest.raises(Refused):
+        log.add_cosignature(cp.size, 300, c.parties[301].sign.sign(b"x"))
+    with pytest.raises(Refused):
+        log.add_cosignature(cp.size, 200, cosign(cp, c.parties[200].sign))  # a broker is no auditor
+    assert log.add_cosignature(cp.size, 300, cosign(cp, c.parties[300].sign)) is False
+    assert log.add_cosignature(cp.size, 301, cosign(cp, c.parties[301].sign)) is True
+    assert log.latest_witnessed() == signed and log.metrics.cosign_lag_ms
+    cos = log.storage.cosignatures(cp.size)
+    pk = c.platform.sign.public_key()
+    assert accept_checkpoint(signed, cos, pk, log.auditor_keys(), cp.time_ms + 1000) == cp
+    with pytest.raises(NotWitnessed, match="old"):
+        accept_checkpoint(signed, cos, pk, log.auditor_keys(), cp.time_ms + 61_000)
+    with pytest.raises(NotWitnessed, match="majority"):
+        accept_checkpoint(signed, {300: cos[300]}, pk, log.auditor_keys(), cp.time_ms)
+    with pytest.raises(NotWitnessed, match="platform"):
+        accept_checkpoint(SignedCheckpoint(cp, cos[300]), cos, pk, log.auditor_keys(), cp.time_ms)
+
+
+class _RogueHook(CountingHook):
+    def apply(self, entry: Entry, height: int) -> int:
+        return Code.WRONG_ROLE if entry.code == Code.ACCEPTED and height == 2 else entry.code
+
+
+def test_hook_codes_in_the_ledger_range_become_rule_rejections(consortium: Consortium) -> None:
+    c = consortium
+    log, clock = _open(c, hook=_RogueHook())
+    log.submit(*_lookup(c, clock))
+    log.submit(*_lookup(c, clock))
+    assert Entry.decode(log.storage.entry(2)).code == Code.RULE_REJECTED

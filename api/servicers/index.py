@@ -82,6 +82,16 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
             context.abort(errors.status_for(exc), errors.message_for(exc))
 
     @guarded
+    def Revoke(
+        self, request: index_pb2.RevokeRequest, context: grpc.ServicerContext
+    ) -> index_pb2.RevokeResult:
+        raw, sigs = convert.from_signed_request(request.request)
+        n, receipt = self.platform.revoke(
+            raw, sigs, [bytes(e) for e in request.entry_ids], [bytes(t) for t in request.secrets]
+        )
+        return index_pb2.RevokeResult(revoked=n, receipt=convert.receipt(receipt))
+
+    @guarded
     def RecordLookup(
         self, request: index_pb2.RecordLookupRequest, context: grpc.ServicerContext
     ) -> index_pb2.RecordLookupResult:

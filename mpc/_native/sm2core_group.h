@@ -52,6 +52,28 @@ static ATTR void SFX(fe_inv)(u64 r[4], const u64 x[4])
     FE_MUL(r, t, x); /* 0, 1 */
 }
 
+/* r = x^-1, blinded (see inv_vartime): constant time in x, Fermat without randomness. */
+static ATTR void SFX(fe_inv_fast)(u64 r[4], const u64 x[4])
+{
+    u64 b[4], t[4];
+    if (!random_below(b, P_)) {
+        SFX(fe_inv)(r, x);
+        return;
+    }
+    FE_MUL(t, x, b); /* Montgomery forms: x = X R, b = B R, t = X B R */
+    DECLASSIFY(t, sizeof t);
+    int ok = inv_vartime(t, t, P_); /* (X B)^-1 R^-1 */
+    if (ok < 0) {
+        SFX(fe_inv)(r, x);
+    } else if (ok == 0) {
+        memset(r, 0, 32); /* x = 0 */
+    } else {
+        FE_MUL(t, t, R3P); /* (X B)^-1 R */
+        FE_MUL(r, t, b);   /* X^-1 R */
+    }
+    rs_secure_zero(b, sizeof b);
+}
+
 /* r = x^e for a public 32-byte big-endian exponent, fixed 4-bit windows. */
 static ATTR void SFX(fe_pow)(u64 r[4], const u64 x[4], const uint8_t e[32])
 {
@@ -235,21 +257,28 @@ static ATTR void SFX(pt_madd_vartime)(jac *r, const jac *a, const u64 bx[4], con
     *r = t;
 }
 
-/* Affine (x, y) of a non-infinity Jacobian point, constant time. */
-static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a)
+/* Affine (x, y) of a non-infinity Jacobian point, constant time. `blinded`: invert with the
+ * blinded GMP inversion (secret-derived points; the result carries the blinding value in the
+ * checker's view) rather than Fermat's chain (public points). */
+static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a, int blinded)
 {
     u64 zi[4], zi2[4], t[4];
-    SFX(fe_inv)(zi, a->Z);
+    if (blinded)
+        SFX(fe_inv_fast)(zi, a->Z);
+    else
+        SFX(fe_inv)(zi, a->Z);
     FE_SQR(zi2, zi);
     FE_MUL(x, a->X, zi2);
     FE_MUL(t, zi2, zi);
     FE_MUL(y, a->Y, t);
 }
 
-/* Batch affine conversion with one inversion (Montgomery's trick). Points at infinity come out
+/* Batch affine conversion with one inversion (Montgomery's trick); blinded: 0 Fermat, 1 blinded
+ * (secret points), 2 GMP in variable time (public points only). Points at infinity come out
  * as (0, 0) (their Z is replaced by one, by mask, so they do not spoil the product). Constant
  * time in the values; `scratch` holds n field elements. */
-static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*scratch)[4])
+static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*scratch)[4],
+                                      int blinded)
 {
     u64 inv[4], t[4], z[4], zi2[4];
     if (n == 0)
@@ -262,7 +291,13 @@ static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*s
         else
             FE_MUL(scratch[i], scratch[i - 1], z);
     }
-    SFX(fe_inv)(inv, scratch[n - 1]);
+    if (blinded == 1) {
+        SFX(fe_inv_fast)(inv, scratch[n - 1]);
+    } else if (blinded == 2 && inv_vartime(inv, scratch[n - 1], P_) > 0) {
+        FE_MUL(inv, inv, R3P); /* public points: GMP on the Montgomery form, then fix R */
+    } else {
+        SFX(fe_inv)(inv, scratch[n - 1]);
+    }
     for (size_t i = n; i-- > 0;) {
         u64 inf = fe_zero_mask(in[i].Z);
         fe_select(z, in[i].Z, FE_ONE, inf);
@@ -316,6 +351,28 @@ static ATTR void SFX(scalar_mult_ct)(jac *out, const uint8_t dig[VAR_WINDOWS], c
         fe_neg(ny, tmp.Y);
         fe_cmov(tmp.Y, ny, 0 - (u64)(dig[i] & 1));
         SFX(pt_add_ct)(&acc, &acc, &tmp);
+    }
+    *out = acc;
+}
+
+/* The same with an affine table (batches convert all their tables with one inversion): mixed
+ * additions, 8-limb scans. The accumulator starts at infinity; the same argument excludes
+ * a = +-b in pt_madd_ct. */
+static ATTR void SFX(scalar_mult_ct_aff)(jac *out, const uint8_t dig[VAR_WINDOWS],
+                                         const aff T[VAR_TABLE])
+{
+    jac acc;
+    u64 x[4], y[4], ny[4];
+    memset(&acc, 0, sizeof acc);
+    for (int i = VAR_WINDOWS - 1; i >= 0; i--) {
+        if (i != VAR_WINDOWS - 1)
+            for (int j = 0; j < VAR_W; j++)
+                SFX(pt_dbl)(&acc, &acc);
+        unsigned d = dig[i] >> 1;
+        aff_select(x, y, T, VAR_TABLE, d);
+        fe_neg(ny, y);
+        fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
+        SFX(pt_madd_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
     }
     *out = acc;
 }
@@ -383,7 +440,7 @@ static ATTR int SFX(build_comb)(aff *table, const jac *p, int w, int windows)
         for (int k = 0; k < w; k++)
             SFX(pt_dbl)(&base, &base);
     }
-    SFX(batch_to_affine)(table, tmp, total, scratch);
+    SFX(batch_to_affine)(table, tmp, total, scratch, 0);
     free(tmp);
     free(scratch);
     return 0;
@@ -423,21 +480,40 @@ static ATTR void SFX(odd_multiples)(jac *T, const jac *p)
         SFX(pt_add_vartime)(&T[i], &T[i - 1], &p2);
 }
 
-/* acc = u * P by wNAF with a Jacobian table (public u, P), variable time. */
-static ATTR void SFX(wnaf_mult_vartime)(jac *acc, const jac *p, const int8_t naf[NAF_LEN], int top)
+/* acc = u1 G + u2 P (public) in one doubling chain: width-8 wNAF of u1 over the precomputed odd
+ * multiples of G, width-5 wNAF of u2 over P's odd multiples made affine with one inversion. */
+static ATTR void SFX(double_wnaf_vartime)(jac *acc, const aff *tg, const int8_t *nafg, int topg,
+                                          const jac *p, const int8_t *nafp, int topp)
 {
-    jac T[WNAF_TABLE], neg;
+    jac T[WNAF_TABLE];
+    aff tp[WNAF_TABLE];
+    u64 scratch[WNAF_TABLE][4], ny[4];
     SFX(odd_multiples)(T, p);
+    SFX(batch_to_affine)(tp, T, WNAF_TABLE, scratch, 2);
     memset(acc, 0, sizeof *acc);
+    int top = topg > topp ? topg : topp;
     for (int bit = top; bit >= 0; bit--) {
-        SFX(pt_dbl)(acc, acc);
-        int d = naf[bit];
-        if (d > 0) {
-            SFX(pt_add_vartime)(acc, acc, &T[d >> 1]);
-        } else if (d < 0) {
-            neg = T[(-d) >> 1];
-            fe_neg(neg.Y, neg.Y);
-            SFX(pt_add_vartime)(acc, acc, &neg);
+        if (!fe_is_zero(acc->Z))
+            SFX(pt_dbl)(acc, acc);
+        int d = nafp[bit];
+        if (d != 0) {
+            const aff *e = &tp[(d < 0 ? -d : d) >> 1];
+            if (d < 0) {
+                fe_neg(ny, e->y);
+                SFX(pt_madd_vartime)(acc, acc, e->x, ny);
+            } else {
+                SFX(pt_madd_vartime)(acc, acc, e->x, e->y);
+            }
+        }
+        d = nafg[bit];
+        if (d != 0) {
+            const aff *e = &tg[(d < 0 ? -d : d) >> 1];
+            if (d < 0) {
+                fe_neg(ny, e->y);
+                SFX(pt_madd_vartime)(acc, acc, e->x, ny);
+            } else {
+                SFX(pt_madd_vartime)(acc, acc, e->x, e->y);
+            }
         }
     }
 }

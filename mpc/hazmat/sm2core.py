@@ -10,8 +10,10 @@
 Curve: the SM2 recommended curve of GB/T 32918.5-2017. Encodings are big-endian: scalars 32
 bytes, points 65 bytes ``04 || x || y`` (``decode_point`` also takes the 33-byte compressed
 form), signatures 64 bytes ``r || s`` (``verify`` also takes DER). Secret scalars (private
-keys, nonces, the ``k`` of the scalar multiplications) are handled in constant time; functions
-that say "public" or "variable time" must only see public values. Every call releases the GIL.
+keys, nonces, the ``k`` of the scalar multiplications, the operands of ``scalar_*``) are handled
+in constant time (checked under valgrind, tests/test_sm2core_ct.py); inversions of
+secret-derived values are blinded by a fresh random factor and then done by GMP. Functions that
+say "public" or "variable time" must only see public values. Every call releases the GIL.
 """
 
 from __future__ import annotations
