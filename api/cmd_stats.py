@@ -93,7 +93,10 @@ def _submit(sc: StatsClient, args: argparse.Namespace) -> int:
     r = view.round(args.round)
     spec = get_statistic(r.int_field("statistic"))
     if args.values:
-        values = json.loads(Path(args.values).read_text())
+        try:
+            values = json.loads(Path(args.values).read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{args.values}: not JSON ({e}); expected measures × cells of ints") from None
     else:
         if spec.code != 1:
             raise ValueError(
@@ -101,8 +104,8 @@ def _submit(sc: StatsClient, args: argparse.Namespace) -> int:
             )
         parsed = parse_records(Path(args.records).read_bytes(), args.format)
         if not parsed.ok:
-            for e in parsed.errors[:20]:
-                _err(f"line {e.line}: {e.reason}")
+            for bad in parsed.errors[:20]:
+                _err(f"line {bad.line}: {bad.reason}")
             raise ValueError(f"{len(parsed.errors)} bad rows in {args.records}: nothing submitted")
         values = tabulate_defaults(parsed.records, r.int_field("period"))
     out = sc.submit(args.round, values)

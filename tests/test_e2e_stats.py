@@ -417,6 +417,39 @@ def test_cli_define_submit_query_release(env: Env, capsys: pytest.CaptureFixture
     for c, (amount, count) in want.items():
         assert out["released"][" / ".join(SPEC.cell_labels(c))] == {"amount_fen": amount, "count": count}
     # bad input and refusals map to exit codes 2 and 1
+    bad = env.c.root / "bad.csv"
+    bad.write_text(records_to_csv(SyntheticSource(seed=1).records(3)).replace(",active", ",maybe", 1))
+    rid2 = rid + 1
+    assert (
+        main(
+            [
+                "stats",
+                "--dir",
+                root,
+                "--as",
+                "platform",
+                "define",
+                "--statistic",
+                SPEC.name,
+                "--period",
+                "2014",
+                "--participants",
+                ",".join(names),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(["stats", "--dir", root, "--as", "sec-c", "submit", "--round", str(rid2), "--records", str(bad)])
+        == 2
+    )
+    assert "line 2" in capsys.readouterr().err
+    assert (
+        main(["stats", "--dir", root, "--as", "sec-c", "submit", "--round", str(rid2), "--values", str(bad)])
+        == 2
+    )
+    assert "not JSON" in capsys.readouterr().err
     assert (
         main(
             [
