@@ -23,6 +23,7 @@ durably so each cell of a round is answered once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -56,6 +57,7 @@ from mpc.exceptions import (
     ProtocolAbort,
     StatisticsRefused,
 )
+from mpc.sm2 import SM2PrivateKey
 from mpc.sm3 import sm3
 from mpc.stats import DEFAULT_K, KeyHolder, Release, RoundSpec, Submission, check_new_round, get_statistic
 
@@ -422,8 +424,6 @@ class KeyHolderStats:
         self._lock = threading.RLock()
         self._sk: paillier.PaillierPrivateKey | None = None
         self._bits = paillier_bits
-        self._sign = c.signing_key(self.me.name)
-        self._env = c.agreement_key(self.me.name)
         self.directory = directory_of(c)
         self.members = member_keys(c)
         self.platform_key = c.the(Role.PLATFORM).sign_public()
@@ -431,6 +431,14 @@ class KeyHolderStats:
         self._target = platform_target
         self._channel: grpc.Channel | None = None
         self._follower: LedgerFollower | None = None
+
+    @functools.cached_property
+    def _sign(self) -> SM2PrivateKey:
+        return self.c.signing_key(self.me.name)  # decrypted on first use (the KDF costs ~70 ms)
+
+    @functools.cached_property
+    def _env(self) -> SM2PrivateKey:
+        return self.c.agreement_key(self.me.name)
 
     @property
     def has_key(self) -> bool:
