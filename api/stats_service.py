@@ -592,9 +592,13 @@ class KeyHolderStats:
                 for (c,) in self.db.execute("SELECT cell FROM released WHERE round_id = ?", (rid,))
             ]
             kh = KeyHolder(self.sk, self._env, released=released)
+            # No cells named: every cell not released yet (an explicit list is answered only whole).
+            remaining = sorted(set(range(closed.round.statistic.cells)) - {c for _, c in released})
+            if not cells and not remaining:
+                raise Refused(f"every cell of round {rid} was already released")
             qkey = self.c.member_by_id(querier).agree_public()
             try:
-                rel = kh.release(closed, subs, seeds, qkey, querier, list(cells) or None)
+                rel = kh.release(closed, subs, seeds, qkey, querier, list(cells) or remaining)
             except (StatisticsRefused, InvalidSubmission) as e:
                 raise Refused(str(e)) from None
             except ProtocolAbort as e:

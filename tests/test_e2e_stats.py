@@ -562,3 +562,33 @@ def test_demo_round_with_a_dropout(env: Env) -> None:
     assert dict(out.result.values) == want
     text = format_result(out.result)
     assert f"{len(want)} cells released" in text and "(suppressed)" in text
+
+
+def test_a_restarted_key_holder_remembers_released_cells_and_seeds(env: Env) -> None:
+    admin = env.clients["platform"]
+    names = ["sec-a", "sec-b", "sec-c", "sec-e"]
+    rid, _ = admin.define(SPEC.name, 2013, names)
+    inputs = inputs_for(names[:3], random.Random(4), {})
+    for n in names[:3]:
+        env.clients[n].submit(rid, inputs[n])
+    admin.close(rid)
+    for n in names[:3]:
+        env.clients[n].send_seeds(rid)
+    first, _ = env.clients["broker-x"].release(rid, [0, 1, 2])
+    # a second key holder process on the same state (as after a restart)
+    k2, _ = start_keyholder(env.c, "127.0.0.1:0")
+    s = client.Session.connect(env.c, "broker-x", env.c.platform_address, f"127.0.0.1:{k2.port}")
+    try:
+        again = StatsClient(s)
+        with pytest.raises(grpc.RpcError) as e:
+            again.release(rid, [1])
+        assert "already released" in (e.value.details() or "")
+        rest, _ = again.release(rid)  # the remaining cells; the seeds survived the restart too
+        assert not set(rest.values) & {0, 1, 2}
+        assert {**first.values, **rest.values} == expected(inputs)
+        with pytest.raises(grpc.RpcError) as e:
+            again.release(rid)
+        assert "every cell of round" in (e.value.details() or "")
+    finally:
+        s.close()
+        k2.stop()
