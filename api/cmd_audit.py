@@ -141,7 +141,7 @@ def _consistency(args: argparse.Namespace) -> int:
 
 def _checkpoint(args: argparse.Namespace) -> int:
     from ledger.checkpoint import Checkpoint, valid_cosigners
-    from ledger.entry import Entry, Role
+    from ledger.entry import KIND_OFFSET, Entry, Kind, Role
     from ledger.log import LedgerState
 
     with _open(args.db) as s:
@@ -152,10 +152,9 @@ def _checkpoint(args: argparse.Namespace) -> int:
         cp = Checkpoint.decode(row.body)
         # Auditors as enrolled at genesis and by later member entries (replayed cheaply).
         state = LedgerState(Entry.decode(s.entry(0)))
-        for i, body, _ in s.entries(1, cp.size):
-            if body[14] == 2:  # member entries only (kind byte of the canonical encoding)
+        for _, body, _ in s.entries(1, cp.size):
+            if body[KIND_OFFSET] == Kind.MEMBER:  # only member entries change the auditors
                 state.advance(Entry.decode(body))
-            del i
         auditors = {i: state.registry.public_key(i) for i in state.registry.with_role(Role.AUDITOR)}
         cosigs = s.cosignatures(cp.size)
         good, bad = valid_cosigners(cp, cosigs, auditors)

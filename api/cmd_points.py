@@ -65,6 +65,11 @@ def _load(path: Path) -> tuple[Engine, list[JournalRow]]:
 
         storage = SQLiteStorage(str(path))
         try:
+            hook = (storage.get_meta("hook") or b"null").decode()
+            if hook != "incentive":
+                raise LookupError(
+                    f"this ledger was sequenced with the {hook!r} rule hook, not the incentive rules"
+                )
             result = replay_storage(storage)
         finally:
             storage.close()
@@ -153,7 +158,7 @@ def _points(args: argparse.Namespace) -> int:
         return EXIT_OK
     console = Console()
     console.print(
-        f"height {s['height']}, rule version {s['rule_version']}, period {s['period']}, "
+        f"last accepted height {s['height']}, rule version {s['rule_version']}, period {s['period']}, "
         f"state root {s['state_root'][:16]}…"
     )
     console.print(

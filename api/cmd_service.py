@@ -253,19 +253,26 @@ def _ids(args: argparse.Namespace) -> Iterator[str]:
 
 
 def _lookup(args: argparse.Namespace) -> int:
-    if args.mode != "mirror":
-        raise ValueError("oblivious mode lands with the OT suite; use --mode mirror")
     s = _session(args)
     stype = SubjectType.PERSON if args.type == "person" else SubjectType.ORG
     found_any = False
     try:
-        store = MirrorFile(_mirror_path(s.c, s.name))
-        m = store.load()
-        start = m.index.size
-        client.sync(s, m)
-        store.save(m, start)
+        m = None
+        if args.mode == "mirror":
+            store = MirrorFile(_mirror_path(s.c, s.name))
+            m = store.load()
+            start = m.index.size
+            client.sync(s, m)
+            store.save(m, start)
         for sid in _ids(args):
-            out = client.lookup_mirror(s, m, stype, sid)
+            if m is not None:
+                out = client.lookup_mirror(s, m, stype, sid)
+            else:
+                out = client.lookup_oblivious(s, stype, sid)
+                if out.result.bad_slot:
+                    console.print(
+                        f"[red]{sid}: the platform sent a slot that fails its proof; evidence kept[/red]"
+                    )
             found_any |= out.result.hit
             rows = [
                 {
@@ -366,7 +373,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "id", metavar="ID", help="resident ID or credit code; '-' reads IDs from stdin, @FILE from a file"
     )
     p.add_argument("--type", choices=["person", "org"], default="person")
-    p.add_argument("--mode", choices=["mirror", "oblivious"], default="mirror")
+    p.add_argument(
+        "--mode",
+        choices=["oblivious", "mirror"],
+        default="oblivious",
+        help="oblivious (default): one bucket + a 1-of-N OT, no local copy; "
+        "mirror: a verified local copy (brokers granted it)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run(_lookup))
 

@@ -97,6 +97,10 @@ class Consortium:
     demo: bool = False
     admin_threshold: int = 1
     tls: bool = True
+    # Oblivious mode: every bucket is padded to bucket_size slots (a power of two, ≥ 1,024 in
+    # production); a slot holds a tag's newest slot_cap records.
+    bucket_size: int = 1024
+    slot_cap: int = 8
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -187,6 +191,7 @@ class Consortium:
                 "demo": self.demo,
                 "tls": self.tls,
             },
+            "oblivious": {"bucket_size": self.bucket_size, "slot_cap": self.slot_cap},
             "oprf": {
                 "shares": [
                     {"holder": h, "element": e.hex(), "proof": p.hex()} for h, e, p in self.oprf_shares
@@ -246,6 +251,8 @@ class Consortium:
             demo=bool(c.get("demo", False)),
             admin_threshold=int(c.get("admin_threshold", 1)),
             tls=bool(c.get("tls", True)),
+            bucket_size=int(doc.get("oblivious", {}).get("bucket_size", 1024)),
+            slot_cap=int(doc.get("oblivious", {}).get("slot_cap", 8)),
         )
 
 
@@ -268,6 +275,7 @@ def init_consortium(
     platform_address: str = "127.0.0.1:50051",
     keyholder_address: str = "127.0.0.1:50052",
     use_tls: bool = True,
+    bucket_size: int = 1024,
 ) -> Consortium:
     """Create a demo/test consortium: every member's keys, the two OPRF shares, TLS material.
 
@@ -288,8 +296,18 @@ def init_consortium(
         raise ValueError("at least one member needs the admin role")
     oprf.suite_by_name(suite)  # validates the name
     root.mkdir(parents=True, exist_ok=True)
+    if bucket_size < 2 or bucket_size & (bucket_size - 1):
+        raise ValueError("the oblivious bucket size must be a power of two")
     c = Consortium(
-        root, secrets.token_bytes(16), suite, 1, platform_address, keyholder_address, demo=True, tls=use_tls
+        root,
+        secrets.token_bytes(16),
+        suite,
+        1,
+        platform_address,
+        keyholder_address,
+        demo=True,
+        tls=use_tls,
+        bucket_size=bucket_size,
     )
     for mid, (name, roles) in enumerate(parsed, start=1):
         passphrase = keystore.new_passphrase()

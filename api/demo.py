@@ -119,11 +119,14 @@ def run_demo(
             client.sync(sessions[name], mirrors[name])
             t.add(f"{name}: mirror sync ({mirrors[name].index.size:,} operations)", time.perf_counter() - t1)
         others = {"huaxia-sec": parts[1] + parts[2], "dongfang-sec": parts[0] + parts[2]}
-        results: dict[str, list[tuple[bool, bool, float]]] = {n: [] for n in BROKERS}
+        results: dict[str, list[tuple[bool, bool, float]]] = {
+            f"{n} ({mode})": [] for n in BROKERS for mode in ("mirror", "oblivious")
+        }
         example: list[client.LookupOutcome] = []
 
         def broker_run(name: str) -> None:
             src = SyntheticSource(seed=f"miss-{name}")
+            oblivious_every = 5  # one lookup in five without the mirror: bucket + 1-of-N OT
             for i in range(lookups):
                 if i % 2 == 0:
                     r = rng.choice(others[name])
@@ -131,8 +134,15 @@ def run_demo(
                 else:
                     st, sid, expect = SubjectType.PERSON, src.resident_id(), False
                 t2 = time.perf_counter()
-                out = client.lookup_mirror(sessions[name], mirrors[name], st, sid)
-                results[name].append((expect, out.result.hit, time.perf_counter() - t2))
+                if i % oblivious_every == oblivious_every - 1:
+                    out = client.lookup_oblivious(sessions[name], st, sid)
+                    key = f"{name} (oblivious)"
+                else:
+                    out = client.lookup_mirror(sessions[name], mirrors[name], st, sid)
+                    key = f"{name} (mirror)"
+                results[key].append(
+                    (expect, out.result.hit and not out.result.bad_slot, time.perf_counter() - t2)
+                )
                 if expect and not example and any(f.contributor for f in out.result.findings):
                     example.append(out)
 
@@ -218,16 +228,18 @@ def _print_summary(
     )
     console.print(tab)
     tab = Table(
-        "broker",
+        "broker (mode)",
         "lookups",
         "hits (expected)",
         "misses (expected)",
         "correct",
         "p50",
         "p99",
-        title="Private lookups, mirror mode (the servers learn only 'one evaluation by member M')",
+        title="Private lookups (the servers learn 'one evaluation by member M'; oblivious: also the bucket)",
     )
     for name, rs in results.items():
+        if not rs:
+            continue
         lat = sorted(x[2] for x in rs)
         hits = sum(1 for e, h, _ in rs if h)
         exp_hits = sum(1 for e, _, _ in rs if e)

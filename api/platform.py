@@ -37,6 +37,7 @@ from ledger.log import Refused as LedgerRefused
 from ledger.metering import EvaluationReceipt
 from ledger.storage import Batch, open_storage
 from mpc import index as mindex
+from mpc import ot
 from mpc.exceptions import InvalidSignature
 from mpc.sm2 import SM2PublicKey
 from mpc.sm3 import sm3
@@ -60,6 +61,10 @@ def directory_of(c: Consortium) -> Directory:
     """The members in consortium.toml, reloaded when an unknown member calls (enrolment adds
     members there after their ledger entry is accepted)."""
     return Directory(_records(c), source=lambda: _records(Consortium.load(c.root)))
+
+
+def build_snapshot(c: Consortium, state: mindex.IndexState, index_root: bytes) -> mindex.Snapshot:
+    return mindex.build_snapshot(state, index_root, bucket_size=c.bucket_size, cap=c.slot_cap)
 
 
 def upload_hash(entries: Sequence[bytes], dedup_keys: Sequence[bytes]) -> tuple[bytes, int]:
@@ -182,7 +187,8 @@ class Platform:
         self.store = IndexStore(state / "index.db")
         self.index = mindex.IndexLog()
         self.index.load(self.store.published())
-        self._durable_index = (self.index.size, self.index.root())
+        self._snapshots: dict[int, mindex.Snapshot] = {}
+        self._durable_index = (self.index.size, self.index.root(), self._snapshot_now().root)
         self._lock = threading.RLock()
         self._tags_cache: dict[int, set[bytes]] = {}
         self.ledger = Log(
@@ -234,8 +240,15 @@ class Platform:
             self.index.submit_many(confirmed)
 
     def _index_roots(self) -> tuple[int, bytes, bytes]:
-        size, root = self._durable_index
-        return size, root, bytes(32)  # snapshot root: oblivious mode lands with the OT suite
+        return self._durable_index
+
+    def _snapshot_now(self) -> mindex.Snapshot:
+        """The oblivious-mode snapshot of the published index (auditors rebuild the same one)."""
+        snap = build_snapshot(self.c, self.index.state, self.index.root())
+        self._snapshots[self.index.size] = snap
+        for old in sorted(self._snapshots)[:-4]:  # keep the few a witnessed checkpoint may name
+            del self._snapshots[old]
+        return snap
 
     # -- contributions -------------------------------------------------------------------------------
 
@@ -458,7 +471,7 @@ class Platform:
             start = self.index.size
             delta = self.index.publish()
             self.store.publish(start, delta.ops)
-            self._durable_index = (self.index.size, self.index.root())
+            self._durable_index = (self.index.size, self.index.root(), self._snapshot_now().root)
             raw = Request(
                 Kind.INDEX_PUBLISH,
                 self.c.log_id,
@@ -535,6 +548,49 @@ class Platform:
             if 2 * len(valid_cosigners(cp, sigs, keys)) > len(keys):
                 return SignedCheckpoint(cp, row.signature), sigs
         return None
+
+    # -- oblivious mode ---------------------------------------------------------------------------------
+
+    def snapshot_for(self, index_size: int) -> mindex.Snapshot:
+        snap = self._snapshots.get(index_size)
+        if snap is None:
+            raise NotFound(f"no snapshot at index size {index_size}: sync again")
+        return snap
+
+    def _spendable(self, token: bytes) -> tuple[bytes, int]:
+        """Check a lookup token: this platform's own signed LOOKUP receipt, current epoch, from a
+        broker. Returns (its hash, the member)."""
+        try:
+            r = EvaluationReceipt.verified(token, self._key.public_key())
+        except (ValueError, InvalidSignature):
+            raise PermissionDenied("the token is not an evaluation receipt of this platform") from None
+        if (
+            r.server != self.member.id
+            or r.purpose is not Kind.LOOKUP
+            or r.epoch != self.c.epoch
+            or r.count != 1
+        ):
+            raise PermissionDenied("the token must be this epoch's receipt of one lookup evaluation")
+        m = self.directory.get(r.member)
+        if m is None or not m.has(Role.BROKER):
+            raise PermissionDenied("only brokers look up")
+        return sm3(token), r.member
+
+    def bucket(self, token: bytes, index_size: int, bucket: int) -> mindex.BucketProof:
+        h, member = self._spendable(token)
+        snap = self.snapshot_for(index_size)
+        if not 0 <= bucket < snap.buckets:
+            raise BadRequest(f"bucket {bucket} does not exist (the snapshot has {snap.buckets})")
+        if not self.store.use_token_for_bucket(h, member, bucket):
+            raise Refused("this evaluation's token was already spent on a bucket fetch")
+        return snap.bucket_proof(bucket)
+
+    def ot_sender(self, token: bytes, index_size: int, bucket: int) -> ot.OneOfNSender:
+        h, _ = self._spendable(token)
+        snap = self.snapshot_for(index_size)
+        if not self.store.use_token_for_ot(h, bucket):
+            raise Refused("a token pays for one OT of the bucket it fetched")
+        return ot.OneOfNSender(snap.ot_messages(bucket))
 
     def close(self) -> None:
         self.ledger.close()

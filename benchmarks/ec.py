@@ -104,7 +104,7 @@ def run(bench: Bench) -> None:
         lambda: c.sign(d, MSG, UID, pub=pub),
         "sign",
         target=12,
-        note=py + "; Z_A+SM3+fresh nonce",
+        note=py + "; Z_A+SM3+fresh nonce, pub given (as EVP_PKEY holds it)",
     )
     _compare(
         bench,

@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ledger.checkpoint import Checkpoint, SignedCheckpoint, cosign, valid_cosigners
-from ledger.entry import Code, DecodeError, Entry, Kind, Role
+from ledger.entry import KIND_OFFSET, Code, DecodeError, Entry, Kind, Role
 from ledger.hooks import NullHook, RuleHook
 from ledger.log import NONCE_RETENTION_MS, LedgerState, final_code, ledger_code
 from ledger.members import Unauthenticated
@@ -35,7 +35,6 @@ from mpc.sm2 import SM2PrivateKey, SM2PublicKey
 __all__ = ["AuditReport", "Auditor", "Divergence", "SplitView", "audit", "sync"]
 
 MODES = ("roots", "rules", "full")
-_KIND_OFFSET = 14  # ENTRY_MAGIC, version, u32 request length, REQUEST_MAGIC, version, then kind
 _CHUNK = 4096
 
 
@@ -105,7 +104,7 @@ class _Stop(Exception):
 
 def _kind_at(body: bytes) -> str | None:
     try:
-        return Kind(body[_KIND_OFFSET]).name.lower()
+        return Kind(body[KIND_OFFSET]).name.lower()
     except (IndexError, ValueError):
         return None
 
@@ -295,7 +294,7 @@ class _Replay:
         if not self.rules and not self.sigs:
             # Fast path: only member entries change the keys that checkpoints are verified with.
             for h, body, _ in rows:
-                if h and body[_KIND_OFFSET] == Kind.MEMBER:
+                if h and body[KIND_OFFSET] == Kind.MEMBER:
                     self.state.advance(self._decode(h, body))
             return
         todo: list[tuple[int, SM2PublicKey, bytes, bytes, int]] = []

@@ -34,6 +34,7 @@ __all__ = [
     "ATTESTED",
     "ENTRY_MAGIC",
     "FORMAT_VERSION",
+    "KIND_OFFSET",
     "LOG_ID_SIZE",
     "MAX_BYTES_FIELD",
     "MAX_LIST_LEN",
@@ -58,6 +59,9 @@ ENTRY_MAGIC: Final = b"RSEN"
 LOG_ID_SIZE: Final = 16
 NONCE_SIZE: Final = 16
 HASH_SIZE: Final = 32
+KIND_OFFSET: Final = 14
+"""Byte offset of the kind in an encoded entry (magic, version, u32 request length, request
+magic, request version): lets replay skip decoding entries whose kind it does not need."""
 MAX_REQUEST_SIZE: Final = 64 * 1024
 """Larger requests are refused before any signature is checked."""
 MAX_BYTES_FIELD: Final = 16 * 1024
@@ -249,7 +253,8 @@ ATTESTED: Final[Mapping[Kind, Schema]] = MappingProxyType(
     {
         **{k: () for k in Kind},
         Kind.CONTRIBUTE: (("accepted", "u64"), ("new_tags", "u64")),
-        Kind.REVOKE: (("removed", "u64"),),
+        Kind.REVOKE: (("removed", "u64"),),  # distinct tags left with no active record
+        Kind.DISPUTE: (("removed", "u64"),),  # the same, for an upheld decision's removal
     }
 )
 

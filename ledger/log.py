@@ -51,6 +51,7 @@ from ledger.entry import (
 )
 from ledger.hooks import NullHook, RuleHook
 from ledger.members import Registry, Unauthenticated
+from ledger.rounds import RoundBook
 from ledger.storage import Batch, CheckpointRow, Storage, StorageError
 from mpc import merkle
 from mpc.sm2 import SM2PrivateKey, SM2PublicKey
@@ -112,6 +113,7 @@ class LedgerState:
             raise ValueError(f"unknown Merkle hash algorithm code {alg}")
         self.hash_alg: merkle.HashAlg = HASH_ALGS[alg]
         self.registry_version = 0
+        self.rounds = RoundBook()
 
     def verdict(
         self,
@@ -134,7 +136,7 @@ class LedgerState:
             return Code.BAD_RULE_VERSION
         if request.kind is Kind.RULE_CHANGE and request.int_field("new_version") <= self.rule_version:
             return Code.INVALID_FIELDS
-        return Code.ACCEPTED
+        return self.rounds.verdict(request, signers, self.registry)
 
     def advance(self, entry: Entry) -> None:
         if not entry.accepted:
@@ -144,6 +146,8 @@ class LedgerState:
             self.registry_version += 1
         elif entry.kind is Kind.RULE_CHANGE:
             self.rule_version = entry.int_field("new_version")
+        else:
+            self.rounds.apply(entry)
 
     def platform(self) -> int:
         """The member id that signs checkpoints: the lowest-numbered active platform member."""

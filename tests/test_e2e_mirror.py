@@ -31,7 +31,7 @@ SPECS = [
 @pytest.fixture
 def consortium(tmp_path: Path) -> Iterator[Consortium]:
     c = init_consortium(
-        tmp_path / "c", SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0"
+        tmp_path / "c", SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0", bucket_size=64
     )
     yield Consortium.load(c.root)
 
@@ -74,6 +74,23 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
         miss_id = src.resident_id()
         miss = client.lookup_mirror(broker, mirror, SubjectType.PERSON, miss_id)
         assert not miss.result.hit
+        # oblivious mode: no mirror; one bucket fetch and one OT per paid evaluation
+        ob = client.lookup_oblivious(broker, recs_b[3].subject_type, recs_b[3].subject_id)
+        assert any(
+            f.record == recs_b[3] and f.contributor == "sec-b" and f.verified for f in ob.result.findings
+        )
+        assert not ob.result.bad_slot
+        ob_miss = client.lookup_oblivious(broker, SubjectType.PERSON, miss_id)
+        assert not ob_miss.result.hit and not ob_miss.result.bad_slot
+        ev = broker.oprf.evaluate([b"\x01" + miss_id.encode()], Kind.LOOKUP)
+        token = ev.receipts[0]  # the platform's receipt comes first
+        broker.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=0))
+        with pytest.raises(grpc.RpcError) as e:  # a token pays for one bucket fetch
+            broker.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=0))
+        assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        with pytest.raises(grpc.RpcError) as e:  # a receipt of the key holder is no token
+            broker.index.GetBucket(index_pb2.BucketRequest(token=ev.receipts[1], bucket=0))
+        assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
         # a bad ID is a clear error before anything is evaluated or logged
         with pytest.raises(ValueError):
             client.lookup_mirror(broker, mirror, SubjectType.PERSON, "110101199003074515")

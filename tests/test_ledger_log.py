@@ -404,3 +404,64 @@ def test_hook_codes_in_the_ledger_range_become_rule_rejections(consortium: Conso
     log.submit(*_lookup(c, clock))
     log.submit(*_lookup(c, clock))
     assert Entry.decode(log.storage.entry(2)).code == Code.RULE_REJECTED
+
+
+def test_bilateral_screening_names_a_contributor(consortium: Consortium) -> None:
+    c = consortium
+    log, clock = _open(c)
+    fields: dict[str, FieldValue] = {"epoch": 1, "evaluations": 4096, "mode": 2, "counterpart": 100}
+    log.submit(*c.request(Kind.SCREEN, 200, fields, now_ms=clock.ms))
+    log.submit(*c.request(Kind.SCREEN, 200, fields, now_ms=clock.ms, cosigners=[100]))
+    log.submit(*c.request(Kind.SCREEN, 200, {**fields, "counterpart": 2}, now_ms=clock.ms))
+    log.submit(*c.request(Kind.SCREEN, 100, {**fields, "counterpart": 100}, now_ms=clock.ms))
+    codes = [Entry.decode(log.storage.entry(i)).code for i in (1, 2, 3, 4)]
+    assert codes == [Code.ACCEPTED, Code.ACCEPTED, Code.INVALID_FIELDS, Code.INVALID_FIELDS]
+
+
+def test_statistics_rounds_are_kept_consistent() -> None:
+    c = Consortium(seed=b"rounds", firms=4, brokers=1)
+    log, clock = _open(c)
+    now = clock.ms
+
+    def code() -> int:
+        return Entry.decode(log.storage.entry(log.size - 1)).code
+
+    rnd: dict[str, FieldValue] = {
+        "round_id": 7,
+        "statistic": 1,
+        "period": 202601,
+        "key_id": 1,
+        "k": 3,
+        "participants": (100, 101, 102, 103),
+    }
+    log.submit(*c.request(Kind.STAT_ROUND, 1, {**rnd, "participants": (100, 101, 200)}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # a broker cannot contribute statistics
+    log.submit(*c.request(Kind.STAT_ROUND, 1, rnd, now_ms=now))
+    assert code() == Code.ACCEPTED
+    log.submit(*c.request(Kind.STAT_ROUND, 1, {**rnd, "round_id": 8}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # one round per statistic and period
+    log.submit(*c.admin_request(Kind.STAT_ROUND, {**rnd, "round_id": 9}, now_ms=now))
+    assert code() == Code.ACCEPTED  # administrators may re-run it with the same set
+    sub: dict[str, FieldValue] = {"round_id": 7, "submission_hash": bytes(32), "size": 4096}
+    for m in (100, 101, 102):
+        log.submit(*c.request(Kind.STAT_SUBMIT, m, sub, now_ms=now))
+        assert code() == Code.ACCEPTED
+    log.submit(*c.request(Kind.STAT_SUBMIT, 100, sub, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # once
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "cells": 25}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # not closed yet
+    log.submit(*c.request(Kind.STAT_CLOSE, 1, {"round_id": 7, "non_submitters": ()}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # 103 did not submit
+    log.submit(*c.request(Kind.STAT_CLOSE, 1, {"round_id": 7, "non_submitters": (103,)}, now_ms=now))
+    assert code() == Code.ACCEPTED
+    log.submit(*c.request(Kind.STAT_SUBMIT, 103, sub, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # nothing after the close
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "cells": 25}, now_ms=now))
+    assert code() == Code.ACCEPTED
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "querier": 200, "cells": 3}, now_ms=now))
+    assert code() == Code.ACCEPTED  # released to another querier
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 9, "cells": 25}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # round 9 is not closed
+    from ledger.audit import audit
+
+    assert audit(log.storage).ok

@@ -298,30 +298,74 @@ void ec_fe_sqr(const ec_mont *c, ec_fe *r, const ec_fe *a)
     ec_fe_mul(c, r, a, a);
 }
 
+static int exp_bit(const uint64_t e[4], int i)
+{
+    return (int)((e[i / 64] >> (i % 64)) & 1);
+}
+
 void ec_fe_pow(const ec_mont *c, ec_fe *r, const ec_fe *a, const uint64_t e[4])
 {
-    /* Fixed 4-bit window; the exponent is public, so skipping zero digits is fine. */
-    ec_fe table[16];
-    table[0] = c->one;
-    table[1] = *a;
-    for (int i = 2; i < 16; i++)
-        ec_fe_mul(c, &table[i], &table[i - 1], a);
+    /* The exponent is public (p - 2, (p - 3) / 4, (p + 1) / 4, n - 2): it may steer branches and
+     * table indices. Runs of ones, which these exponents are made of, are appended in chunks of
+     * 2^j bits: acc = acc^(2^(2^j)) * x[j] with x[j] = a^(2^(2^j) - 1), so a run costs its own
+     * squarings plus one multiplication per chunk (~260 operations for P-256's square root,
+     * against 334 with fixed 4-bit windows). */
+    int top = 255;
+    while (top >= 0 && !exp_bit(e, top))
+        top--;
+    if (top < 0) {
+        *r = c->one;
+        return;
+    }
+    int maxrun = 0;
+    for (int i = top; i >= 0;) {
+        int len = 0;
+        while (i >= 0 && exp_bit(e, i)) {
+            len++;
+            i--;
+        }
+        if (len > maxrun)
+            maxrun = len;
+        while (i >= 0 && !exp_bit(e, i))
+            i--;
+    }
+    int jmax = 0;
+    while (jmax < 5 && (2 << jmax) <= maxrun)
+        jmax++;
+    ec_fe x[6];
+    x[0] = *a;
+    for (int j = 1; j <= jmax; j++) {
+        ec_fe t = x[j - 1];
+        for (int k = 0; k < (1 << (j - 1)); k++)
+            ec_fe_sqr(c, &t, &t);
+        ec_fe_mul(c, &x[j], &t, &x[j - 1]);
+    }
     ec_fe acc = c->one;
     int started = 0;
-    for (int limb = 3; limb >= 0; limb--) {
-        for (int shift = 60; shift >= 0; shift -= 4) {
-            unsigned d = (unsigned)(e[limb] >> shift) & 15;
+    for (int i = top; i >= 0;) {
+        if (!exp_bit(e, i)) {
+            if (started)
+                ec_fe_sqr(c, &acc, &acc);
+            i--;
+            continue;
+        }
+        int len = 0;
+        while (i - len >= 0 && exp_bit(e, i - len))
+            len++;
+        i -= len;
+        while (len > 0) {
+            int j = jmax;
+            while ((1 << j) > len)
+                j--;
             if (started) {
-                for (int k = 0; k < 4; k++)
+                for (int k = 0; k < (1 << j); k++)
                     ec_fe_sqr(c, &acc, &acc);
-            }
-            if (d) {
-                if (started)
-                    ec_fe_mul(c, &acc, &acc, &table[d]);
-                else
-                    acc = table[d];
+                ec_fe_mul(c, &acc, &acc, &x[j]);
+            } else {
+                acc = x[j];
                 started = 1;
             }
+            len -= 1 << j;
         }
     }
     *r = acc;

@@ -24,11 +24,12 @@ static int xy_to_point(const rs_ec_curve *c, EC_POINT *p, const uint8_t xy[64], 
     return ok;
 }
 
-static int point_to_xy(const rs_ec_curve *c, const EC_POINT *p, uint8_t xy[64], BN_CTX *ctx)
+static int point_to_xy(const rs_ec_curve *c, const EC_GROUP *g, const EC_POINT *p, uint8_t xy[64], BN_CTX *ctx)
 {
+    (void)c;
     BN_CTX_start(ctx);
     BIGNUM *x = BN_CTX_get(ctx), *y = BN_CTX_get(ctx);
-    int ok = y != NULL && EC_POINT_get_affine_coordinates(c->group, p, x, y, ctx) == 1 &&
+    int ok = y != NULL && EC_POINT_get_affine_coordinates(g, p, x, y, ctx) == 1 &&
              BN_bn2binpad(x, xy, 32) == 32 && BN_bn2binpad(y, xy + 32, 32) == 32;
     BN_CTX_end(ctx);
     return ok;
@@ -80,6 +81,13 @@ static EC_POINT **new_points(const rs_ec_curve *c, size_t n)
 static int points_out(const rs_ec_curve *c, const EC_GROUP *g, EC_POINT **pts, size_t n, uint8_t *out, BN_CTX *ctx)
 {
     const ec_mont *f = &c->fp;
+    if (n < 4) {
+        /* a batch of a few: one inversion each in libcrypto (nistz256's is assembly) is cheaper */
+        for (size_t i = 0; i < n; i++)
+            if (!point_to_xy(c, g, pts[i], out + 64 * i, ctx))
+                return 0;
+        return 1;
+    }
     ec_fe *v = malloc(sizeof(ec_fe) * 4 * (n ? n : 1));
     uint8_t buf[32];
     int ok = v != NULL;
@@ -187,7 +195,7 @@ static int ossl_mul_base(const rs_ec_curve *c, const uint8_t k[32], uint8_t out[
         status = RS_ERR_VALUE;
         goto done;
     }
-    status = point_to_xy(c, r, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
+    status = point_to_xy(c, c->group, r, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
 done:
     BN_clear_free(kb);
     EC_POINT_free(r);
@@ -222,7 +230,7 @@ static int ossl_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const uint
         status = RS_ERR_POINT;
         goto done;
     }
-    status = point_to_xy(c, r, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
+    status = point_to_xy(c, c->group, r, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
 done:
     if (ks != NULL) {
         for (size_t i = 0; i < n; i++)

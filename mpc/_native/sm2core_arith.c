@@ -17,6 +17,7 @@
 #include <gmp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,44 +157,9 @@ __attribute__((target("avx2"))) static void aff_select_avx2(u64 x[4], u64 y[4], 
     _mm256_storeu_si256((__m256i *)y, ay);
 }
 
-__attribute__((target("avx2"))) static void jac_select_avx2(jac *out, const jac *table, size_t n,
-                                                           u64 idx)
-{
-    __m256i ax = _mm256_setzero_si256(), ay = _mm256_setzero_si256(), az = _mm256_setzero_si256();
-    const __m256i vidx = _mm256_set1_epi64x((long long)idx), one = _mm256_set1_epi64x(1);
-    __m256i cur = one;
-    for (size_t i = 0; i < n; i++) {
-        __m256i m = _mm256_cmpeq_epi64(cur, vidx);
-        ax = _mm256_or_si256(ax, _mm256_and_si256(m, _mm256_loadu_si256((const __m256i *)table[i].X)));
-        ay = _mm256_or_si256(ay, _mm256_and_si256(m, _mm256_loadu_si256((const __m256i *)table[i].Y)));
-        az = _mm256_or_si256(az, _mm256_and_si256(m, _mm256_loadu_si256((const __m256i *)table[i].Z)));
-        cur = _mm256_add_epi64(cur, one);
-    }
-    _mm256_storeu_si256((__m256i *)out->X, ax);
-    _mm256_storeu_si256((__m256i *)out->Y, ay);
-    _mm256_storeu_si256((__m256i *)out->Z, az);
-}
 #endif
 
-/* out = table[idx - 1], or all zero (infinity) when idx = 0; reads every entry. */
-static void jac_select(jac *out, const jac *table, size_t n, u64 idx)
-{
-#ifdef HAVE_AVX2_SELECT
-    if (rs_cpu.avx2) {
-        jac_select_avx2(out, table, n, idx);
-        return;
-    }
-#endif
-    u64 acc[12] = {0};
-    for (size_t i = 0; i < n; i++) {
-        u64 m = ct_eq_mask(i + 1, idx);
-        const u64 *e = (const u64 *)&table[i];
-        for (int j = 0; j < 12; j++)
-            acc[j] |= e[j] & m;
-    }
-    memcpy(out, acc, sizeof acc);
-}
-
+/* x, y = table[idx - 1], or all zero (infinity) when idx = 0; reads every entry. */
 static void aff_select(u64 x[4], u64 y[4], const aff *table, size_t n, u64 idx)
 {
 #ifdef HAVE_AVX2_SELECT
@@ -1264,19 +1230,17 @@ int rs_sm2c_point_negate(uint8_t out[65], const uint8_t a[65])
 }
 
 /* ---- scalar multiplication ------------------------------------------------------------- */
+/* k*P: the table 1P..16P of the public P goes affine with one variable-time inversion (P is
+ * public), then the constant-time window loop. */
 static void scalar_mult_jac(jac *r, const uint8_t dig[VAR_WINDOWS], const aff *p)
 {
     jac T[VAR_TABLE], pj;
+    aff ta[VAR_TABLE];
+    u64 scratch[VAR_TABLE][4];
     aff_to_jac(&pj, p);
-    if (use_adx()) {
-#ifdef HAVE_ADX_PATH
-        var_table_adx(T, &pj);
-        scalar_mult_ct_adx(r, dig, T);
-#endif
-    } else {
-        var_table_port(T, &pj);
-        scalar_mult_ct_port(r, dig, T);
-    }
+    DISPATCH(var_table, T, &pj);
+    DISPATCH(batch_to_affine, ta, T, VAR_TABLE, scratch, 2);
+    DISPATCH(scalar_mult_ct_aff, r, dig, ta);
 }
 
 int rs_sm2c_scalar_mult(uint8_t out[65], const uint8_t k[32], const uint8_t in[65])
@@ -1344,6 +1308,8 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
         return st;
     if (count == 0)
         return RS_SM2C_OK;
+    if (count > SIZE_MAX / sizeof(jac))
+        return RS_SM2C_ERR_NOMEM;
     aff *pts = malloc(count * sizeof(aff));
     jac *res = malloc(count * sizeof(jac));
     jac *tj = malloc(BATCH_CHUNK * VAR_TABLE * sizeof(jac));
@@ -1370,7 +1336,7 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
             aff_to_jac(&pj, &pts[base + i]);
             DISPATCH(var_table, tj + i * VAR_TABLE, &pj);
         }
-        DISPATCH(batch_to_affine, ta, tj, m * VAR_TABLE, scratch, 0); /* public multiples */
+        DISPATCH(batch_to_affine, ta, tj, m * VAR_TABLE, scratch, 2); /* public multiples */
         for (size_t i = 0; i < m; i++)
             DISPATCH(scalar_mult_ct_aff, &res[base + i], dig, ta + i * VAR_TABLE);
     }
@@ -1407,6 +1373,8 @@ int rs_sm2c_multi_mult_vartime(uint8_t out[65], const uint8_t *scalars, const ui
     u64(*scratch)[4] = NULL;
     if (count == 0)
         return RS_SM2C_ERR_INFINITY;
+    if (count > SIZE_MAX / (WNAF_TABLE * sizeof(jac)) || count > SIZE_MAX / NAF_LEN)
+        return RS_SM2C_ERR_NOMEM;
     tj = malloc(count * WNAF_TABLE * sizeof(jac));
     ta = malloc(count * WNAF_TABLE * sizeof(aff));
     naf = malloc(count * NAF_LEN);

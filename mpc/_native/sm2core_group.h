@@ -188,24 +188,31 @@ static ATTR void SFX(pt_madd_raw)(jac *r, const jac *a, const u64 bx[4], const u
     FE_SUB(r->Y, t, y1j);
 }
 
-/* Constant-time r = a + b handling infinity on either side by masks. a = +-b (other than through
- * infinity) cannot occur in the scalar multiplications that use this: see scalar_mult_ct. */
-static ATTR void SFX(pt_add_ct)(jac *r, const jac *a, const jac *b)
-{
-    jac t;
-    u64 hz, rz;
-    SFX(pt_add_raw)(&t, a, b, &hz, &rz);
-    jac_cmov(&t, b, fe_zero_mask(a->Z));
-    jac_cmov(&t, a, fe_zero_mask(b->Z));
-    *r = t;
-}
-
-/* Constant-time r = a + (bx, by) where binf is an all-ones mask when b is infinity. */
+/* Constant-time r = a + (bx, by) where binf is an all-ones mask when b is infinity; infinity on
+ * either side is handled by masks. a = +-b (other than through infinity) cannot occur in the
+ * scalar multiplications that use this: see scalar_mult_ct_aff and base_mult_ct. */
 static ATTR void SFX(pt_madd_ct)(jac *r, const jac *a, const u64 bx[4], const u64 by[4], u64 binf)
 {
     jac t, bj;
     u64 hz, rz;
     SFX(pt_madd_raw)(&t, a, bx, by, &hz, &rz);
+    memcpy(bj.X, bx, 32);
+    memcpy(bj.Y, by, 32);
+    memcpy(bj.Z, FE_ONE, 32);
+    jac_cmov(&t, &bj, fe_zero_mask(a->Z));
+    jac_cmov(&t, a, binf);
+    *r = t;
+}
+
+/* As pt_madd_ct, and also right when a = b (the doubling is computed and selected by mask). */
+static ATTR void SFX(pt_madd_complete_ct)(jac *r, const jac *a, const u64 bx[4], const u64 by[4],
+                                          u64 binf)
+{
+    jac t, d, bj;
+    u64 hz, rz;
+    SFX(pt_madd_raw)(&t, a, bx, by, &hz, &rz);
+    SFX(pt_dbl)(&d, a);
+    jac_cmov(&t, &d, hz & rz);
     memcpy(bj.X, bx, 32);
     memcpy(bj.Y, by, 32);
     memcpy(bj.Z, FE_ONE, 32);
@@ -330,34 +337,16 @@ static ATTR void SFX(var_table)(jac T[VAR_TABLE], const jac *p)
     }
 }
 
-/* out = k * P, k in [1, n-1] (secret) given as recoded signed digits (VAR_WINDOWS of them).
- * Constant time: the same doublings and additions for every k; the table entry is found by
- * scanning all 16 entries with masks; the sign is applied by a masked negation.
- * Why a = +-b cannot happen in pt_add_ct: after handling window i the accumulator is m*P where
- * m is the prefix of k's signed digits, |m| < 2^(5i) * 17/16; we add d*P with |d| <= 16 to
- * 32*m*P: 32m = +-d needs m = 0 (handled as infinity) since |32m| >= 32 > 16 otherwise, and
- * 32m, d are far below n, so no wrap-around. */
-static ATTR void SFX(scalar_mult_ct)(jac *out, const uint8_t dig[VAR_WINDOWS], const jac T[VAR_TABLE])
-{
-    jac acc, tmp;
-    u64 ny[4];
-    jac_select(&acc, T, VAR_TABLE, dig[VAR_WINDOWS - 1] >> 1);
-    fe_neg(ny, acc.Y);
-    fe_cmov(acc.Y, ny, 0 - (u64)(dig[VAR_WINDOWS - 1] & 1));
-    for (int i = VAR_WINDOWS - 2; i >= 0; i--) {
-        for (int j = 0; j < VAR_W; j++)
-            SFX(pt_dbl)(&acc, &acc);
-        jac_select(&tmp, T, VAR_TABLE, dig[i] >> 1);
-        fe_neg(ny, tmp.Y);
-        fe_cmov(tmp.Y, ny, 0 - (u64)(dig[i] & 1));
-        SFX(pt_add_ct)(&acc, &acc, &tmp);
-    }
-    *out = acc;
-}
-
-/* The same with an affine table (batches convert all their tables with one inversion): mixed
- * additions, 8-limb scans. The accumulator starts at infinity; the same argument excludes
- * a = +-b in pt_madd_ct. */
+/* out = k * P, k in [1, n-1] (secret) given as recoded signed digits (VAR_WINDOWS of them), over
+ * the affine table 1P .. 16P. Constant time: the same doublings and mixed additions for every
+ * k; the table entry is found by scanning all 16 entries with masks; the sign is applied by a
+ * masked negation; digit 0 and the initial infinity are handled by masks in pt_madd_ct.
+ * Before adding d_i*P (|d_i| <= 16) in window i the accumulator is A*P with A = the signed
+ * digits above i, A ~ k / 2^(5i). For i >= 1, |A| < n/16, so A = +-d_i mod n would need
+ * A = +-d_i as integers, impossible for A = 32M unless M = 0 (infinity, handled by masks). In
+ * the last window A ~ k can wrap: k = n - 2j (j <= 16) makes A = d_0 mod n, a doubling. That
+ * window therefore uses the complete pt_madd_complete_ct (the opposite case already gives
+ * Z = 0 = infinity in the raw formula). */
 static ATTR void SFX(scalar_mult_ct_aff)(jac *out, const uint8_t dig[VAR_WINDOWS],
                                          const aff T[VAR_TABLE])
 {
@@ -372,7 +361,10 @@ static ATTR void SFX(scalar_mult_ct_aff)(jac *out, const uint8_t dig[VAR_WINDOWS
         aff_select(x, y, T, VAR_TABLE, d);
         fe_neg(ny, y);
         fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
-        SFX(pt_madd_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
+        if (i != 0)
+            SFX(pt_madd_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
+        else
+            SFX(pt_madd_complete_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
     }
     *out = acc;
 }

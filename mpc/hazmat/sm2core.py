@@ -207,6 +207,8 @@ def _raw_signature(sig: bytes) -> list[bytes]:
     out = []
     if len(sig) == SIG_SIZE:
         out.append(sig)
+        if sig[0] != 0x30:  # cannot be DER: spare the parse
+            return out
     with contextlib.suppress(ValueError):
         out.append(decode_der(sig))
     return out
@@ -215,6 +217,9 @@ def _raw_signature(sig: bytes) -> list[bytes]:
 def verify(pub: bytes, msg: bytes, uid: bytes, sig: bytes, *, cache: bool = True) -> None:
     """Verify a signature (64-byte r || s or DER) over msg; returns None or raises
     ``InvalidSignature``. ``cache``: the key gets a precomputed table on its second use."""
+    if len(sig) == SIG_SIZE and sig[0] != 0x30:
+        lib.sm2c_verify(pub, msg, uid, sig, cache)
+        return
     candidates = _raw_signature(sig)
     if not candidates:
         raise exceptions.InvalidSignature("SM2 signature is neither 64 bytes r || s nor DER")
