@@ -535,8 +535,11 @@ def test_follower_refuses_entries_that_do_not_match_the_signed_checkpoint(env: E
 def test_generic_submit_cannot_bypass_the_statistics_checks(env: Env) -> None:
     from api import convert
 
+    # Without the guard a participant can log a hash with no stored submission: the round can
+    # then never be released (the key holder finds no submission for it).
+    rid, _ = env.clients["platform"].define(SPEC.name, 2012, ["sec-a", "sec-b", "sec-c"])
     a = env.clients["sec-a"]
-    raw, sigs = a.s.request(Kind.STAT_SUBMIT, {"round_id": 10**9, "submission_hash": bytes(32), "size": 1})
+    raw, sigs = a.s.request(Kind.STAT_SUBMIT, {"round_id": rid, "submission_hash": bytes(32), "size": 1})
     with pytest.raises(grpc.RpcError) as e:
         a.s.ledger.Submit(convert.signed_request(raw, sigs), timeout=30)
     assert e.value.code() is grpc.StatusCode.INVALID_ARGUMENT
