@@ -24,7 +24,7 @@ from api.roles import channel_credentials
 from api.server import channel
 from incentive.adapter import IncentiveHook
 from ledger.audit import Auditor
-from ledger.checkpoint import Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
+from ledger.checkpoint import Checkpoint, NotWitnessed, Receipt, SignedCheckpoint, accept_checkpoint
 from ledger.entry import Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
 from ledger.metering import EvaluationReceipt
@@ -120,16 +120,19 @@ class Session:
 
     def check_witnessed(
         self, signed: SignedCheckpoint, cosigs: dict[int, bytes], max_age_ms: int | None
-    ) -> None:
-        signed.verify(self.platform_key)
-        keys = self.auditor_keys()
-        if 2 * len(valid_cosigners(signed.checkpoint, cosigs, keys)) <= len(keys):
-            raise InvalidProof("the checkpoint is not witnessed by more than half of the auditors")
+    ) -> Checkpoint:
+        """Accept state only from a checkpoint of this log, signed by the platform, co-signed by
+        more than half of the auditors and (for lookups) younger than ``max_age_ms``."""
         if signed.checkpoint.log_id != self.c.log_id:
             raise InvalidProof("the checkpoint belongs to another log")
-        age_ms = time.time() * 1000 - signed.checkpoint.time_ms
-        if max_age_ms is not None and age_ms > max_age_ms:
-            raise StaleState(f"the newest witnessed checkpoint is {age_ms / 1000:.0f} s old")
+        now = int(time.time() * 1000)
+        try:
+            cp = accept_checkpoint(signed, cosigs, self.platform_key, self.auditor_keys(), now, 1 << 62)
+        except NotWitnessed as e:
+            raise InvalidProof(str(e)) from None
+        if max_age_ms is not None and now - cp.time_ms > max_age_ms:
+            raise StaleState(f"the newest witnessed checkpoint is {(now - cp.time_ms) / 1000:.0f} s old")
+        return cp
 
 
 # ---- contributor ---------------------------------------------------------------------------------

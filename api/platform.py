@@ -29,7 +29,7 @@ from api.index_store import IndexStore, Registration
 from api.meter import Meter
 from incentive.adapter import IncentiveHook
 from incentive.params import PARAM_IDS
-from ledger.checkpoint import COSIGN_LABEL, Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
+from ledger.checkpoint import Receipt, SignedCheckpoint
 from ledger.entry import Code, Entry, Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
 from ledger.log import Log
@@ -519,35 +519,24 @@ class Platform:
         self.publish()
         return self.ledger.checkpoint()
 
-    def auditors(self) -> dict[int, SM2PublicKey]:
-        return {m.id: m.sign_public() for m in self.c.with_role(Role.AUDITOR)}
-
-    def add_cosignature(self, auditor: int, size: int, signature: bytes) -> int:
-        """Store an auditor's co-signature of the checkpoint of ``size``; returns how many valid
-        co-signatures that checkpoint now has."""
-        keys = self.auditors()
-        if auditor not in keys:
+    def add_cosignature(self, auditor: int, size: int, signature: bytes) -> bool:
+        """Store an auditor's co-signature of the checkpoint of ``size`` (checked against the
+        ledger's auditors); returns whether that checkpoint is now witnessed."""
+        if auditor not in self.ledger.auditor_keys():
             raise PermissionDenied("only auditors co-sign checkpoints")
-        row = self.ledger.storage.checkpoint(size)
-        if row is None:
+        if self.ledger.storage.checkpoint(size) is None:
             raise NotFound(f"no checkpoint of size {size}")
-        cp = Checkpoint.decode(row.body)
         try:
-            keys[auditor].verify(signature, cosign_message(cp))
-        except InvalidSignature:
+            return self.ledger.add_cosignature(size, auditor, signature)
+        except LedgerRefused:
             raise PermissionDenied("the co-signature does not verify") from None
-        self.ledger.storage.add_cosignature(size, auditor, signature)
-        return len(valid_cosigners(cp, self.ledger.storage.cosignatures(size), keys))
 
     def witnessed(self) -> tuple[SignedCheckpoint, dict[int, bytes]] | None:
-        """The newest checkpoint co-signed by more than half of the auditors."""
-        keys = self.auditors()
-        for row in reversed(self.ledger.storage.checkpoints()):
-            cp = Checkpoint.decode(row.body)
-            sigs = self.ledger.storage.cosignatures(row.size)
-            if 2 * len(valid_cosigners(cp, sigs, keys)) > len(keys):
-                return SignedCheckpoint(cp, row.signature), sigs
-        return None
+        """The newest checkpoint co-signed by more than half of the auditors, with its co-signatures."""
+        signed = self.ledger.latest_witnessed()
+        if signed is None:
+            return None
+        return signed, self.ledger.storage.cosignatures(signed.checkpoint.size)
 
     # -- oblivious mode ---------------------------------------------------------------------------------
 
@@ -596,8 +585,3 @@ class Platform:
         self.ledger.close()
         self.store.close()
         self.evaluator.meter.close()
-
-
-def cosign_message(cp: Checkpoint) -> bytes:
-    """What an auditor's co-signature covers (ledger.checkpoint.cosign signs exactly this)."""
-    return COSIGN_LABEL + cp.encode()

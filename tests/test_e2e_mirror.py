@@ -133,3 +133,42 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
         p_run.stop()
         k_run.stop()
         platform.close()
+
+
+def test_witnessed_needs_a_majority_of_auditors(tmp_path: Path) -> None:
+    specs = ["platform:platform+admin", "supervisor:keyholder+admin", "sec-a:contributor+broker+mirror"]
+    specs += [f"audit-{i}:auditor" for i in range(4)]
+    c = Consortium.load(
+        init_consortium(
+            tmp_path / "c", specs, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0"
+        ).root
+    )
+    p_run, platform = start_platform(c)
+    k_run, _ = start_keyholder(c)
+    paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
+    sessions = [
+        client.Session.connect(c, n, paddr, kaddr) for n in ["sec-a"] + [f"audit-{i}" for i in range(4)]
+    ]
+    try:
+        a, auditors = sessions[0], sessions[1:]
+        client.contribute(a, SyntheticSource(seed=5).records(5))
+        platform.publish()
+        platform.checkpoint()
+        assert platform.witnessed() is None
+        with pytest.raises(grpc.RpcError) as e:  # nobody co-signed: nothing to sync against
+            client.sync(a, client.Mirror())
+        assert e.value.code() is grpc.StatusCode.NOT_FOUND
+        states = [client.new_auditor(s, MemoryStorage()) for s in auditors]
+        for s, st in list(zip(auditors, states, strict=True))[:2]:
+            client.audit_and_cosign(s, st)
+        assert platform.witnessed() is None  # 2 of 4 is not more than half
+        client.audit_and_cosign(auditors[2], states[2])
+        w = platform.witnessed()
+        assert w is not None and len(w[1]) == 3
+        assert client.sync(a, client.Mirror()) == 5
+    finally:
+        for s in sessions:
+            s.close()
+        p_run.stop()
+        k_run.stop()
+        platform.close()

@@ -101,9 +101,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
     def CoSign(
         self, request: ledger_pb2.CoSignRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.CoSignResult:
-        n = self.platform.add_cosignature(request.auditor, request.size, bytes(request.signature))
-        keys = self.platform.auditors()
-        return ledger_pb2.CoSignResult(witnessed=2 * n > len(keys), cosignatures=n)
+        witnessed = self.platform.add_cosignature(request.auditor, request.size, bytes(request.signature))
+        return ledger_pb2.CoSignResult(
+            witnessed=witnessed, cosignatures=len(self.platform.ledger.storage.cosignatures(request.size))
+        )
 
 
 def _reason(code: int) -> str:
