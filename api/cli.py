@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "api.cmd_demo",
     "api.cmd_members",
     "api.cmd_points",
+    "api.cmd_stats",
 ]
 
 EXIT_OK = 0

@@ -16,6 +16,7 @@ from api.server import Registration, create_server
 from api.servicers.index import IndexServicer
 from api.servicers.ledger import LedgerServicer
 from api.servicers.oprf import OprfServicer
+from api.stats_service import stats_keyholder_registrations, stats_platform_registrations
 from ledger.entry import Role
 from ledger.hooks import RuleHook
 
@@ -60,6 +61,7 @@ def start_platform(
             "riskshare.v1.Ledger", LedgerServicer(platform), ledger_pb2_grpc.add_LedgerServicer_to_server
         ),
     ]
+    regs += stats_platform_registrations(platform)  # statistics (api/stats_service.py)
     me = c.the(Role.PLATFORM)
     server, port = create_server(
         address or c.platform_address, regs, credentials=server_credentials(c, me.name)
@@ -90,6 +92,7 @@ def start_keyholder(
             oprf_pb2_grpc.add_OprfServicer_to_server,
         )
     ]
+    regs += stats_keyholder_registrations(c)  # statistics: Paillier key, seeds, releases
     server, port = create_server(
         address or c.keyholder_address, regs, credentials=server_credentials(c, me.name)
     )
