@@ -535,6 +535,8 @@ class Platform:
             evaluated = self._check_receipts(req, [bytes(r) for r in receipts], req.kind)
             if req.int_field("evaluations") != evaluated:
                 raise BadRequest("the request's evaluation count differs from the servers' receipts")
+        if req.kind in (Kind.STAT_ROUND, Kind.STAT_SUBMIT, Kind.STAT_CLOSE):
+            raise BadRequest("statistics rounds, submissions and closes go through the Stats service")
         if req.kind in (Kind.CONTRIBUTE, Kind.REVOKE):
             raise BadRequest(
                 f"{req.kind.name.lower()} requests go through their own calls, with their payloads"

@@ -529,9 +529,6 @@ def test_follower_refuses_entries_that_do_not_match_the_signed_checkpoint(env: E
             f.refresh()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs the guard in Platform.record: stat_round/stat_submit/stat_close only via Stats"
-)
 def test_generic_submit_cannot_bypass_the_statistics_checks(env: Env) -> None:
     from api import convert
 
