@@ -140,7 +140,7 @@ def _contribute(bench: Bench, cs: _Consortium, setup_s: float) -> list[RiskRecor
     if out.accepted != n or published != n:
         raise RuntimeError(f"contributed {n} records, {out.accepted} accepted, {published} published")
     total = t2 - t0
-    quick = " (--quick: 5k, not the target's 100k)" if n < 100_000 else ""
+    quick = f" (--quick: {n:,}, not the target's 100k)" if n < 100_000 else ""
     bench.record(
         Row(
             area=bench.area,
