@@ -63,3 +63,23 @@ def test_ledger_area_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert main(["ledger", "--quick", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())
     assert len(rows) == 10 and all(r["ours"] > 0 for r in rows)
+
+
+def test_service_area_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import service
+
+    monkeypatch.setattr(
+        service,
+        "SIZES",
+        {
+            "records": (300, 300),
+            "mirror_lookups": (6, 6),
+            "oblivious_lookups": (2, 2),
+            "throughput_s": (0.2, 0.2),
+        },
+    )
+    out = tmp_path / "service.json"
+    assert main(["service", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) == 5 and all(r["ours"] > 0 for r in rows)
+    assert any("16 concurrent clients" in r["operation"] for r in rows)
