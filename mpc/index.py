@@ -888,8 +888,21 @@ class Snapshot:
         return [self._slots[bucket].get(t, _EMPTY_SLOT).to_bytes(self.cap) for t in self._tags[bucket]]
 
     def ot_messages(self, bucket: int) -> list[bytes]:
-        """The sender's N inputs to the 1-of-N OT: each slot with its Merkle path, one size."""
-        return [self.slot(bucket, i).to_payload() for i in range(self.bucket_size)]
+        """The sender's N inputs to the 1-of-N OT: each slot with its Merkle path, one size.
+
+        The slot tree is perfect (N is a power of two), so slot i's path is the sibling at each
+        stored level: read directly instead of running the general proof code N times."""
+        levels = self._trees[bucket]._levels
+        depth = self.bucket_size.bit_length() - 1
+        lv = [bytes(levels[k]) for k in range(depth)]
+        empty = _EMPTY_SLOT.to_bytes(self.cap)
+        slots = self._slots[bucket]
+        out = []
+        for i, tag in enumerate(self._tags[bucket]):
+            slot = slots.get(tag)
+            path = b"".join(lv[k][((i >> k) ^ 1) * 32 : ((i >> k) ^ 1) * 32 + 32] for k in range(depth))
+            out.append((empty if slot is None else slot.to_bytes(self.cap)) + path)
+        return out
 
 
 def build_snapshot(

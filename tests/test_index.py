@@ -566,3 +566,22 @@ def test_quick_benchmark_area_runs(tmp_path: Path) -> None:
     assert main(["index", "--quick", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())
     assert len(rows) >= 10 and all(r["ours"] > 0 for r in rows)
+
+
+def test_ot_messages_equal_the_general_slot_proofs() -> None:
+    import os
+
+    from mpc import index as ix
+
+    state = ix.IndexState()
+    secret = ix.ContributorSecret.generate()
+    from mpc.records import SyntheticSource
+
+    ops = [
+        ix.IndexOp.add(ix.seal_entry(os.urandom(32), b"epoch", r, secret).entry)
+        for r in SyntheticSource(seed=4).records(40)
+    ]
+    state.apply(ops)
+    snap = ix.build_snapshot(state, b"seed", bucket_size=16, cap=2)
+    for b in range(snap.buckets):
+        assert snap.ot_messages(b) == [snap.slot(b, i).to_payload() for i in range(16)]
