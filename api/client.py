@@ -269,18 +269,20 @@ def revoke(s: Session, records: Sequence[RiskRecord]) -> RevokeSummary:
     if not targets:
         return RevokeSummary(0, missing, None)
     ops = [secret.tombstone(eid) for eid, _ in targets]
+    salt = os.urandom(32)
     raw, sigs = s.request(
         Kind.REVOKE,
         {
             "count": len(ops),
             "heights": tuple(h for _, h in targets),
-            "batch_hash": sm3(b"".join(op.to_bytes() for op in ops)),
+            "batch_hash": sm3(salt + b"".join(op.to_bytes() for op in ops)),
         },
     )
     msg = index_pb2.RevokeRequest(
         request=convert.signed_request(raw, sigs),
         entry_ids=[eid for eid, _ in targets],
         secrets=[secret.tombstone_secret(eid) for eid, _ in targets],
+        salt=salt,
     )
     out = s.index.Revoke(msg, timeout=120)
     receipt = convert.from_receipt(out.receipt)

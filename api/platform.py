@@ -374,6 +374,7 @@ class Platform:
         signatures: Sequence[Signature],
         entry_ids: Sequence[bytes],
         secrets: Sequence[bytes],
+        salt: bytes,
     ) -> tuple[int, Receipt]:
         """Withdraw a contributor's entries: tombstones reveal each entry's t (SM3(t) = c shows the
         entry's contributor asked), the ledger's revoke entry lists their upload heights and the
@@ -391,7 +392,9 @@ class Platform:
             ops = [mindex.IndexOp.tombstone(e, t) for e, t in zip(entry_ids, secrets, strict=True)]
         except ValueError as e:
             raise BadRequest(f"malformed tombstone: {e}") from None
-        if req.fields["batch_hash"] != sm3(b"".join(op.to_bytes() for op in ops)):
+        if len(salt) != 32:
+            raise BadRequest("a revocation carries a 32-byte salt")
+        if req.fields["batch_hash"] != sm3(salt + b"".join(op.to_bytes() for op in ops)):
             raise BadRequest("the tombstones do not match the hash in the signed request")
         heights = req.fields["heights"]
         assert isinstance(heights, tuple)

@@ -104,9 +104,15 @@ def test_cli_session(tmp_path: Path) -> None:
         _stop(platform)
         platform = _serve(d, "platform")
         _wait_port(pp, platform)
-        time.sleep(0.5)  # one scheduled publication
-        co = _cli("--dir", str(d), "--as", "audit-1", "cosign")
-        assert co.returncode == 0, co.stderr
+        # the auditor co-signs once a checkpoint covers the scheduled publication
+        for _ in range(40):
+            co = _cli("--dir", str(d), "--as", "audit-1", "cosign")
+            assert co.returncode == 0, co.stderr
+            if "(index size 25)" in co.stderr:
+                break
+            time.sleep(0.25)
+        assert "(index size 25)" in co.stderr
+
         hit = _cli(*base, "lookup", records[4].subject_id, "--type", records[4].subject_type.value, "--json")
         assert hit.returncode == 0, hit.stderr
         doc = json.loads(hit.stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,8 +137,12 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
         ops_bytes = b"".join(
             mindex.IndexOp.tombstone(bytes(i), t).to_bytes() for i, t in zip(ids, fake, strict=True)
         )
-        raw, sigs = b.request(Kind.REVOKE, {"count": 2, "heights": tuple(hs), "batch_hash": sm3(ops_bytes)})
-        msg = index_pb2.RevokeRequest(request=convert.signed_request(raw, sigs), entry_ids=ids, secrets=fake)
+        raw, sigs = b.request(
+            Kind.REVOKE, {"count": 2, "heights": tuple(hs), "batch_hash": sm3(bytes(32) + ops_bytes)}
+        )
+        msg = index_pb2.RevokeRequest(
+            request=convert.signed_request(raw, sigs), entry_ids=ids, secrets=fake, salt=bytes(32)
+        )
         with pytest.raises(grpc.RpcError) as e:
             b.index.Revoke(msg)
         assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
@@ -213,14 +218,17 @@ def test_revoke_twice_before_publication_and_replays_are_refused(consortium: Con
 
         def revoke_msg() -> index_pb2.RevokeRequest:
             op = secret.tombstone(eid)
+            salt = os.urandom(32)
             raw, sigs = a.request(
-                Kind.REVOKE, {"count": 1, "heights": (h,), "batch_hash": sm3(op.to_bytes())}
+                Kind.REVOKE, {"count": 1, "heights": (h,), "batch_hash": sm3(salt + op.to_bytes())}
             )
             return index_pb2.RevokeRequest(
                 request=convert.signed_request(raw, sigs),
                 entry_ids=[eid],
                 secrets=[secret.tombstone_secret(eid)],
+                salt=salt,
             )
+
 
         first = revoke_msg()
         a.index.Revoke(first)

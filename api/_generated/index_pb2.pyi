@@ -30,14 +30,16 @@ class ContributeResult(_message.Message):
     def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., new_distinct_tags: _Optional[int] = ..., receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ...) -> None: ...
 
 class RevokeRequest(_message.Message):
-    __slots__ = ("request", "entry_ids", "secrets")
+    __slots__ = ("request", "entry_ids", "secrets", "salt")
     REQUEST_FIELD_NUMBER: _ClassVar[int]
     ENTRY_IDS_FIELD_NUMBER: _ClassVar[int]
     SECRETS_FIELD_NUMBER: _ClassVar[int]
+    SALT_FIELD_NUMBER: _ClassVar[int]
     request: _common_pb2.SignedRequest
     entry_ids: _containers.RepeatedScalarFieldContainer[bytes]
     secrets: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ..., entry_ids: _Optional[_Iterable[bytes]] = ..., secrets: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    salt: bytes
+    def __init__(self, request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ..., entry_ids: _Optional[_Iterable[bytes]] = ..., secrets: _Optional[_Iterable[bytes]] = ..., salt: _Optional[bytes] = ...) -> None: ...
 
 class RevokeResult(_message.Message):
     __slots__ = ("revoked", "receipt")

@@ -66,7 +66,7 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
             start = request.from_size
             if start > end:
                 raise BadRequest(f"mirror holds {start} operations, the witnessed index has {end}")
-            limit = request.max_ops or SYNC_CHUNK
+            limit = min(request.max_ops or SYNC_CHUNK, SYNC_CHUNK)
             pos = start
             while True:
                 stop = min(end, pos + limit)
@@ -88,7 +88,11 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
     ) -> index_pb2.RevokeResult:
         raw, sigs = convert.from_signed_request(request.request)
         n, receipt = self.platform.revoke(
-            raw, sigs, [bytes(e) for e in request.entry_ids], [bytes(t) for t in request.secrets]
+            raw,
+            sigs,
+            [bytes(e) for e in request.entry_ids],
+            [bytes(t) for t in request.secrets],
+            bytes(request.salt),
         )
         return index_pb2.RevokeResult(revoked=n, receipt=convert.receipt(receipt))
 
