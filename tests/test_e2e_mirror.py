@@ -229,7 +229,6 @@ def test_revoke_twice_before_publication_and_replays_are_refused(consortium: Con
                 salt=salt,
             )
 
-
         first = revoke_msg()
         a.index.Revoke(first)
         with pytest.raises(grpc.RpcError) as e:  # a second tombstone while the first is queued
