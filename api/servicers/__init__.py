@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import grpc
@@ -25,6 +25,26 @@ def guarded(method: F) -> F:
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return method(self, request, context)
+        except Exception as exc:
+            code = errors.status_for(exc)
+            if code is grpc.StatusCode.INTERNAL:
+                log.exception("internal error in %s", method.__name__)
+            context.abort(code, errors.message_for(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+G = TypeVar("G", bound=Callable[..., Iterator[Any]])
+
+
+def guarded_stream(method: G) -> G:
+    """The same for a server-streaming method: an error while streaming ends the stream with the
+    status code of the table and a clear message."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            yield from method(self, request, context)
         except Exception as exc:
             code = errors.status_for(exc)
             if code is grpc.StatusCode.INTERNAL:

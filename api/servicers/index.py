@@ -11,7 +11,7 @@ from api import convert, errors
 from api._generated import index_pb2, index_pb2_grpc
 from api.errors import BadRequest, NotFound
 from api.platform import Platform
-from api.servicers import guarded
+from api.servicers import guarded, guarded_stream
 from ledger.checkpoint import SignedCheckpoint
 from ledger.entry import Kind
 
@@ -50,37 +50,35 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
             receipt=convert.receipt(out.receipt),
         )
 
+    @guarded_stream
     def SyncIndex(
         self, request: index_pb2.SyncRequest, context: grpc.ServicerContext
     ) -> Iterator[index_pb2.IndexDelta]:
-        try:
-            if request.to_size:
-                # Auditors verifying a checkpoint before co-signing it: any published prefix.
-                w = None
-                end = request.to_size
-            else:
-                w = self.platform.witnessed()
-                if w is None:
-                    raise NotFound("no witnessed checkpoint yet: auditors have not co-signed")
-                end = w[0].checkpoint.index_size
-            start = request.from_size
-            if start > end:
-                raise BadRequest(f"mirror holds {start} operations, the witnessed index has {end}")
-            limit = min(request.max_ops or SYNC_CHUNK, SYNC_CHUNK)
-            pos = start
-            while True:
-                stop = min(end, pos + limit)
-                delta = self.platform.index_delta(pos, stop)
-                last = stop == end
-                msg = index_pb2.IndexDelta(operations=list(delta.ops), new_size=stop, new_root=delta.root)
-                if last and w is not None:
-                    msg.checkpoint.CopyFrom(convert.checkpoint(*w))
-                yield msg
-                if last:
-                    return
-                pos = stop
-        except Exception as exc:
-            context.abort(errors.status_for(exc), errors.message_for(exc))
+        if request.to_size:
+            # Auditors verifying a checkpoint before co-signing it: any published prefix.
+            w = None
+            end = request.to_size
+        else:
+            w = self.platform.witnessed()
+            if w is None:
+                raise NotFound("no witnessed checkpoint yet: auditors have not co-signed")
+            end = w[0].checkpoint.index_size
+        start = request.from_size
+        if start > end:
+            raise BadRequest(f"mirror holds {start} operations, the witnessed index has {end}")
+        limit = min(request.max_ops or SYNC_CHUNK, SYNC_CHUNK)
+        pos = start
+        while True:
+            stop = min(end, pos + limit)
+            delta = self.platform.index_delta(pos, stop)
+            last = stop == end
+            msg = index_pb2.IndexDelta(operations=list(delta.ops), new_size=stop, new_root=delta.root)
+            if last and w is not None:
+                msg.checkpoint.CopyFrom(convert.checkpoint(*w))
+            yield msg
+            if last:
+                return
+            pos = stop
 
     @guarded
     def Revoke(

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import grpc
 
-from api import convert, errors
+from api import convert
 from api._generated import common_pb2, ledger_pb2, ledger_pb2_grpc
 from api.errors import NotFound
 from api.platform import Platform
-from api.servicers import guarded
+from api.servicers import guarded, guarded_stream
 from ledger.checkpoint import Checkpoint, SignedCheckpoint
 from ledger.entry import Code, Entry
 
@@ -46,36 +46,32 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
         signed = SignedCheckpoint(Checkpoint.decode(row.body), row.signature)
         return convert.checkpoint(signed, storage.cosignatures(row.size))
 
+    @guarded_stream
     def GetCheckpoints(
         self, request: ledger_pb2.CheckpointRequest, context: grpc.ServicerContext
     ) -> Iterator[common_pb2.Checkpoint]:
-        try:
-            storage = self.platform.ledger.storage
-            for row in storage.checkpoints():
-                if row.size > request.size:
-                    signed = SignedCheckpoint(Checkpoint.decode(row.body), row.signature)
-                    yield convert.checkpoint(signed, storage.cosignatures(row.size))
-        except Exception as exc:
-            context.abort(errors.status_for(exc), errors.message_for(exc))
+        storage = self.platform.ledger.storage
+        for row in storage.checkpoints():
+            if row.size > request.size:
+                signed = SignedCheckpoint(Checkpoint.decode(row.body), row.signature)
+                yield convert.checkpoint(signed, storage.cosignatures(row.size))
 
+    @guarded_stream
     def GetEntries(
         self, request: ledger_pb2.EntriesRequest, context: grpc.ServicerContext
     ) -> Iterator[ledger_pb2.EntryBatch]:
-        try:
-            storage = self.platform.ledger.storage
-            end = self.platform.ledger.durable_size if request.end == 0 else request.end
-            end = min(end, self.platform.ledger.durable_size)
-            batch: list[bytes] = []
-            start = request.start
-            for height, body, _ in storage.entries(request.start, end):
-                batch.append(body)
-                if len(batch) == ENTRY_CHUNK:
-                    yield ledger_pb2.EntryBatch(start=start, entries=batch)
-                    start, batch = height + 1, []
-            if batch:
+        storage = self.platform.ledger.storage
+        end = self.platform.ledger.durable_size if request.end == 0 else request.end
+        end = min(end, self.platform.ledger.durable_size)
+        batch: list[bytes] = []
+        start = request.start
+        for height, body, _ in storage.entries(request.start, end):
+            batch.append(body)
+            if len(batch) == ENTRY_CHUNK:
                 yield ledger_pb2.EntryBatch(start=start, entries=batch)
-        except Exception as exc:
-            context.abort(errors.status_for(exc), errors.message_for(exc))
+                start, batch = height + 1, []
+        if batch:
+            yield ledger_pb2.EntryBatch(start=start, entries=batch)
 
     @guarded
     def GetInclusionProof(

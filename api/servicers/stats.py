@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import grpc
 
-from api import convert, errors
+from api import convert
 from api._generated import common_pb2, stats_pb2, stats_pb2_grpc
 from api.errors import BadRequest
-from api.servicers import guarded
+from api.servicers import guarded, guarded_stream
 from api.stats_service import MAX_SUBMISSION_BYTES, KeyHolderStats, PlatformStats
 
 SUBMISSIONS_PER_MESSAGE = 64
@@ -63,16 +63,14 @@ class StatsServicer(stats_pb2_grpc.StatsServicer):
             releases=len(r.releases),
         )
 
+    @guarded_stream
     def GetSubmissions(
         self, request: stats_pb2.SubmissionsRequest, context: grpc.ServicerContext
     ) -> Iterator[stats_pb2.SubmissionBatch]:
-        try:
-            raw, sigs = convert.from_signed_request(request.request)
-            subs = self.stats.submissions(raw, sigs)
-            for i in range(0, len(subs), SUBMISSIONS_PER_MESSAGE):
-                yield stats_pb2.SubmissionBatch(submissions=subs[i : i + SUBMISSIONS_PER_MESSAGE])
-        except Exception as exc:
-            context.abort(errors.status_for(exc), errors.message_for(exc))
+        raw, sigs = convert.from_signed_request(request.request)
+        subs = self.stats.submissions(raw, sigs)
+        for i in range(0, len(subs), SUBMISSIONS_PER_MESSAGE):
+            yield stats_pb2.SubmissionBatch(submissions=subs[i : i + SUBMISSIONS_PER_MESSAGE])
 
 
 class StatsReleaseServicer(stats_pb2_grpc.StatsReleaseServicer):
