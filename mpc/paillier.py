@@ -44,7 +44,9 @@ a do not select memory.
 AVX-512 IFMA (radix 2^52, fixed 5-bit windows, masked table reads) when the CPU has it, with the
 two halves interleaved on one core so that each hides the other's latency; otherwise OpenSSL's
 ``BN_mod_exp_mont_consttime`` (ERRATA: faster at 2048 bits than GMP's ``mpz_powm_sec``).
-``workers=2`` runs the two halves on two cores instead. Batches (``encrypt_many``,
+``workers=2`` runs the two halves of one ciphertext on two cores on the portable path; on the
+IFMA path one half alone is a latency-bound chain as slow as the interleaved pair, so a single
+ciphertext stays on one core there. Batches (``encrypt_many``,
 ``decrypt_many``) cross into C once and split the work over ``workers`` threads with the GIL
 released.
 
@@ -318,7 +320,8 @@ class PaillierPrivateKey:
         return [int.from_bytes(out[i : i + nb], "big") for i in range(0, len(out), nb)]
 
     def decrypt(self, x: EncryptedNumber, *, workers: int = 1) -> int:
-        """The signed integer in (-n/3, n/3); ``workers=2`` runs the CRT halves on two cores."""
+        """The signed integer in (-n/3, n/3); ``workers=2`` runs the CRT halves on two cores where
+        that is faster (the portable path; see the module docstring)."""
         if isinstance(x, EncryptedNumber) and x.exponent != 0:
             raise ValueError("fixed-point ciphertext (exponent != 0): use decrypt_float")
         return self._decode(self._decrypt_raw(x, _workers(workers)))

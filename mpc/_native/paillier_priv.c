@@ -155,8 +155,11 @@ static PyObject *priv_decrypt(PrivObject *o, PyObject *args)
     int status = RS_OK;
     dec_job jobs[PAI_MAX_WORKERS];
     size_t nw = pai_clamp_workers(workers, count);
-    if (count == 1 && workers >= 2) {
-        /* one ciphertext on two cores: the CRT halves in parallel */
+    if (count == 1 && workers >= 2 && !pai_ifma_active()) {
+        /* One ciphertext on two cores: the CRT halves in parallel. Not on the IFMA path, where the
+         * two halves interleaved on one core already fill the multipliers: each half alone is one
+         * latency-bound chain that takes as long as the interleaved pair (measured), so a second
+         * thread would only add its start-up cost. */
         BN_CTX *ctx = BN_CTX_secure_new();
         BIGNUM *mp = BN_secure_new(), *mq = BN_secure_new(), *m = BN_secure_new();
         if (!ctx || !mp || !mq || !m) {
