@@ -31,7 +31,7 @@ from ledger.metering import EvaluationReceipt
 from ledger.storage import Batch, CheckpointRow, Storage
 from mpc import index as mindex
 from mpc import merkle, ot
-from mpc.exceptions import InvalidProof
+from mpc.exceptions import InvalidProof, ProtocolAbort
 from mpc.lookup import LookupResult, ObliviousLookup, mirror_lookup
 from mpc.records import RiskRecord, SubjectType, normalize_subject_id, oprf_input
 from mpc.sm2 import SM2PublicKey
@@ -199,9 +199,14 @@ def contribute(
     out = s.index.Contribute(chunks(), timeout=600)
     receipt = convert.from_receipt(out.receipt)
     receipt.verify(s.platform_key)
+    mask = bytes(out.accepted_mask)
+    if len(mask) != (len(sealed) + 7) // 8:
+        raise ProtocolAbort("the platform's accepted-entry mask does not match the upload")
+    # journal only the entries the platform kept: a re-upload's entries were dropped
     Journal(s).record(
         (secret_record_key(secret, r), x.entry.entry_id, receipt.index)
-        for r, x in zip(records, sealed, strict=True)
+        for i, (r, x) in enumerate(zip(records, sealed, strict=True))
+        if mask[i // 8] >> (i % 8) & 1
     )
     return ContributeSummary(
         len(entries), out.accepted, out.duplicates, out.new_distinct_tags, len(inputs), receipt

@@ -171,6 +171,7 @@ class ContributeOutcome:
     duplicates: int
     new_tags: int
     receipt: Receipt
+    accepted_mask: bytes  # bit i (LSB first) set when upload entry i was new, so the contributor journals it
 
 
 class Platform:
@@ -361,7 +362,12 @@ class Platform:
             len(fresh),
             len(entries) - len(fresh),
         )
-        return ContributeOutcome(len(fresh), len(entries) - len(fresh), new_tags, receipt)
+        kept = {entry.entry_id for entry, _ in fresh}
+        mask = bytearray((len(parsed) + 7) // 8)
+        for i, parsed_entry in enumerate(parsed):
+            if parsed_entry.entry_id in kept:
+                mask[i // 8] |= 1 << (i % 8)
+        return ContributeOutcome(len(fresh), len(entries) - len(fresh), new_tags, receipt, bytes(mask))
 
     def _live(self, entry_id: bytes) -> bool:
         """Live or frozen in the published index, or staged and not yet published."""

@@ -57,6 +57,9 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
         assert (out_a.accepted, out_a.duplicates) == (40, 0)
         again = client.contribute(a, recs_a[:10])  # re-upload is a no-op
         assert (again.accepted, again.duplicates) == (0, 10)
+        # the journal keeps only kept entries, so revoking a re-uploaded record still works
+        assert client.Journal(a).db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0] == 40
+
         out_b = client.contribute(b, recs_b, named=True)
         assert out_b.accepted == 30
         platform.publish()

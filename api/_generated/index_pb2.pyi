@@ -18,16 +18,18 @@ class ContributeChunk(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[bytes]] = ..., dedup_keys: _Optional[_Iterable[bytes]] = ..., request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ...) -> None: ...
 
 class ContributeResult(_message.Message):
-    __slots__ = ("accepted", "duplicates", "new_distinct_tags", "receipt")
+    __slots__ = ("accepted", "duplicates", "new_distinct_tags", "receipt", "accepted_mask")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     NEW_DISTINCT_TAGS_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_MASK_FIELD_NUMBER: _ClassVar[int]
     accepted: int
     duplicates: int
     new_distinct_tags: int
     receipt: _common_pb2.Receipt
-    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., new_distinct_tags: _Optional[int] = ..., receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ...) -> None: ...
+    accepted_mask: bytes
+    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., new_distinct_tags: _Optional[int] = ..., receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ..., accepted_mask: _Optional[bytes] = ...) -> None: ...
 
 class RevokeRequest(_message.Message):
     __slots__ = ("request", "entry_ids", "secrets", "salt")

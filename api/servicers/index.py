@@ -48,6 +48,7 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
             duplicates=out.duplicates,
             new_distinct_tags=out.new_tags,
             receipt=convert.receipt(out.receipt),
+            accepted_mask=out.accepted_mask,
         )
 
     @guarded_stream
