@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ledger.entry import Role
+from ledger.members import Registry
 from mpc.sm2 import SM2PublicKey
 
 
@@ -73,3 +74,42 @@ class Directory:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+
+class LedgerDirectory(Directory):
+    """The members as the ledger's registry holds them now (roles, keys, removals), with display
+    names from the consortium file. What the platform authenticates against: a removed member,
+    a rotated key or a withdrawn mirror grant takes effect at the next call."""
+
+    def __init__(self, registry: Callable[[], Registry], names: Callable[[], dict[int, str]]) -> None:
+        super().__init__()
+        self._registry = registry
+        self._names = names
+        self._name_cache: dict[int, str] = {}
+        self._loaded = 0.0  # load names on first use
+
+        self._keys: dict[bytes, SM2PublicKey] = {}
+
+    def _key(self, data: bytes) -> SM2PublicKey:
+        k = self._keys.get(data)
+        if k is None:
+            k = self._keys[data] = SM2PublicKey.from_bytes(data)
+        return k
+
+    def get(self, member_id: int) -> MemberRecord | None:
+        m = self._registry().get(member_id)
+        if m is None or not m.active:
+            return None
+        if member_id not in self._name_cache and time.monotonic() - self._loaded >= 1.0:
+            self._loaded = time.monotonic()
+            self._name_cache = self._names()
+        name = self._name_cache.get(member_id, f"member-{member_id}")
+        agree = self._key(m.agree_key) if m.agree_key else None
+        return MemberRecord(m.id, name, Role(m.roles), self._key(m.sign_key), agree)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        reg = self._registry()
+        return iter([r for i in sorted(reg.members) if (r := self.get(i)) is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for m in self._registry().members.values() if m.active)

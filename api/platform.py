@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.consortium import Consortium, key_epoch, oprf_share
-from api.directory import Directory, MemberRecord
+from api.directory import Directory, LedgerDirectory, MemberRecord
 from api.errors import BadRequest, NotFound, PermissionDenied, Refused
 from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
@@ -212,6 +212,12 @@ class Platform:
             index_roots=self._index_roots,
         )
         self._recover_staged()
+        # Authenticate against the ledger's registry (removals and key rotations apply at once);
+        # names for display come from the consortium file.
+        self.directory = LedgerDirectory(
+            lambda: self.ledger.state.registry,
+            lambda: {m.id: m.name for m in Consortium.load(c.root).members},
+        )
         self.evaluator = Evaluator(
             log_id=c.log_id,
             server_id=me.id,
