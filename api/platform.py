@@ -27,6 +27,7 @@ from api.errors import BadRequest, NotFound, PermissionDenied, Refused
 from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
 from api.meter import Meter
+from api.screen_wire import SCREEN_BILATERAL, check_bilateral
 from ledger.checkpoint import COSIGN_LABEL, Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
 from ledger.entry import Code, Entry, Kind, Request, Role, Signature
 from ledger.hooks import NullHook, RuleHook
@@ -358,7 +359,12 @@ class Platform:
         req, _ = self._authenticate(raw, signatures)
         if kind is not None and req.kind is not kind:
             raise BadRequest(f"expected a {kind.name.lower()} request")
-        if req.kind in (Kind.LOOKUP, Kind.SCREEN):
+        if req.kind is Kind.SCREEN and req.int_field("mode") == SCREEN_BILATERAL:
+            try:  # one receipt, signed by the contributor named as counterpart
+                check_bilateral(req, self.directory, self.c.log_id)
+            except ValueError as e:
+                raise BadRequest(str(e)) from None
+        elif req.kind in (Kind.LOOKUP, Kind.SCREEN):
             receipts = req.fields["receipts"]
             assert isinstance(receipts, tuple)
             evaluated = self._check_receipts(req, [bytes(r) for r in receipts], req.kind)

@@ -57,6 +57,8 @@ T_PSI_VALUES = 0x23
 T_OPRF_SETUP = 0x24
 T_OPRF_BASE = 0x25
 T_OPRF_MATRIX = 0x26
+T_PSI_LABELED = 0x27
+MAX_LABEL = 16
 
 W = OT_KKRT_WIDTH  # 512
 ROW = W // 8
@@ -125,6 +127,14 @@ class PSIReceiver(_Role):
     @property
     def session_id(self) -> bytes:
         return self._sid
+
+    @property
+    def charge(self) -> int:
+        """Bins plus stash slots of the run (known after :meth:`request`): what a contributor
+        charges for bilateral screening."""
+        if self._state < 2:
+            raise ProtocolStateError("the bins are fixed by request()")
+        return self._nbins + self._stash_size
 
     def start(self) -> bytes:
         self._enter(0, "start")
@@ -195,33 +205,74 @@ class PSIReceiver(_Role):
 
     def finish(self, msg: bytes) -> list[int]:
         """Indices (into the receiver's items, ascending) of the items the sender also holds."""
+        return [i for i, _ in self._finish(msg, labeled=False)]
+
+    def finish_labeled(self, msg: bytes) -> list[tuple[int, bytes]]:
+        """For a sender that attached labels: (index, label) of every receiver item the sender
+        holds, ascending by index."""
+        return self._finish(msg, labeled=True)
+
+    def _finish(self, msg: bytes, *, labeled: bool) -> list[tuple[int, bytes]]:
         self._enter(2, "finish")
-        _, n_sender, vlen, payload = unpack(msg, T_PSI_VALUES, self._sid)
+        _, n_sender, packed, payload = unpack(msg, T_PSI_LABELED if labeled else T_PSI_VALUES, self._sid)
+        vlen, llen = packed & 0xFF, packed >> 8
         nbins, nst = self._nbins, self._stash_size
-        if n_sender != self._n_sender or vlen != _value_length(nbins + nst, n_sender):
+        if (
+            n_sender != self._n_sender
+            or vlen != _value_length(nbins + nst, n_sender)
+            or (labeled and not 1 <= llen <= MAX_LABEL)
+            or (not labeled and llen)
+        ):
             raise ProtocolAbort("sender's values do not match the run")
         blocks = HASHES + nst
-        expect_length(payload, blocks * n_sender * vlen, "PSI values")
-        mine = np.frombuffer(lib.ot_kkrt_hash_rows(self._t[: (nbins + nst) * ROW], vlen), np.uint8).reshape(
-            -1, vlen
-        )
+        expect_length(payload, blocks * n_sender * (vlen + llen), "PSI values")
+        full = np.frombuffer(
+            lib.ot_kkrt_hash_rows(self._t[: (nbins + nst) * ROW], vlen + llen), np.uint8
+        ).reshape(-1, vlen + llen)
+        mine = np.ascontiguousarray(full[:, :vlen])
         self._t = b""
-        values = np.frombuffer(payload, np.uint8).reshape(blocks, n_sender * vlen)
+        values = np.frombuffer(payload, np.uint8)[: blocks * n_sender * vlen].reshape(blocks, n_sender * vlen)
+        sealed = np.frombuffer(payload, np.uint8)[blocks * n_sender * vlen :].reshape(blocks, n_sender, llen)
         hit_uniq: list[npt.NDArray[np.int64]] = []
+        hit_labels: list[npt.NDArray[np.uint8]] = []
+
+        def collect(block: int, bins: npt.NDArray[np.int64], items: npt.NDArray[np.int64]) -> None:
+            hit_uniq.append(items)
+            if labeled and len(bins):
+                pos = _positions(values[block].reshape(n_sender, vlen), mine[bins])
+                hit_labels.append(sealed[block, pos] ^ full[bins, vlen:])
+
         for i in range(HASHES):
             sel = np.nonzero((self._table >= 0) & (self._hidx == i))[0]
             if len(sel):
                 got = np.frombuffer(lib.ot_match(values[i], mine[sel].tobytes(), vlen), np.uint8)
-                hit_uniq.append(self._table[sel[got == 1]].astype(np.int64))
+                bins = sel[got == 1].astype(np.int64)
+                collect(i, bins, self._table[bins].astype(np.int64))
         for k, item in enumerate(self._stash):
             if lib.ot_match(values[HASHES + k], mine[nbins + k].tobytes(), vlen) == b"\x01":
-                hit_uniq.append(np.array([item], np.int64))
+                collect(HASHES + k, np.array([nbins + k], np.int64), np.array([item], np.int64))
         hits = np.concatenate(hit_uniq) if hit_uniq else np.zeros(0, np.int64)
         # Map distinct items back to every position holding them.
-        hit_rows = self._uniq[hits]
-        mask = _rows_in(self._items, hit_rows)
         self._state = 3
-        return [int(i) for i in np.nonzero(mask)[0]]
+        if not labeled:
+            mask = _rows_in(self._items, self._uniq[hits])
+            return [(int(i), b"") for i in np.nonzero(mask)[0]]
+        labels = np.concatenate(hit_labels) if hit_labels else np.zeros((0, llen), np.uint8)
+        by_row = {self._uniq[h].tobytes(): labels[j].tobytes() for j, h in enumerate(hits)}
+        mask = _rows_in(self._items, self._uniq[hits])
+        return [(int(i), by_row[self._items[i].tobytes()]) for i in np.nonzero(mask)[0]]
+
+
+def _positions(table: npt.NDArray[np.uint8], queries: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """Where each query row (known to be present) sits in ``table`` (rows of ≥ 8 bytes)."""
+    keys = np.ascontiguousarray(table[:, :8]).view("<u8").ravel()
+    order = np.argsort(keys, kind="stable")
+    qk = np.ascontiguousarray(queries[:, :8]).view("<u8").ravel()
+    at = np.searchsorted(keys[order], qk)
+    pos = order[np.minimum(at, len(order) - 1)]
+    for j in np.nonzero((table[pos] != queries).any(axis=1))[0]:  # 64-bit prefix collisions
+        pos[j] = int(np.nonzero((table == queries[j]).all(axis=1))[0][0])
+    return pos.astype(np.int64)
 
 
 def _rows_in(items: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
@@ -259,16 +310,41 @@ def _on_two_cores(fn: Callable[[int, int], T], ranges: list[tuple[int, int]]) ->
 class PSISender(_Role):
     """KKRT sender (holds the OPRF key s): ``respond(m1) -> m2``; ``answer(m3) -> m4``."""
 
-    def __init__(self, items: Items, *, cipher: str = "aes", session_id: bytes | None = None) -> None:
-        self._items = _unique(_items16(items))  # duplicates would show in the values
+    def __init__(
+        self,
+        items: Items,
+        *,
+        labels: Sequence[bytes] | None = None,
+        cipher: str = "aes",
+        session_id: bytes | None = None,
+    ) -> None:
+        arr = _items16(items)
+        first = np.frombuffer(lib.ot_unique16(np.ascontiguousarray(arr).tobytes()), np.int32)
+        self._items = np.ascontiguousarray(arr[first])  # duplicates would show in the values
+        self._labels: npt.NDArray[np.uint8] | None = None
+        if labels is not None:
+            if len(labels) != len(arr) or not labels or len({len(v) for v in labels}) != 1:
+                raise ValueError("one label per item, all of one length")
+            if not 1 <= len(labels[0]) <= MAX_LABEL:
+                raise ValueError(f"labels are 1 to {MAX_LABEL} bytes")
+            lab = np.frombuffer(b"".join(labels), np.uint8).reshape(len(arr), -1)
+            self._labels = np.ascontiguousarray(lab[first])
         self._cipher = _cipher_id(cipher)
         self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
         self._s = self._ks = self._code_keys = b""
+        self._charge = 0
         self._state = 0
 
     @property
     def session_id(self) -> bytes | None:
         return self._sid
+
+    @property
+    def charge(self) -> int:
+        """Bins plus stash slots of the run (known after :meth:`answer`)."""
+        if self._state < 2:
+            raise ProtocolStateError("the bins are known after answer()")
+        return self._charge
 
     def respond(self, msg: bytes) -> bytes:
         self._enter(0, "respond")
@@ -294,6 +370,7 @@ class PSISender(_Role):
         expect_length(payload, 16 + W * padded // 8, "PSI matrix")
         hkey = bytes(payload[:16])
         u = np.frombuffer(payload[16:], np.uint8).reshape(W, padded // 8)
+        self._charge = nbins + nst
 
         def matrix(lo: int, hi: int) -> bytes:
             cols = u[:, lo // 8 : hi // 8].tobytes()
@@ -306,19 +383,29 @@ class PSISender(_Role):
         # the sender's items matched. (The same position across the lists is the same item, which
         # only links values of one unknown item.)
         rng = np.random.default_rng(secrets.randbits(128))
-        items = self._items[rng.permutation(n)]
+        perm = rng.permutation(n)
+        items = self._items[perm]
+        llen = 0 if self._labels is None else self._labels.shape[1]
+        outlen = vlen + llen
 
         def evaluate(lo: int, hi: int) -> npt.NDArray[np.uint8]:
             raw = lib.ot_kkrt_eval(
-                self._cipher, self._code_keys, hkey, nbins, nst, q, self._s, items[lo:hi].tobytes(), vlen
+                self._cipher, self._code_keys, hkey, nbins, nst, q, self._s, items[lo:hi].tobytes(), outlen
             )
-            return np.frombuffer(raw, np.uint8).reshape(HASHES + nst, hi - lo, vlen)
+            return np.frombuffer(raw, np.uint8).reshape(HASHES + nst, hi - lo, outlen)
 
         split = (n // 2, n) if n >= 2 else (n, n)
         blocks = np.concatenate(_on_two_cores(evaluate, [(0, split[0]), (split[0], n)]), axis=1)
         self._s = self._ks = b""
         self._state = 2
-        return pack(T_PSI_VALUES, self._sid, n, vlen, blocks.tobytes())
+        if self._labels is None:
+            return pack(T_PSI_VALUES, self._sid, n, vlen, blocks.tobytes())
+        # Labeled PSI: the label rides one-time-padded under the rest of the same OPRF output,
+        # which the receiver knows only for its own items.
+        values = np.ascontiguousarray(blocks[:, :, :vlen])
+        sealed = blocks[:, :, vlen:] ^ self._labels[perm][None, :, :]
+        body = values.tobytes() + np.ascontiguousarray(sealed).tobytes()
+        return pack(T_PSI_LABELED, self._sid, n, vlen | (llen << 8), body)
 
 
 # ---- the batched OPRF on its own (for protocols other than plain PSI) ------------------------------
