@@ -17,6 +17,9 @@ COMMAND_MODULES = [
     "api.cmd_selfcheck",
     "api.cmd_ledger",
     "api.cmd_audit",
+    "api.cmd_service",
+    "api.cmd_points",
+    "api.cmd_screen",
 ]
 
 EXIT_OK = 0
@@ -30,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Privacy-preserving sharing of investor risk records among securities firms.",
     )
     parser.add_argument("--version", action="version", version=f"riskshare {__version__}")
+    parser.add_argument("--dir", metavar="DIR", help="consortium directory (made by `riskshare init`)")
+    parser.add_argument("--as", dest="as_member", metavar="NAME", help="act as this member")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

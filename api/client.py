@@ -21,6 +21,7 @@ from api.oprf_client import Identity, Server, TwoServerOprf
 from api.platform import epoch_bytes, upload_hash
 from api.roles import channel_credentials
 from api.server import channel
+from incentive.adapter import IncentiveHook
 from ledger.audit import Auditor
 from ledger.checkpoint import Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
 from ledger.entry import Kind, Request, Role, Signature
@@ -67,6 +68,7 @@ class Session:
         self.ledger = ledger_pb2_grpc.LedgerStub(self.platform_channel)
         self.platform_key = p.sign_public()
         self.epoch = epoch_bytes(self.c)
+        self._rule_version = 0
 
     @classmethod
     def connect(
@@ -88,6 +90,16 @@ class Session:
         self.platform_channel.close()
         self.keyholder_channel.close()
 
+    @property
+    def rule_version(self) -> int:
+        """The rule version in force, from the newest signed checkpoint (requests must name it)."""
+        if not self._rule_version:
+            msg = self.ledger.GetCheckpoint(ledger_pb2.CheckpointRequest(size=0), timeout=30)
+            signed, _ = convert.from_checkpoint(msg)
+            signed.verify(self.platform_key)
+            self._rule_version = signed.checkpoint.rule_version
+        return self._rule_version
+
     def request(self, kind: Kind, fields: dict[str, object]) -> tuple[bytes, tuple[Signature, ...]]:
         raw = Request(
             kind,
@@ -95,7 +107,7 @@ class Session:
             self.member.id,
             os.urandom(16),
             int(time.time() * 1000),
-            1,
+            self.rule_version,
             fields,  # type: ignore[arg-type]
         ).encode()
         return raw, (Signature(self.member.id, self.identity.signing_key.sign(raw)),)
@@ -315,6 +327,7 @@ def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None)
         )
     elif st.index.tree.root(cp.index_size) != cp.index_root:
         raise InvalidProof("the checkpoint's index root differs from the published index")
-    sig = st.auditor.cosign(st.storage, hook)  # replays everything; SplitView if anything differs
+    # replays everything with the rules; SplitView if anything differs
+    sig = st.auditor.cosign(st.storage, hook if hook is not None else IncentiveHook())
     s.ledger.CoSign(ledger_pb2.CoSignRequest(auditor=s.member.id, size=cp.size, signature=sig), timeout=30)
     return cp

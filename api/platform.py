@@ -28,13 +28,14 @@ from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
 from api.meter import Meter
 from api.screen_wire import SCREEN_BILATERAL, check_bilateral
+from incentive.adapter import IncentiveHook
 from ledger.checkpoint import COSIGN_LABEL, Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
 from ledger.entry import Code, Entry, Kind, Request, Role, Signature
-from ledger.hooks import NullHook, RuleHook
+from ledger.hooks import RuleHook
 from ledger.log import Log
 from ledger.log import Refused as LedgerRefused
 from ledger.metering import EvaluationReceipt
-from ledger.storage import open_storage
+from ledger.storage import Batch, open_storage
 from mpc import index as mindex
 from mpc.exceptions import InvalidSignature
 from mpc.sm2 import SM2PublicKey
@@ -68,9 +69,29 @@ def _sign_admins(c: Consortium, raw: bytes) -> tuple[Signature, ...]:
     return tuple(Signature(a, c.signing_key(c.member_by_id(a).name).sign(raw)) for a in admins)
 
 
-def bootstrap_ledger(c: Consortium, storage_path: Path) -> Log:
-    """Create the ledger: genesis (signed by the administrators' threshold) and the first
-    key_epoch entry. Demo consortia only: it needs the administrators' private keys."""
+# Demo consortia run periods of seconds so that fees, the pool and vesting show within a demo;
+# a rule_change entry right after genesis sets them (so auditors replay exactly the same rules).
+DEMO_RULES = {"period_seconds": 15, "evaluation_fee": 1, "holding_periods": 1, "activity_bonus": 100}
+PARAM_IDS = {
+    "period_seconds": 1,
+    "evaluation_fee": 2,
+    "evaluation_quota": 3,
+    "record_reward": 4,
+    "record_reward_cap": 5,
+    "holding_periods": 6,
+    "pool_share_cap": 7,
+    "corroboration_reward": 8,
+    "corroboration_cap": 9,
+    "activity_bonus": 10,
+    "starting_grant": 11,
+    "dispute_penalty": 12,
+}
+
+
+def bootstrap_ledger(c: Consortium, storage_path: Path, rules: dict[str, int] | None = None) -> Log:
+    """Create the ledger: genesis (signed by the administrators' threshold), the first key_epoch
+    entry and, if ``rules`` is given, a rule_change setting those parameters. Demo consortia
+    only: it needs the administrators' private keys."""
 
     platform = c.the(Role.PLATFORM)
     admins = sorted(m.id for m in c.with_role(Role.ADMIN))
@@ -95,7 +116,10 @@ def bootstrap_ledger(c: Consortium, storage_path: Path) -> Log:
         },
     ).encode()
     storage = open_storage(str(storage_path))
-    ledger = Log.create(storage, genesis, _sign_admins(c, genesis), c.signing_key(platform.name))
+    storage.commit(Batch(0, meta={"hook": b"incentive"}))  # what auditors replay with
+    ledger = Log.create(
+        storage, genesis, _sign_admins(c, genesis), c.signing_key(platform.name), hook=IncentiveHook()
+    )
     epoch = key_epoch(c)
     req = Request(
         Kind.KEY_EPOCH,
@@ -113,6 +137,24 @@ def bootstrap_ledger(c: Consortium, storage_path: Path) -> Log:
         },
     ).encode()
     ledger.submit(req, _sign_admins(c, req))
+    if rules:
+        unknown = set(rules) - set(PARAM_IDS)
+        if unknown:
+            raise ValueError(f"unknown rule parameters: {', '.join(sorted(unknown))}")
+        req = Request(
+            Kind.RULE_CHANGE,
+            c.log_id,
+            admins[0],
+            os.urandom(16),
+            int(time.time() * 1000),
+            1,
+            {
+                "new_version": 2,
+                "param_ids": tuple(PARAM_IDS[k] for k in rules),
+                "param_values": tuple(rules.values()),
+            },
+        ).encode()
+        ledger.submit(req, _sign_admins(c, req))
     ledger.checkpoint()
     return ledger
 
@@ -141,13 +183,12 @@ class Platform:
         self._key = c.signing_key(me.name)
         self.directory = directory_of(c)
         self.epoch_id = epoch_bytes(c)
-        self.hook: RuleHook = hook if hook is not None else NullHook()
+        self.hook: RuleHook = hook if hook is not None else IncentiveHook()
         ledger_path = state / "ledger.db"
         if not ledger_path.exists():
             if not c.demo:
                 raise FileNotFoundError(f"{ledger_path} missing: create the ledger with the genesis ceremony")
-            # Genesis and key epoch are sequenced without rules; the hook replays them on open.
-            bootstrap_ledger(c, ledger_path).close()
+            bootstrap_ledger(c, ledger_path, DEMO_RULES).close()
         self.store = IndexStore(state / "index.db")
         self.index = mindex.IndexLog()
         self.index.load(self.store.published())

@@ -22,6 +22,7 @@ AREAS = {
     "ot": "benchmarks.ot",
     "stats": "benchmarks.stats",
     "ec": "benchmarks.ec",
+    "incentive": "benchmarks.incentive",
 }
 
 

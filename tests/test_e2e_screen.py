@@ -4,7 +4,10 @@ intersection; ledger entries carry the receipts and counts."""
 
 from __future__ import annotations
 
+import csv
 import random
+import socket
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from api import client, screen_client
+from api import cli, client, screen_client
 from api.consortium import Consortium, init_consortium
 from api.contributor_server import contributor_address, start_contributor
 from api.roles import start_keyholder, start_platform
@@ -178,6 +181,67 @@ def test_malformed_id_file_changes_nothing(consortium: Consortium, tmp_path: Pat
         assert platform.ledger.storage.size() == size
         broker.close()
     finally:
+        p_run.stop()
+        k_run.stop()
+        platform.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_cli_screen_mirror_and_bilateral(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = init_consortium(
+        tmp_path / "c",
+        SPECS,
+        platform_address=f"127.0.0.1:{_free_port()}",
+        keyholder_address=f"127.0.0.1:{_free_port()}",
+    )
+    c = Consortium.load(c.root)
+    p_run, platform = start_platform(c)
+    k_run, _ = start_keyholder(c)
+    contributor = None
+    try:
+        a = client.Session.connect(c, "sec-a")
+        auditor = client.Session.connect(c, "audit-1")
+        src = SyntheticSource(seed=5)
+        recs = src.records(25)
+        client.contribute(a, recs)
+        platform.publish()
+        platform.checkpoint()
+        client.audit_and_cosign(auditor, client.new_auditor(auditor, MemoryStorage()))
+        a.close()
+        auditor.close()
+        base = ["--dir", str(c.root), "--as", "sec-c", "screen"]
+        bad = tmp_path / "bad.txt"
+        bad.write_text(f"{recs[0].subject_id}\n110101199003074515\n")
+        out = tmp_path / "flagged.csv"
+        size = platform.ledger.storage.size()
+        assert cli.main([*base, str(bad), "--out", str(out)]) == 2
+        assert "line 2" in capsys.readouterr().err
+        assert not out.exists() and platform.ledger.storage.size() == size
+        good = tmp_path / "ids.txt"
+        good.write_text(_id_file(recs, src, 15, 2))
+        ids = sc.parse_ids(good.read_text())
+        assert cli.main([*base, str(good), "--out", str(out)]) == 0
+        err = capsys.readouterr().err
+        assert "IDs screened" in err and "flagged" in err
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        rows = list(csv.DictReader(out.read_text().splitlines()))
+        want = _expected(recs, ids)
+        assert {(SubjectType(r["subject_type"]), r["subject_id"]) for r in rows} == set(want)
+        assert not (tmp_path / "flagged.csv.journal").exists()  # removed after a complete run
+        contributor, _ = start_contributor(c, "sec-a", recs)
+        assert cli.main([*base, str(good), "--out", str(out), "--with", "sec-a"]) == 0
+        rows_b = list(csv.DictReader(out.read_text().splitlines()))
+        assert {(r["subject_id"], r["categories"]) for r in rows_b} == {
+            (r["subject_id"], r["categories"]) for r in rows
+        }
+    finally:
+        if contributor is not None:
+            contributor.stop()
         p_run.stop()
         k_run.stop()
         platform.close()
