@@ -64,17 +64,20 @@ class BilateralService:
         member_id: int,
         signing_key: SM2PrivateKey,
         directory: Directory,
-        records: Sequence[RiskRecord],
+        records: Sequence[RiskRecord] = (),
+        items: tuple[Sequence[bytes], Sequence[bytes]] | None = None,
         run_cap: int = RUN_CAP,
         period_cap: int = PERIOD_CAP,
         clock: Callable[[], int] | None = None,
     ) -> None:
-        items, labels = sc.contributor_items(records)
-        if not items:
+        """``records`` are the contributor's raw list; ``items`` (PSI items with one-byte category
+        labels, as :func:`mpc.screen.contributor_items` makes them) may be given instead."""
+        xs, labels = items if items is not None else sc.contributor_items(records)
+        if not xs or len(xs) != len(labels):
             raise ValueError("the contributor's list holds no active record")
         self.log_id, self.member_id, self._key = log_id, member_id, signing_key
         self.directory = directory
-        self._items, self._labels = items, labels
+        self._items, self._labels = psi.item_digests(xs), list(labels)  # hashed once
         self.run_cap, self.period_cap = run_cap, period_cap
         self._clock = clock or (lambda: int(time.time() * 1000))
         self._sessions: dict[bytes, _Session] = {}
@@ -173,6 +176,7 @@ def start_contributor(
     records: Sequence[RiskRecord],
     address: str = "127.0.0.1:0",
     *,
+    items: tuple[Sequence[bytes], Sequence[bytes]] | None = None,
     run_cap: int = RUN_CAP,
     period_cap: int = PERIOD_CAP,
 ) -> tuple[Running, BilateralService]:
@@ -189,6 +193,7 @@ def start_contributor(
         signing_key=c.signing_key(name),
         directory=directory_of(c),
         records=records,
+        items=items,
         run_cap=run_cap,
         period_cap=period_cap,
     )

@@ -23,6 +23,7 @@ AREAS = {
     "stats": "benchmarks.stats",
     "ec": "benchmarks.ec",
     "incentive": "benchmarks.incentive",
+    "screen": "benchmarks.screen",
 }
 
 

@@ -48,7 +48,15 @@ from mpc._binding import OT_KEY_SIZE, OT_KKRT_WIDTH, OT_POINT_SIZE, lib
 from mpc.exceptions import MalformedMessage, ProtocolAbort, ProtocolStateError
 from mpc.ot import _cipher_id, _new_session_id, _Role, expect_length, pack, unpack
 
-__all__ = ["EXPANSION", "CuckooFailure", "OPRFReceiver", "OPRFSender", "PSIReceiver", "PSISender"]
+__all__ = [
+    "EXPANSION",
+    "CuckooFailure",
+    "OPRFReceiver",
+    "OPRFSender",
+    "PSIReceiver",
+    "PSISender",
+    "item_digests",
+]
 
 T_PSI_SETUP = 0x20
 T_PSI_BASE = 0x21
@@ -92,6 +100,12 @@ def _items16(items: Items) -> npt.NDArray[np.uint8]:
     if len(arr) == 0 or len(arr) > (1 << 24):
         raise ValueError("a set holds 1 to 2^24 items")
     return np.ascontiguousarray(arr)
+
+
+def item_digests(items: Items) -> npt.NDArray[np.uint8]:
+    """The (n, 16) array a party's items become (bytes are hashed): compute it once for a set
+    that serves many runs."""
+    return _items16(items)
 
 
 def _bins(n: int) -> int:
