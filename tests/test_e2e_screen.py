@@ -18,7 +18,9 @@ import pytest
 from api import cli, client, screen_client
 from api.consortium import Consortium, init_consortium
 from api.contributor_server import contributor_address, start_contributor
+from api.platform import Platform
 from api.roles import start_keyholder, start_platform
+from ledger.checkpoint import Checkpoint
 from ledger.entry import Code, Entry, Kind, Role
 from ledger.storage.memory import MemoryStorage
 from mpc import screen as sc
@@ -40,6 +42,19 @@ def consortium(tmp_path: Path) -> Iterator[Consortium]:
         tmp_path / "c", SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0"
     )
     yield Consortium.load(c.root)
+
+
+def _publish(platform: Platform, s: client.Session, recs: list[RiskRecord]) -> None:
+    """Publish the index and cut a checkpoint that covers it. The ledger's own checkpointer may
+    already have cut one at the contribution's height before the publication, and a checkpoint
+    needs new entries: a re-upload (a no-op contribution) gives it one."""
+    platform.publish()
+    client.contribute(s, recs[:1])
+    cp = platform.checkpoint()
+    latest = platform.ledger.storage.latest_checkpoint()
+    assert latest is not None
+    assert cp is None or cp.checkpoint.index_size == platform.index.size
+    assert Checkpoint.decode(latest.body).index_size == platform.index.size
 
 
 def _expected(records: list[RiskRecord], ids: sc.IdFile) -> dict[tuple[SubjectType, str], set[Category]]:
@@ -78,8 +93,7 @@ def test_screen_mirror_resume_and_bilateral(consortium: Consortium, tmp_path: Pa
         recs_b = src.records(20)
         client.contribute(a, recs_a)
         client.contribute(b, recs_b, named=True)
-        platform.publish()
-        platform.checkpoint()
+        _publish(platform, a, recs_a)
         client.audit_and_cosign(auditor, client.new_auditor(auditor, MemoryStorage()))
         mirror = client.Mirror()
         client.sync(broker, mirror)
@@ -209,8 +223,7 @@ def test_cli_screen_mirror_and_bilateral(tmp_path: Path, capsys: pytest.CaptureF
         src = SyntheticSource(seed=5)
         recs = src.records(25)
         client.contribute(a, recs)
-        platform.publish()
-        platform.checkpoint()
+        _publish(platform, a, recs)
         client.audit_and_cosign(auditor, client.new_auditor(auditor, MemoryStorage()))
         a.close()
         auditor.close()
