@@ -71,12 +71,13 @@ def screen_mirror(
     progress: Progress | None = None,
     max_age_ms: int = MAX_MIRROR_AGE_MS,
     chunk: int = sc.CHUNK,
+    sync_first: bool = True,
 ) -> ScreenSummary:
     if not ids.ok or not ids.subjects:
         raise ValueError("the ID file has errors: " + "; ".join(map(str, ids.errors[:5])))
     t0 = time.perf_counter()
-    if mirror.checkpoint is None or time.time() * 1000 - mirror.checkpoint.time_ms > max_age_ms:
-        sync(s, mirror)
+    if sync_first or mirror.checkpoint is None:
+        sync(s, mirror)  # screen against the newest witnessed index (an empty delta costs little)
     assert mirror.checkpoint is not None
     if time.time() * 1000 - mirror.checkpoint.time_ms > max_age_ms:
         raise StaleState("the newest witnessed checkpoint is too old for screening")

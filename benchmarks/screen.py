@@ -179,7 +179,9 @@ def _mirror_row(
         cpu0, scpu0 = time.process_time(), servers.cpu_seconds()
         t0 = time.perf_counter()
         ids = sc.parse_ids("\n".join(text))
-        out = screen_client.screen_mirror(s, mirror, ids, Path(tmp) / "j", max_age_ms=10**12)
+        out = screen_client.screen_mirror(
+            s, mirror, ids, Path(tmp) / "j", max_age_ms=10**12, sync_first=False
+        )
         dt = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
         scpu = servers.cpu_seconds() - scpu0
