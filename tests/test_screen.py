@@ -223,3 +223,49 @@ def test_hello_and_receipt_round_trip_and_tamper() -> None:
     tampered[10] ^= 1
     with pytest.raises(InvalidSignature):
         ScreenReceipt.verified(bytes(tampered), contributor.public_key())
+
+
+def test_bilateral_service_checks_and_caps() -> None:
+    from api.contributor_server import BilateralService
+    from api.errors import BadRequest, PermissionDenied, Refused, Unauthenticated
+
+    broker, contributor, directory, log_id = _wire_setup()
+    now = [1_000_000]
+    items = ([b"\x01" + bytes([i]) * 18 for i in range(50)], [b"\x01"] * 50)
+    svc = BilateralService(
+        log_id=log_id,
+        member_id=4,
+        signing_key=contributor,
+        directory=directory,
+        items=items,
+        run_cap=200,
+        period_cap=300,
+        clock=lambda: now[0],
+    )
+    assert svc.size == 50
+
+    def run(n: int, *, key: SM2PrivateKey = broker, member: int = 3, ts: int | None = None) -> list[int]:
+        r = psi.PSIReceiver(items[0][:5] + [os.urandom(19) for _ in range(n - 5)])
+        hello = ScreenHello(log_id, member, 4, r.session_id, now[0] if ts is None else ts)
+        m1 = r.start()
+        m2 = svc.start(hello.sign(key), m1)
+        m4, signed = svc.exchange(r.session_id, r.request(m2))
+        receipt = ScreenReceipt.verified(signed, contributor.public_key())
+        assert receipt.charged == r.charge and receipt.run_hash == run_hash(r.session_id, m1, m2, r.charge)
+        return [i for i, _ in r.finish_labeled(m4)]
+
+    assert run(100) == [0, 1, 2, 3, 4]  # 127 bins: under both caps
+    with pytest.raises(Refused, match="per-run cap"):
+        run(200)  # 254 bins
+    with pytest.raises(Refused, match="this period"):
+        run(150)  # 127 + 191 > 300
+    now[0] += 24 * 3600 * 1000  # a new period
+    assert run(150) == [0, 1, 2, 3, 4]
+    with pytest.raises(Refused, match="window"):
+        run(10, ts=now[0] - 10 * 60 * 1000)
+    with pytest.raises(Unauthenticated):
+        run(10, key=contributor)  # the hello is not signed by the broker it names
+    with pytest.raises(PermissionDenied):
+        run(10, key=contributor, member=4)  # a contributor without the broker role
+    with pytest.raises(BadRequest, match="no open screening run"):
+        svc.exchange(os.urandom(16), b"")
