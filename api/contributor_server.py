@@ -22,6 +22,7 @@ from api._generated import screen_pb2_grpc
 from api.consortium import Consortium
 from api.directory import Directory
 from api.errors import BadRequest, Exhausted, PermissionDenied, Refused, Unauthenticated
+from api.meter import Meter, QuotaExceeded, ReplayedNonce
 from api.platform import directory_of
 from api.roles import Running, server_credentials
 from api.screen_wire import ScreenHello, ScreenReceipt, run_hash
@@ -68,10 +69,13 @@ class BilateralService:
         items: tuple[Sequence[bytes], Sequence[bytes]] | None = None,
         run_cap: int = RUN_CAP,
         period_cap: int = PERIOD_CAP,
+        meter: Meter | None = None,
         clock: Callable[[], int] | None = None,
     ) -> None:
-        """``records`` are the contributor's raw list; ``items`` (PSI items with one-byte category
-        labels, as :func:`mpc.screen.contributor_items` makes them) may be given instead."""
+        """``records`` are the contributor's raw list; ``items`` (PSI items with one-byte
+        category labels, as :func:`mpc.screen.contributor_items` makes them) may be given
+        instead. ``meter`` keeps the per-period use durably (and refuses a reused session id);
+        without it the counts live in memory."""
         xs, labels = items if items is not None else sc.contributor_items(records)
         if not xs or len(xs) != len(labels):
             raise ValueError("the contributor's list holds no active record")
@@ -82,6 +86,7 @@ class BilateralService:
         self._clock = clock or (lambda: int(time.time() * 1000))
         self._sessions: dict[bytes, _Session] = {}
         self._used: dict[tuple[int, int], int] = {}
+        self.meter = meter
         self._lock = threading.Lock()
 
     @property
@@ -134,12 +139,22 @@ class BilateralService:
         charge = nbins + stash
         if charge > self.run_cap:
             raise Refused(f"the run asks for {charge:,} bins + stash; the per-run cap is {self.run_cap:,}")
-        period = self._clock() // PERIOD_MS
-        with self._lock:
-            used = self._used.get((sess.broker, period), 0)
-            if used + charge > self.period_cap:
-                raise Refused(f"the broker's screening cap of {self.period_cap:,} this period is reached")
-            self._used[(sess.broker, period)] = used + charge
+        now = self._clock()
+        period = now // PERIOD_MS
+        cap_msg = f"the broker's screening cap of {self.period_cap:,} this period is reached"
+        if self.meter is not None:
+            try:
+                self.meter.charge(sess.broker, period, charge, session_id, now + PERIOD_MS, now)
+            except QuotaExceeded:
+                raise Refused(cap_msg) from None
+            except ReplayedNonce:
+                raise Refused("this session id was already used") from None
+        else:
+            with self._lock:
+                used = self._used.get((sess.broker, period), 0)
+                if used + charge > self.period_cap:
+                    raise Refused(cap_msg)
+                self._used[(sess.broker, period)] = used + charge
         m4 = sess.sender.answer(m3)
         receipt = ScreenReceipt(
             self.log_id,
@@ -196,6 +211,7 @@ def start_contributor(
         items=items,
         run_cap=run_cap,
         period_cap=period_cap,
+        meter=Meter(c.state_dir(name) / "screen-meter.db", period_cap),
     )
     regs = [
         Registration(

@@ -225,9 +225,11 @@ def test_hello_and_receipt_round_trip_and_tamper() -> None:
         ScreenReceipt.verified(bytes(tampered), contributor.public_key())
 
 
-def test_bilateral_service_checks_and_caps() -> None:
+@pytest.mark.parametrize("durable", [False, True])
+def test_bilateral_service_checks_and_caps(durable: bool, tmp_path: Path) -> None:
     from api.contributor_server import BilateralService
     from api.errors import BadRequest, PermissionDenied, Refused, Unauthenticated
+    from api.meter import Meter
 
     broker, contributor, directory, log_id = _wire_setup()
     now = [1_000_000]
@@ -240,6 +242,7 @@ def test_bilateral_service_checks_and_caps() -> None:
         items=items,
         run_cap=200,
         period_cap=300,
+        meter=Meter(tmp_path / "m.db", 300) if durable else None,
         clock=lambda: now[0],
     )
     assert svc.size == 50
