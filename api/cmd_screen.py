@@ -77,7 +77,9 @@ def _screen(args: argparse.Namespace) -> int:
                 store = MirrorFile(_mirror_path(s.c, s.name))
                 mirror = store.load()
                 start = mirror.index.size
-                out = screen_client.screen_mirror(s, mirror, ids, journal, progress=advance)
+                out = screen_client.screen_mirror(
+                    s, mirror, ids, journal, progress=advance, max_age_ms=int(args.max_age * 1000)
+                )
                 store.save(mirror, start)
     finally:
         s.close()
@@ -138,5 +140,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--address", metavar="HOST:PORT", help="the contributor's screening server")
     p.add_argument("--journal", metavar="FILE", help="resumable run state (default: OUT.journal)")
+    p.add_argument(
+        "--max-age",
+        type=float,
+        default=screen_client.MAX_MIRROR_AGE_MS / 1000,
+        metavar="S",
+        help="mirror path: refuse when the newest witnessed checkpoint is older (default 600 s)",
+    )
     p.add_argument("--keep-journal", action="store_true", help="keep the journal after a complete run")
     p.set_defaults(func=_run(_screen))

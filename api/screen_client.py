@@ -80,7 +80,11 @@ def screen_mirror(
         sync(s, mirror)  # screen against the newest witnessed index (an empty delta costs little)
     assert mirror.checkpoint is not None
     if time.time() * 1000 - mirror.checkpoint.time_ms > max_age_ms:
-        raise StaleState("the newest witnessed checkpoint is too old for screening")
+        age = (time.time() * 1000 - mirror.checkpoint.time_ms) / 1000
+        raise StaleState(
+            f"the newest witnessed checkpoint is {age:.0f} s old (bound {max_age_ms / 1000:.0f} s): "
+            "screen when auditors have co-signed a newer one"
+        )
     inputs = ids.inputs()
     if not 0 < chunk <= sc.CHUNK:
         raise ValueError(f"chunks hold 1 to {sc.CHUNK} IDs")
@@ -124,7 +128,9 @@ def screen_mirror(
                         pending[todo[nxt]] = pool.submit(run, todo[nxt])
                         nxt += 1
                     i = min(pending)
-                    keep(i, pending.pop(i).result())
+                    ev = pending[i].result()  # an interrupt here leaves chunk i in ``pending``
+                    del pending[i]
+                    keep(i, ev)
             finally:
                 # Interrupted: chunks already at the servers are paid for, so keep their answers.
                 for i, f in sorted(pending.items()):
