@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "api.cmd_ledger",
     "api.cmd_audit",
     "api.cmd_service",
+    "api.cmd_demo",
+    "api.cmd_members",
     "api.cmd_points",
     "api.cmd_screen",
 ]

@@ -8,8 +8,9 @@ roots) before it uses it.
 from __future__ import annotations
 
 import os
+import queue
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -18,7 +19,7 @@ from api import convert
 from api._generated import index_pb2, index_pb2_grpc, ledger_pb2, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch
 from api.oprf_client import Identity, Server, TwoServerOprf
-from api.platform import epoch_bytes, upload_hash
+from api.platform import build_snapshot, epoch_bytes, upload_hash
 from api.roles import channel_credentials
 from api.server import channel
 from incentive.adapter import IncentiveHook
@@ -26,13 +27,15 @@ from ledger.audit import Auditor
 from ledger.checkpoint import Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
 from ledger.entry import Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
+from ledger.metering import EvaluationReceipt
 from ledger.storage import Batch, CheckpointRow, Storage
 from mpc import index as mindex
-from mpc import merkle
+from mpc import merkle, ot
 from mpc.exceptions import InvalidProof
-from mpc.lookup import LookupResult, mirror_lookup
+from mpc.lookup import LookupResult, ObliviousLookup, mirror_lookup
 from mpc.records import RiskRecord, SubjectType, normalize_subject_id, oprf_input
 from mpc.sm2 import SM2PublicKey
+from mpc.sm3 import hmac_sm3, sm3
 
 UPLOAD_CHUNK = 4096  # entries per streamed message (≈ 1.4 MB)
 MAX_CHECKPOINT_AGE_MS = 60_000  # lookups accept only witnessed checkpoints younger than this
@@ -193,9 +196,94 @@ def contribute(
     out = s.index.Contribute(chunks(), timeout=600)
     receipt = convert.from_receipt(out.receipt)
     receipt.verify(s.platform_key)
+    Journal(s).record(
+        (secret_record_key(secret, r), x.entry.entry_id, receipt.index)
+        for r, x in zip(records, sealed, strict=True)
+    )
     return ContributeSummary(
         len(entries), out.accepted, out.duplicates, out.new_distinct_tags, len(inputs), receipt
     )
+
+
+def secret_record_key(secret: mindex.ContributorSecret, record: RiskRecord) -> bytes:
+    """The contributor's private name for a record in its journal (never sent anywhere)."""
+    return hmac_sm3(secret.private_bytes(), b"riskshare journal v1" + record.to_bytes())
+
+
+class Journal:
+    """A contributor's local record of what it uploaded: record key → (entry id, upload height).
+    It is what makes revocation possible without another OPRF evaluation; it stays on the
+    contributor's machine."""
+
+    def __init__(self, s: Session) -> None:
+        import sqlite3
+
+        self.db = sqlite3.connect(str(s.c.state_dir(s.name) / "uploads.db"), isolation_level=None)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS uploads (record_key BLOB NOT NULL, entry_id BLOB PRIMARY KEY,"
+            " height INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+        )
+        self.db.execute("CREATE INDEX IF NOT EXISTS uploads_key ON uploads (record_key)")
+
+    def record(self, rows: Iterable[tuple[bytes, bytes, int]]) -> None:
+        self.db.execute("BEGIN")
+        self.db.executemany(
+            "INSERT OR IGNORE INTO uploads (record_key, entry_id, height) VALUES (?, ?, ?)", rows
+        )
+        self.db.execute("COMMIT")
+
+    def find(self, key: bytes) -> list[tuple[bytes, int]]:
+        return [
+            (bytes(r[0]), int(r[1]))
+            for r in self.db.execute(
+                "SELECT entry_id, height FROM uploads WHERE record_key = ? AND revoked = 0", (key,)
+            )
+        ]
+
+    def mark_revoked(self, entry_ids: Iterable[bytes]) -> None:
+        self.db.execute("BEGIN")
+        self.db.executemany("UPDATE uploads SET revoked = 1 WHERE entry_id = ?", ((e,) for e in entry_ids))
+        self.db.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class RevokeSummary:
+    revoked: int
+    not_found: int
+    receipt: Receipt | None
+
+
+def revoke(s: Session, records: Sequence[RiskRecord]) -> RevokeSummary:
+    """Withdraw previously uploaded records (found in the contributor's journal) with tombstones."""
+    secret = mindex.ContributorSecret(s.c.load_secret(s.name, "contributor-secret"))
+    journal = Journal(s)
+    targets: list[tuple[bytes, int]] = []
+    missing = 0
+    for r in records:
+        found = journal.find(secret_record_key(secret, r))
+        missing += not found
+        targets.extend(found)
+    if not targets:
+        return RevokeSummary(0, missing, None)
+    ops = [secret.tombstone(eid) for eid, _ in targets]
+    raw, sigs = s.request(
+        Kind.REVOKE,
+        {
+            "count": len(ops),
+            "heights": tuple(h for _, h in targets),
+            "batch_hash": sm3(b"".join(op.to_bytes() for op in ops)),
+        },
+    )
+    msg = index_pb2.RevokeRequest(
+        request=convert.signed_request(raw, sigs),
+        entry_ids=[eid for eid, _ in targets],
+        secrets=[secret.tombstone_secret(eid) for eid, _ in targets],
+    )
+    out = s.index.Revoke(msg, timeout=120)
+    receipt = convert.from_receipt(out.receipt)
+    receipt.verify(s.platform_key)
+    journal.mark_revoked(eid for eid, _ in targets)
+    return RevokeSummary(out.revoked, missing, receipt)
 
 
 # ---- broker: mirror -------------------------------------------------------------------------------
@@ -269,6 +357,63 @@ def lookup_mirror(
     return LookupOutcome(result, receipt, age)
 
 
+def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> LookupOutcome:
+    """Private lookup without a mirror: one two-server evaluation; its platform receipt is a
+    one-time token for one bucket's tag list (checked against the witnessed snapshot root) and one
+    1-of-N OT of that bucket's slots — the subject's slot, or a random one on a verified miss. The
+    broker completes and acknowledges identically either way; a bad slot is kept as evidence."""
+    sid = normalize_subject_id(subject_type, subject_id)
+    info = s.index.GetSnapshotInfo(index_pb2.SnapshotInfoRequest(), timeout=30)
+    signed, cosigs = convert.from_checkpoint(info.checkpoint)
+    s.check_witnessed(signed, cosigs, MAX_CHECKPOINT_AGE_MS)
+    cp = signed.checkpoint
+    ev = s.oprf.evaluate([oprf_input(subject_type, sid)], Kind.LOOKUP)
+    token = next(r for r in ev.receipts if EvaluationReceipt.open(r)[0].server == s.oprf.platform.member_id)
+    q = ObliviousLookup(
+        ev.outputs[0],
+        s.epoch,
+        snapshot_root=cp.snapshot_root,
+        bits=info.bits,
+        bucket_size=info.bucket_size,
+        cap=info.slot_cap,
+    )
+    b = s.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=q.bucket), timeout=30)
+    choice = q.receive_bucket(
+        mindex.BucketProof(
+            q.bucket,
+            tuple(bytes(t) for t in b.tags),
+            bytes(b.slot_tree_root),
+            tuple(bytes(p) for p in b.snapshot_path),
+        )
+    )
+    receiver = ot.OneOfNReceiver(choice, info.bucket_size)
+    outbox: queue.Queue[index_pb2.OtMessage | None] = queue.Queue()
+    outbox.put(index_pb2.OtMessage(token=token, bucket=q.bucket))
+
+    def requests() -> Iterator[index_pb2.OtMessage]:
+        while (m := outbox.get()) is not None:
+            yield m
+
+    payload = b""
+    for n, msg in enumerate(s.index.ObliviousTransfer(requests(), timeout=60)):
+        if n == 0:
+            outbox.put(index_pb2.OtMessage(payload=receiver.respond(bytes(msg.payload))))
+        else:
+            payload = receiver.receive(bytes(msg.payload))
+            outbox.put(None)
+    keys = {m.name: m.sign_public() for m in s.c.with_role(Role.CONTRIBUTOR)}
+    result = q.receive_slot(payload, keys)
+    raw, sigs = s.request(
+        Kind.LOOKUP, {"epoch": s.c.epoch, "evaluations": 1, "mode": 2, "receipts": tuple(ev.receipts)}
+    )
+    out = s.index.RecordLookup(
+        index_pb2.RecordLookupRequest(request=convert.signed_request(raw, sigs)), timeout=30
+    )
+    receipt = convert.from_receipt(out.receipt)
+    receipt.verify(s.platform_key)
+    return LookupOutcome(result, receipt, int(time.time() * 1000) - cp.time_ms)
+
+
 # ---- auditor ---------------------------------------------------------------------------------------
 
 
@@ -327,6 +472,12 @@ def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None)
         )
     elif st.index.tree.root(cp.index_size) != cp.index_root:
         raise InvalidProof("the checkpoint's index root differs from the published index")
+    # oblivious mode: rebuild the padded buckets and compare the snapshot root
+    if (
+        st.index.size == cp.index_size
+        and build_snapshot(s.c, st.index.state, cp.index_root).root != cp.snapshot_root
+    ):
+        raise InvalidProof("the checkpoint's snapshot root differs from the published index")
     # replays everything with the rules; SplitView if anything differs
     sig = st.auditor.cosign(st.storage, hook if hook is not None else IncentiveHook())
     s.ledger.CoSign(ledger_pb2.CoSignRequest(auditor=s.member.id, size=cp.size, signature=sig), timeout=30)

@@ -6,7 +6,9 @@
 * ``proof DB --index I [--size N]`` — inclusion proof of entry I (default: in the latest
   checkpoint that covers it);
 * ``consistency DB --old M [--new N]`` — consistency proof between two sizes;
-* ``checkpoint DB`` — the latest checkpoint with its signature and co-signatures.
+* ``checkpoint DB`` — the latest checkpoint with its signature and co-signatures;
+* ``sync SOURCE REPLICA`` — bring an auditor's own copy up to date from a node's store; a node
+  that rewrote history is refused naming the first differing height (exit 1).
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def _consistency(args: argparse.Namespace) -> int:
 
 def _checkpoint(args: argparse.Namespace) -> int:
     from ledger.checkpoint import Checkpoint, valid_cosigners
-    from ledger.entry import Entry, Role
+    from ledger.entry import KIND_OFFSET, Entry, Kind, Role
     from ledger.log import LedgerState
 
     with _open(args.db) as s:
@@ -150,10 +152,9 @@ def _checkpoint(args: argparse.Namespace) -> int:
         cp = Checkpoint.decode(row.body)
         # Auditors as enrolled at genesis and by later member entries (replayed cheaply).
         state = LedgerState(Entry.decode(s.entry(0)))
-        for i, body, _ in s.entries(1, cp.size):
-            if body[14] == 2:  # member entries only (kind byte of the canonical encoding)
+        for _, body, _ in s.entries(1, cp.size):
+            if body[KIND_OFFSET] == Kind.MEMBER:  # only member entries change the auditors
                 state.advance(Entry.decode(body))
-            del i
         auditors = {i: state.registry.public_key(i) for i in state.registry.with_role(Role.AUDITOR)}
         cosigs = s.cosignatures(cp.size)
         good, bad = valid_cosigners(cp, cosigs, auditors)
@@ -165,6 +166,24 @@ def _checkpoint(args: argparse.Namespace) -> int:
         out["auditors"] = len(auditors)
         out["witnessed"] = bool(auditors) and 2 * len(good) > len(auditors)
         _print(out)
+    return EXIT_OK
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from ledger.audit import SplitView, sync
+    from ledger.storage.sqlite import SQLiteStorage
+
+    with _open(args.source) as src:
+        replica = SQLiteStorage(args.replica)
+        try:
+            copied = sync(src, replica)
+        except SplitView as e:
+            print(f"SPLIT VIEW: {e}", file=sys.stderr)
+            return EXIT_REFUSED
+        finally:
+            size = replica.size()
+            replica.close()
+    _print({"copied": copied, "replica_size": size})
     return EXIT_OK
 
 
@@ -202,3 +221,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     k = a.add_parser("checkpoint", help="the latest checkpoint, signatures and witness status")
     k.add_argument("db", metavar="DB")
     k.set_defaults(func=_run(_checkpoint))
+    y = a.add_parser("sync", help="update an auditor's own copy of the log from a node's store")
+    y.add_argument("source", metavar="SOURCE", help="the node's SQLite ledger")
+    y.add_argument("replica", metavar="REPLICA", help="the auditor's SQLite copy (created if missing)")
+    y.set_defaults(func=_run(_sync))

@@ -65,6 +65,11 @@ def _load(path: Path) -> tuple[Engine, list[JournalRow]]:
 
         storage = SQLiteStorage(str(path))
         try:
+            hook = (storage.get_meta("hook") or b"null").decode()
+            if hook != "incentive":
+                raise LookupError(
+                    f"this ledger was sequenced with the {hook!r} rule hook, not the incentive rules"
+                )
             result = replay_storage(storage)
         finally:
             storage.close()
@@ -101,6 +106,10 @@ def member_view(engine: Engine, journal: list[JournalRow], member: int) -> dict[
         if hk_member == member:
             h = (k >> 81) & 0xFFFFFFFFFFFFFFFF
             pending += engine.cell(NS.PENDING_COUNT, member, h) * engine.cell(NS.PENDING_RATE, member, h)
+    lifetime = {name: engine.cell(NS.LIFETIME, member, b) for name, b in _LIFETIME.items()}
+    # evaluations and fees are folded into the lifetime totals at period close
+    lifetime["evaluations"] += engine.cell(NS.QUOTA_USED, member)
+    lifetime["fees_paid"] += engine.cell(NS.FEES_PAID, member)
     return {
         "member": member,
         "status": _STATUS.get(engine.cell(NS.MEMBER, member), "unknown"),
@@ -108,7 +117,7 @@ def member_view(engine: Engine, journal: list[JournalRow], member: int) -> dict[
         "pending_rewards": pending,
         "active_distinct_tags": engine.cell(NS.ACTIVE_TAGS, member),
         "evaluations_this_period": engine.cell(NS.QUOTA_USED, member),
-        "lifetime": {name: engine.cell(NS.LIFETIME, member, b) for name, b in _LIFETIME.items()},
+        "lifetime": lifetime,
         "history": [
             {"height": r.height, "event": r.kind, "delta": r.delta, "outcome": r.code}
             for r in journal
@@ -149,7 +158,7 @@ def _points(args: argparse.Namespace) -> int:
         return EXIT_OK
     console = Console()
     console.print(
-        f"height {s['height']}, rule version {s['rule_version']}, period {s['period']}, "
+        f"last accepted height {s['height']}, rule version {s['rule_version']}, period {s['period']}, "
         f"state root {s['state_root'][:16]}…"
     )
     console.print(

@@ -122,5 +122,3 @@ def _selfcheck(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("selfcheck", help="known-answer tests of the crypto core, with timings")
     p.set_defaults(func=_selfcheck)
-    d = sub.add_parser("demo", help="run the end-to-end demo (for now: the crypto self-check)")
-    d.set_defaults(func=_selfcheck)

@@ -27,7 +27,7 @@ from api.roles import start_keyholder, start_platform
 from ledger.entry import Role
 from ledger.storage import open_storage
 from mpc import index as mindex
-from mpc.records import SubjectType, parse_records
+from mpc.records import RiskRecord, SubjectType, parse_records
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 console = Console(stderr=True)
@@ -118,21 +118,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _contribute(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    data = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
-    fmt = args.format or ("jsonl" if path.suffix in (".jsonl", ".json") else "csv")
-    parsed = parse_records(data, fmt)
-    for err in parsed.errors:
-        console.print(f"[red]line {err.line}:[/red] {err.reason}")
-    if parsed.errors and not args.skip_bad:
-        console.print(
-            f"{len(parsed.errors)} bad rows; nothing was uploaded (use --skip-bad to upload the good rows)"
-        )
+    records = _read_records(args)
+    if records is None:
         return EXIT_BAD_INPUT
     s = _session(args)
     try:
         t0 = time.perf_counter()
-        out = client.contribute(s, parsed.records, named=args.named)
+        out = client.contribute(s, records, named=args.named)
         dt = time.perf_counter() - t0
     finally:
         s.close()
@@ -153,6 +145,37 @@ def _contribute(args: argparse.Namespace) -> int:
             f"ledger entry {out.receipt.index} ({dt:.1f} s)"
         )
     return EXIT_OK
+
+
+def _read_records(args: argparse.Namespace) -> list[RiskRecord] | None:
+    path = Path(args.file)
+    data = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
+    fmt = args.format or ("jsonl" if path.suffix in (".jsonl", ".json") else "csv")
+    parsed = parse_records(data, fmt)
+    for err in parsed.errors:
+        console.print(f"[red]line {err.line}:[/red] {err.reason}")
+    if parsed.errors and not args.skip_bad:
+        console.print(
+            f"{len(parsed.errors)} bad rows; nothing was sent (use --skip-bad to send the good rows)"
+        )
+        return None
+    return parsed.records
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    records = _read_records(args)
+    if records is None:
+        return EXIT_BAD_INPUT
+    s = _session(args)
+    try:
+        out = client.revoke(s, records)
+    finally:
+        s.close()
+    where = f"; ledger entry {out.receipt.index}" if out.receipt else ""
+    console.print(
+        f"revoked {out.revoked} entries; {out.not_found} records not found among this member's uploads{where}"
+    )
+    return EXIT_OK if out.revoked else EXIT_REFUSED
 
 
 # ---- broker ------------------------------------------------------------------------------------------
@@ -230,19 +253,26 @@ def _ids(args: argparse.Namespace) -> Iterator[str]:
 
 
 def _lookup(args: argparse.Namespace) -> int:
-    if args.mode != "mirror":
-        raise ValueError("oblivious mode lands with the OT suite; use --mode mirror")
     s = _session(args)
     stype = SubjectType.PERSON if args.type == "person" else SubjectType.ORG
     found_any = False
     try:
-        store = MirrorFile(_mirror_path(s.c, s.name))
-        m = store.load()
-        start = m.index.size
-        client.sync(s, m)
-        store.save(m, start)
+        m = None
+        if args.mode == "mirror":
+            store = MirrorFile(_mirror_path(s.c, s.name))
+            m = store.load()
+            start = m.index.size
+            client.sync(s, m)
+            store.save(m, start)
         for sid in _ids(args):
-            out = client.lookup_mirror(s, m, stype, sid)
+            if m is not None:
+                out = client.lookup_mirror(s, m, stype, sid)
+            else:
+                out = client.lookup_oblivious(s, stype, sid)
+                if out.result.bad_slot:
+                    console.print(
+                        f"[red]{sid}: the platform sent a slot that fails its proof; evidence kept[/red]"
+                    )
             found_any |= out.result.hit
             rows = [
                 {
@@ -327,6 +357,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run(_contribute))
 
+    p = sub.add_parser(
+        "revoke", help="withdraw records this member uploaded (tombstones; unvested rewards clawed back)"
+    )
+    p.add_argument("file", metavar="FILE", help="CSV or JSONL of the records to withdraw; '-' reads stdin")
+    p.add_argument("--format", choices=["csv", "jsonl"])
+    p.add_argument("--skip-bad", action="store_true")
+    p.set_defaults(func=_run(_revoke))
+
     p = sub.add_parser("sync", help="bring this broker's mirror up to the newest witnessed checkpoint")
     p.set_defaults(func=_run(_sync))
 
@@ -335,7 +373,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "id", metavar="ID", help="resident ID or credit code; '-' reads IDs from stdin, @FILE from a file"
     )
     p.add_argument("--type", choices=["person", "org"], default="person")
-    p.add_argument("--mode", choices=["mirror", "oblivious"], default="mirror")
+    p.add_argument(
+        "--mode",
+        choices=["oblivious", "mirror"],
+        default="oblivious",
+        help="oblivious (default): one bucket + a 1-of-N OT, no local copy; "
+        "mirror: a verified local copy (brokers granted it)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run(_lookup))
 

@@ -97,6 +97,10 @@ class Consortium:
     demo: bool = False
     admin_threshold: int = 1
     tls: bool = True
+    # Oblivious mode: every bucket is padded to bucket_size slots (a power of two, ≥ 1,024 in
+    # production); a slot holds a tag's newest slot_cap records.
+    bucket_size: int = 1024
+    slot_cap: int = 8
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -112,7 +116,11 @@ class Consortium:
                 return m
         raise KeyError(f"no member with id {member_id}")
 
+    def member_names(self) -> list[str]:
+        return [m.name for m in self.members]
+
     def with_role(self, role: Role) -> list[MemberConfig]:
+
         return [m for m in self.members if m.roles & role]
 
     def the(self, role: Role) -> MemberConfig:
@@ -136,14 +144,22 @@ class Consortium:
         return d
 
     def passphrase(self, name: str) -> bytes:
-        """The member's key passphrase: $RISKSHARE_PASSPHRASE, else the demo file beside the keys."""
+        """The member's key passphrase: the demo file beside the keys if there is one (``init``
+        only), else $RISKSHARE_PASSPHRASE."""
+        path = self.key_dir(name) / "passphrase"
+        if path.exists():
+            return keystore.read_private(path).strip()
         env = os.environ.get("RISKSHARE_PASSPHRASE")
         if env:
             return env.encode()
-        path = self.key_dir(name) / "passphrase"
-        if not path.exists():
-            raise FileNotFoundError(f"no passphrase for {name!r}: set RISKSHARE_PASSPHRASE")
-        return keystore.read_private(path).strip()
+        raise FileNotFoundError(f"no passphrase for {name!r}: set RISKSHARE_PASSPHRASE")
+
+    def add_member(self, m: MemberConfig) -> None:
+        """Record an enrolled member in the public configuration (after its ledger entry)."""
+        if any(x.id == m.id or x.name == m.name for x in self.members):
+            raise ValueError(f"member {m.name!r} or id {m.id} is already in {CONFIG}")
+        self.members.append(m)
+        self.save()
 
     def signing_key(self, name: str) -> SM2PrivateKey:
         pem = keystore.read_private(self.key_dir(name) / "sign.pem")
@@ -175,6 +191,7 @@ class Consortium:
                 "demo": self.demo,
                 "tls": self.tls,
             },
+            "oblivious": {"bucket_size": self.bucket_size, "slot_cap": self.slot_cap},
             "oprf": {
                 "shares": [
                     {"holder": h, "element": e.hex(), "proof": p.hex()} for h, e, p in self.oprf_shares
@@ -234,6 +251,8 @@ class Consortium:
             demo=bool(c.get("demo", False)),
             admin_threshold=int(c.get("admin_threshold", 1)),
             tls=bool(c.get("tls", True)),
+            bucket_size=int(doc.get("oblivious", {}).get("bucket_size", 1024)),
+            slot_cap=int(doc.get("oblivious", {}).get("slot_cap", 8)),
         )
 
 
@@ -256,6 +275,7 @@ def init_consortium(
     platform_address: str = "127.0.0.1:50051",
     keyholder_address: str = "127.0.0.1:50052",
     use_tls: bool = True,
+    bucket_size: int = 1024,
 ) -> Consortium:
     """Create a demo/test consortium: every member's keys, the two OPRF shares, TLS material.
 
@@ -276,8 +296,18 @@ def init_consortium(
         raise ValueError("at least one member needs the admin role")
     oprf.suite_by_name(suite)  # validates the name
     root.mkdir(parents=True, exist_ok=True)
+    if bucket_size < 2 or bucket_size & (bucket_size - 1):
+        raise ValueError("the oblivious bucket size must be a power of two")
     c = Consortium(
-        root, secrets.token_bytes(16), suite, 1, platform_address, keyholder_address, demo=True, tls=use_tls
+        root,
+        secrets.token_bytes(16),
+        suite,
+        1,
+        platform_address,
+        keyholder_address,
+        demo=True,
+        tls=use_tls,
+        bucket_size=bucket_size,
     )
     for mid, (name, roles) in enumerate(parsed, start=1):
         passphrase = keystore.new_passphrase()
@@ -322,6 +352,28 @@ def key_epoch(c: Consortium) -> oprf.KeyEpoch:
         raise ValueError(f"{c.root / CONFIG} lists {len(c.oprf_shares)} OPRF shares; a key epoch has two")
     shares = tuple(oprf.KeyShare(c.oprf_suite, str(c.epoch), str(h), e, p) for h, e, p in c.oprf_shares)
     return oprf.KeyEpoch(c.oprf_suite, str(c.epoch), (shares[0], shares[1]))
+
+
+def keygen(root: Path | str, name: str, roles: Role, passphrase: bytes) -> dict[str, object]:
+    """Generate a member's own signing and key-agreement keys into ``root/keys/NAME`` (encrypted
+    PKCS#8, 0600) and return the public enrolment request the administrators enrol."""
+    if not _NAME.match(name):
+        raise ValueError(f"bad member name {name!r}: 1–40 lower-case letters, digits, '.', '_' or '-'")
+    if len(passphrase) < 12:
+        raise ValueError("the key passphrase must be at least 12 characters")
+    d = Path(root) / "keys" / name
+    if (d / "sign.pem").exists():
+        raise FileExistsError(f"{d / 'sign.pem'} exists: keys are never overwritten")
+    sign, agree = SM2PrivateKey.generate(), SM2PrivateKey.generate()
+    keystore.write_private(d / "sign.pem", sign.private_bytes_pem(passphrase))
+    keystore.write_private(d / "agree.pem", agree.private_bytes_pem(passphrase))
+    doc: dict[str, object] = {
+        "name": name,
+        "roles": role_names(roles),
+        "sign_key": sign.public_key().to_bytes().hex(),
+        "agree_key": agree.public_key().to_bytes().hex(),
+    }
+    return doc
 
 
 def oprf_share(c: Consortium, name: str) -> oprf.PrivateKey:

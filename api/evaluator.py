@@ -90,7 +90,7 @@ class Evaluator:
             raise Refused(f"member {member.name!r} lacks the role for {req.purpose.name.lower()} evaluations")
         if sm3(oprf_request) != req.batch_hash:
             raise BadRequest("the blinded batch does not match the hash in the signed request")
-        if oprf.request_element_count(oprf_request) != req.count:
+        if oprf.parse_request(oprf_request).count != req.count:
             raise BadRequest("the blinded batch holds a different number of elements than the request says")
         response = self._server.blind_evaluate(oprf_request)  # ProtocolAbort changes nothing
         period = now // self.period_ms

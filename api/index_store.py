@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS registry (
     request_hash BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS registry_dedup ON registry (owner, dedup);
+CREATE TABLE IF NOT EXISTS tokens (
+    receipt_hash BLOB PRIMARY KEY,
+    member INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    ot_done INTEGER NOT NULL DEFAULT 0
+);
 """
 VERSION = 1
 
@@ -134,6 +140,28 @@ class IndexStore:
                 "SELECT entry_id FROM registry WHERE owner = ? AND dedup = ? AND height >= 0", (owner, dedup)
             )
         ]
+
+    # -- one-time lookup tokens (oblivious mode) ---------------------------------------------------
+
+    def use_token_for_bucket(self, receipt_hash: bytes, member: int, bucket: int) -> bool:
+        """Spend a token on its one bucket fetch; False if it was already spent."""
+        with self.atomic() as db:
+            if db.execute("SELECT 1 FROM tokens WHERE receipt_hash = ?", (receipt_hash,)).fetchone():
+                return False
+            db.execute(
+                "INSERT INTO tokens (receipt_hash, member, bucket) VALUES (?, ?, ?)",
+                (receipt_hash, member, bucket),
+            )
+            return True
+
+    def use_token_for_ot(self, receipt_hash: bytes, bucket: int) -> bool:
+        """Spend a token on its one OT, of the bucket it fetched; False otherwise."""
+        with self.atomic() as db:
+            cur = db.execute(
+                "UPDATE tokens SET ot_done = 1 WHERE receipt_hash = ? AND bucket = ? AND ot_done = 0",
+                (receipt_hash, bucket),
+            )
+            return cur.rowcount == 1
 
     def close(self) -> None:
         self._db.close()

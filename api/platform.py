@@ -29,6 +29,7 @@ from api.index_store import IndexStore, Registration
 from api.meter import Meter
 from api.screen_wire import SCREEN_BILATERAL, check_bilateral
 from incentive.adapter import IncentiveHook
+from incentive.params import PARAM_IDS
 from ledger.checkpoint import COSIGN_LABEL, Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
 from ledger.entry import Code, Entry, Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
@@ -37,6 +38,7 @@ from ledger.log import Refused as LedgerRefused
 from ledger.metering import EvaluationReceipt
 from ledger.storage import Batch, open_storage
 from mpc import index as mindex
+from mpc import ot
 from mpc.exceptions import InvalidSignature
 from mpc.sm2 import SM2PublicKey
 from mpc.sm3 import sm3
@@ -52,10 +54,18 @@ def epoch_bytes(c: Consortium) -> bytes:
     return c.log_id + c.epoch.to_bytes(8, "big")
 
 
+def _records(c: Consortium) -> list[MemberRecord]:
+    return [MemberRecord(m.id, m.name, m.roles, m.sign_public(), m.agree_public()) for m in c.members]
+
+
 def directory_of(c: Consortium) -> Directory:
-    return Directory(
-        MemberRecord(m.id, m.name, m.roles, m.sign_public(), m.agree_public()) for m in c.members
-    )
+    """The members in consortium.toml, reloaded when an unknown member calls (enrolment adds
+    members there after their ledger entry is accepted)."""
+    return Directory(_records(c), source=lambda: _records(Consortium.load(c.root)))
+
+
+def build_snapshot(c: Consortium, state: mindex.IndexState, index_root: bytes) -> mindex.Snapshot:
+    return mindex.build_snapshot(state, index_root, bucket_size=c.bucket_size, cap=c.slot_cap)
 
 
 def upload_hash(entries: Sequence[bytes], dedup_keys: Sequence[bytes]) -> tuple[bytes, int]:
@@ -72,20 +82,6 @@ def _sign_admins(c: Consortium, raw: bytes) -> tuple[Signature, ...]:
 # Demo consortia run periods of seconds so that fees, the pool and vesting show within a demo;
 # a rule_change entry right after genesis sets them (so auditors replay exactly the same rules).
 DEMO_RULES = {"period_seconds": 15, "evaluation_fee": 1, "holding_periods": 1, "activity_bonus": 100}
-PARAM_IDS = {
-    "period_seconds": 1,
-    "evaluation_fee": 2,
-    "evaluation_quota": 3,
-    "record_reward": 4,
-    "record_reward_cap": 5,
-    "holding_periods": 6,
-    "pool_share_cap": 7,
-    "corroboration_reward": 8,
-    "corroboration_cap": 9,
-    "activity_bonus": 10,
-    "starting_grant": 11,
-    "dispute_penalty": 12,
-}
 
 
 def bootstrap_ledger(c: Consortium, storage_path: Path, rules: dict[str, int] | None = None) -> Log:
@@ -192,7 +188,8 @@ class Platform:
         self.store = IndexStore(state / "index.db")
         self.index = mindex.IndexLog()
         self.index.load(self.store.published())
-        self._durable_index = (self.index.size, self.index.root())
+        self._snapshots: dict[int, mindex.Snapshot] = {}
+        self._durable_index = (self.index.size, self.index.root(), self._snapshot_now().root)
         self._lock = threading.RLock()
         self._tags_cache: dict[int, set[bytes]] = {}
         self.ledger = Log(
@@ -225,7 +222,7 @@ class Platform:
             if height == 0:
                 continue
             e = Entry.decode(body)
-            if e.kind is Kind.CONTRIBUTE and e.code == Code.ACCEPTED:
+            if e.kind in (Kind.CONTRIBUTE, Kind.REVOKE) and e.code == Code.ACCEPTED:
                 out[sm3(e.request.encode())] = height
         return out
 
@@ -244,8 +241,15 @@ class Platform:
             self.index.submit_many(confirmed)
 
     def _index_roots(self) -> tuple[int, bytes, bytes]:
-        size, root = self._durable_index
-        return size, root, bytes(32)  # snapshot root: oblivious mode lands with the OT suite
+        return self._durable_index
+
+    def _snapshot_now(self) -> mindex.Snapshot:
+        """The oblivious-mode snapshot of the published index (auditors rebuild the same one)."""
+        snap = build_snapshot(self.c, self.index.state, self.index.root())
+        self._snapshots[self.index.size] = snap
+        for old in sorted(self._snapshots)[:-4]:  # keep the few a witnessed checkpoint may name
+            del self._snapshots[old]
+        return snap
 
     # -- contributions -------------------------------------------------------------------------------
 
@@ -322,7 +326,7 @@ class Platform:
             fresh: list[tuple[mindex.IndexEntry, bytes]] = []
             seen: set[bytes] = set()
             for entry, dk in zip(parsed, dedup_keys, strict=True):
-                if dk in seen or self.store.entries_with_dedup(member.id, dk):
+                if dk in seen or any(self._live(e) for e in self.store.entries_with_dedup(member.id, dk)):
                     continue
                 seen.add(dk)
                 fresh.append((entry, dk))
@@ -362,7 +366,90 @@ class Platform:
         )
         return ContributeOutcome(len(fresh), len(entries) - len(fresh), new_tags, receipt)
 
+    def _live(self, entry_id: bytes) -> bool:
+        """Live or frozen in the published index, or staged and not yet published."""
+        status = self.index.state.status(entry_id)
+        return status is None or status in (mindex.EntryStatus.LIVE, mindex.EntryStatus.FROZEN)
+
+    def revoke(
+        self,
+        raw: bytes,
+        signatures: Sequence[Signature],
+        entry_ids: Sequence[bytes],
+        secrets: Sequence[bytes],
+    ) -> tuple[int, Receipt]:
+        """Withdraw a contributor's entries: tombstones reveal each entry's t (SM3(t) = c shows the
+        entry's contributor asked), the ledger's revoke entry lists their upload heights and the
+        platform attests how many distinct tags the member no longer reports."""
+        req, member = self._authenticate(raw, signatures)
+        if req.kind is not Kind.REVOKE:
+            raise BadRequest("a revocation needs a revoke request")
+        if not member.has(Role.CONTRIBUTOR):
+            raise PermissionDenied(f"member {member.name!r} is not a contributor")
+        if len(entry_ids) != len(secrets) or not 0 < len(entry_ids) <= MAX_UPLOAD_ENTRIES:
+            raise BadRequest("a revocation names 1 or more entries, each with its tombstone secret")
+        if len(set(entry_ids)) != len(entry_ids):
+            raise BadRequest("a revocation names an entry twice")
+        try:
+            ops = [mindex.IndexOp.tombstone(e, t) for e, t in zip(entry_ids, secrets, strict=True)]
+        except ValueError as e:
+            raise BadRequest(f"malformed tombstone: {e}") from None
+        if req.fields["batch_hash"] != sm3(b"".join(op.to_bytes() for op in ops)):
+            raise BadRequest("the tombstones do not match the hash in the signed request")
+        heights = req.fields["heights"]
+        assert isinstance(heights, tuple)
+        if req.int_field("count") != len(ops) or len(heights) != len(ops):
+            raise BadRequest("the request must list one upload height per revoked entry")
+        with self._lock:
+            tags: set[bytes] = set()
+            for eid, h in zip(entry_ids, heights, strict=True):
+                reg = self.store.owner(eid)
+                if reg is None or reg.owner != member.id:
+                    raise PermissionDenied("a revocation may only withdraw the member's own entries")
+                if reg.height != h:
+                    raise BadRequest(f"entry {eid.hex()[:8]}… was uploaded at height {reg.height}, not {h}")
+                if self.index.state.status(eid) is None:
+                    raise Refused("an entry is not published yet: revoke it after the next publication")
+                tag = self.index.state.tag_of_entry(eid)
+                assert tag is not None
+                tags.add(tag)
+            try:
+                self.index.state.check(ops)  # SM3(t) = c for each, and each entry still live
+            except ValueError as e:
+                raise BadRequest(f"tombstone rejected: {e}") from None
+            gone = set(entry_ids)
+            removed = 0
+            for tag in tags:
+                others = [
+                    e
+                    for e in self.index.state.lookup(tag, include_frozen=True)
+                    if e.entry_id not in gone
+                    and (o := self.store.owner(e.entry_id)) is not None
+                    and o.owner == member.id
+                ]
+                removed += not others
+            request_hash = sm3(raw)
+            self.store.stage(request_hash, [op.to_bytes() for op in ops], [])
+            try:
+                receipt = self.ledger.submit(raw, signatures, {"removed": removed})
+            except LedgerRefused as e:
+                self.store.drop(request_hash)
+                raise Refused(f"ledger refused the revocation: {e}") from None
+            except BaseException:
+                self.store.drop(request_hash)
+                raise
+            assert isinstance(receipt, Receipt)
+            code = self.entry_code(receipt.index)
+            if code != Code.ACCEPTED:
+                self.store.drop(request_hash)
+                raise Refused(f"revocation rejected by the ledger (code {code})")
+            self.store.confirm(request_hash, receipt.index)
+            self.index.submit_many(ops)
+            self._tags_cache.pop(member.id, None)
+        return len(ops), receipt
+
     def _member_tags(self, member_id: int) -> set[bytes]:
+
         if member_id not in self._tags_cache:
             tags: set[bytes] = set()
             for op_bytes in self.store.published() + self.store.confirmed_staged():
@@ -377,14 +464,25 @@ class Platform:
     # -- publication and sync ----------------------------------------------------------------------------
 
     def publish(self) -> int:
-        """Publish staged operations (tag-sorted); returns how many were published."""
+        """Publish staged operations (tag-sorted) and sequence the platform's index_publish entry,
+        so the next checkpoint commits the new index size and root; returns the count."""
         with self._lock:
             if self.index.pending == 0:
                 return 0
             start = self.index.size
             delta = self.index.publish()
             self.store.publish(start, delta.ops)
-            self._durable_index = (self.index.size, self.index.root())
+            self._durable_index = (self.index.size, self.index.root(), self._snapshot_now().root)
+            raw = Request(
+                Kind.INDEX_PUBLISH,
+                self.c.log_id,
+                self.member.id,
+                os.urandom(16),
+                int(time.time() * 1000),
+                self.ledger.state.rule_version,
+                {"start": start, "count": len(delta.ops), "root": delta.root},
+            ).encode()
+            self.ledger.submit(raw, (Signature(self.member.id, self._key.sign(raw)),))
             return len(delta.ops)
 
     def index_delta(self, start: int, end: int) -> mindex.IndexDelta:
@@ -456,6 +554,49 @@ class Platform:
             if 2 * len(valid_cosigners(cp, sigs, keys)) > len(keys):
                 return SignedCheckpoint(cp, row.signature), sigs
         return None
+
+    # -- oblivious mode ---------------------------------------------------------------------------------
+
+    def snapshot_for(self, index_size: int) -> mindex.Snapshot:
+        snap = self._snapshots.get(index_size)
+        if snap is None:
+            raise NotFound(f"no snapshot at index size {index_size}: sync again")
+        return snap
+
+    def _spendable(self, token: bytes) -> tuple[bytes, int]:
+        """Check a lookup token: this platform's own signed LOOKUP receipt, current epoch, from a
+        broker. Returns (its hash, the member)."""
+        try:
+            r = EvaluationReceipt.verified(token, self._key.public_key())
+        except (ValueError, InvalidSignature):
+            raise PermissionDenied("the token is not an evaluation receipt of this platform") from None
+        if (
+            r.server != self.member.id
+            or r.purpose is not Kind.LOOKUP
+            or r.epoch != self.c.epoch
+            or r.count != 1
+        ):
+            raise PermissionDenied("the token must be this epoch's receipt of one lookup evaluation")
+        m = self.directory.get(r.member)
+        if m is None or not m.has(Role.BROKER):
+            raise PermissionDenied("only brokers look up")
+        return sm3(token), r.member
+
+    def bucket(self, token: bytes, index_size: int, bucket: int) -> mindex.BucketProof:
+        h, member = self._spendable(token)
+        snap = self.snapshot_for(index_size)
+        if not 0 <= bucket < snap.buckets:
+            raise BadRequest(f"bucket {bucket} does not exist (the snapshot has {snap.buckets})")
+        if not self.store.use_token_for_bucket(h, member, bucket):
+            raise Refused("this evaluation's token was already spent on a bucket fetch")
+        return snap.bucket_proof(bucket)
+
+    def ot_sender(self, token: bytes, index_size: int, bucket: int) -> ot.OneOfNSender:
+        h, _ = self._spendable(token)
+        snap = self.snapshot_for(index_size)
+        if not self.store.use_token_for_ot(h, bucket):
+            raise Refused("a token pays for one OT of the bucket it fetched")
+        return ot.OneOfNSender(snap.ot_messages(bucket))
 
     def close(self) -> None:
         self.ledger.close()

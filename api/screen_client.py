@@ -214,7 +214,8 @@ def screen_bilateral(
             chunks.append(part.data)
             if part.receipt:
                 signed_receipt = part.receipt
-        hits = receiver.finish_labeled(b"".join(chunks))
+        found = receiver.finish(b"".join(chunks))
+        hits = list(zip(found, receiver.labels(), strict=True))
         receipt = ScreenReceipt.verified(signed_receipt, peer.sign_public())
         charged = receiver.charge
         if (

@@ -5,12 +5,15 @@ The reference is OpenSSL measured in the same run from a C loop inside the exten
 no generator table for SM2), ``EVP_DigestSignInit`` + ``EVP_DigestSign`` / ``Verify`` with SM3
 and the distinguishing id for sign / verify (Z_A + SM3 + the signature per operation, as
 ``openssl speed sm2`` does). The reference therefore carries no Python overhead; our figures are
-measured through the Python call and include it.
+measured through the Python call and include it. Each row alternates ours and the reference
+over several rounds and keeps each side's best round (the machine is shared).
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 
 from benchmarks._harness import Bench, Row
 from mpc._binding import lib
@@ -25,12 +28,53 @@ def _scalar() -> bytes:
     return (secrets.randbelow(c.N - 2) + 1).to_bytes(32, "big")
 
 
+def _best_rates(
+    ours: Callable[[], object],
+    ref: Callable[[], object],
+    work: float,
+    ref_work: float,
+    rounds: int,
+    min_time: float,
+) -> tuple[float, float]:
+    """Best rate of each over ``rounds`` alternating rounds: on a shared machine the fastest
+    round is the one least disturbed by other processes, and alternating keeps both sides
+    under the same conditions."""
+    best = [0.0, 0.0]
+    ours()
+    ref()
+    for _ in range(rounds):
+        for i, (fn, w) in enumerate(((ours, work), (ref, ref_work))):
+            n = 0
+            start = time.perf_counter()
+            while True:
+                fn()
+                n += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= min_time:
+                    break
+            best[i] = max(best[i], w * n / elapsed)
+    return best[0], best[1]
+
+
 def _compare(
-    bench: Bench, op: str, ours: object, ref_op: str, *, target: float | None, note: str, work: float = 1.0
+    bench: Bench,
+    op: str,
+    ours: Callable[[], object],
+    ref_op: str,
+    *,
+    target: float | None,
+    note: str,
+    work: float = 1.0,
 ) -> None:
-    iters = 4 if bench.quick else 32
-    ours_rate = bench.rate(ours, work)  # type: ignore[arg-type]
-    ref_rate = bench.rate(lambda: lib.sm2c_openssl_ref(ref_op, iters), iters)
+    iters = 4 if bench.quick else 16
+    ours_rate, ref_rate = _best_rates(
+        ours,
+        lambda: lib.sm2c_openssl_ref(ref_op, iters),
+        work,
+        iters,
+        rounds=2 if bench.quick else 7,
+        min_time=bench.min_time / 2,
+    )
     bench.record(
         Row(
             area=bench.area,
@@ -60,7 +104,7 @@ def run(bench: Bench) -> None:
         lambda: c.sign(d, MSG, UID, pub=pub),
         "sign",
         target=12,
-        note=py + "; Z_A+SM3+fresh nonce",
+        note=py + "; Z_A+SM3+fresh nonce, pub given (as EVP_PKEY holds it)",
     )
     _compare(
         bench,

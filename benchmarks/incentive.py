@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from typing import Any
 
 from benchmarks._harness import Bench, Row
 from incentive.engine import Engine
@@ -92,7 +93,8 @@ def run(bench: Bench) -> None:
             unit="events/s",
             ours=statistics.median(rates),
             note=(
-                f"target ≥ 100,000/s, one core, no external reference; {n:,} events over {members:,} "
+                f"target ≥ 100,000/s, one core, no external reference; best run {max(rates):,.0f}/s; "
+                f"{n:,} events over {members:,} "
                 f"members (80% evaluations, 15% contributions, 5% revokes, a period close per 10k); "
                 f"journal on; {accepted:,} journal rows"
             ),
@@ -104,9 +106,14 @@ def run(bench: Bench) -> None:
             operation="apply + state root every 1,000 events",
             unit="events/s",
             ours=statistics.median(rates_ckpt),
-            note="the checkpoint cadence of the ledger (≤ 1,000 entries); no external reference",
+            note=(
+                f"the checkpoint cadence of the ledger (≤ 1,000 entries); best run {max(rates_ckpt):,.0f}/s; "
+                "no external reference"
+            ),
         )
     )
+
+    _run_replay(bench)
 
     # State root after 10k changed balances, in a state of 10k members with history.
     big = 10_000
@@ -129,8 +136,68 @@ def run(bench: Bench) -> None:
             unit="roots/s",
             ours=1_000 / ms,
             note=(
-                f"median {ms:.2f} ms per root; target ≤ 10 ms (≥ 100 roots/s), no external reference; "
+                f"median {ms:.2f} ms per root (best {min(times) * 1_000:.2f} ms); target ≤ 10 ms "
+                "(≥ 100 roots/s), no external reference; "
                 f"state of {cells:,} cells, SM3, 8,192 buckets"
+            ),
+        )
+    )
+
+
+def _ledger_entries(n: int, seed: int = 3) -> list[bytes]:
+    """Encoded ledger entries (placeholder signatures: the rules never read them) in the same
+    mix as :func:`_events`, one millisecond apart, so that replay decodes, adapts and applies."""
+    from ledger.entry import Entry, Kind, Request, Signature
+
+    rng = random.Random(seed)
+    log_id = bytes(16)
+    firms, brokers = list(range(100, 120)), list(range(200, 240))
+    ms = T0 * 1000
+    out: list[bytes] = []
+
+    def add(kind: Kind, member: int, attested: dict[str, int] | None = None, **fields: Any) -> None:
+        req = Request(kind, log_id, member, len(out).to_bytes(16, "big"), ms, 1, fields)
+        out.append(Entry(req, (Signature(member, b"s"),), ms, 0, attested or {}).encode())
+
+    add(Kind.GENESIS, 1, admin_threshold=1, member_ids=[1, *firms, *brokers])
+    uploads: list[tuple[int, int]] = []
+    while len(out) < n:
+        ms += 1
+        r = rng.random()
+        if r < 0.80:
+            c = rng.choice((1, 1, 1, 4, 100))
+            add(Kind.LOOKUP if c == 1 else Kind.SCREEN, rng.choice(brokers), evaluations=c, mode=1)
+        elif r < 0.95 or not uploads:
+            m, recs = rng.choice(firms), rng.randrange(1, 50)
+            uploads.append((m, len(out)))
+            add(Kind.CONTRIBUTE, m, {"accepted": recs, "new_tags": recs // 2}, evaluations=recs)
+        else:
+            m, h = uploads[rng.randrange(len(uploads))]
+            add(Kind.REVOKE, m, {"removed": 0}, count=1, heights=[h])
+    return out
+
+
+def _run_replay(bench: Bench) -> None:
+    from incentive.replay import replay_entries
+
+    n = 10_000 if bench.quick else 100_000
+    bodies = _ledger_entries(n)
+    fast = Params(**{**PARAMS.as_dict(), "period_seconds": 10})
+    rates = []
+    for _ in range(1 if bench.quick else 3):
+        start = time.process_time()
+        result = replay_entries(enumerate(bodies), roots_at=range(1_000, n + 1, 1_000), genesis_params=fast)
+        rates.append(n / (time.process_time() - start))
+        assert result.first_divergence is None or result.first_divergence >= 0
+    bench.record(
+        Row(
+            area="",
+            operation="ledger replay through IncentiveHook",
+            unit="entries/s",
+            ours=statistics.median(rates),
+            note=(
+                "decode + adapt + rules + state root every 1,000 entries, no signature checks; "
+                "the ledger's target for full replay with the rules is ≥ 50k/s (its own area)"
             ),
         )
     )

@@ -211,14 +211,16 @@ x = np.frombuffer(os.urandom(16 * n), np.uint8).reshape(n, 16)
 y = np.frombuffer(os.urandom(16 * n), np.uint8).reshape(n, 16).copy()
 y[: n // 10] = x[: n // 10]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ru0 = resource.getrusage(resource.RUSAGE_SELF)
 t0 = time.perf_counter()
 r, s = psi.PSIReceiver(y), psi.PSISender(x)
 m1 = r.start(); m2 = s.respond(m1); m3 = r.request(m2); m4 = s.answer(m3); hits = r.finish(m4)
 dt = time.perf_counter() - t0
 assert len(hits) >= n // 10
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ru1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
 traffic = sum(map(len, (m1, m2, m3, m4)))
-print(json.dumps({"seconds": dt, "traffic": traffic, "peak_kb": peak, "base_kb": base}))
+print(json.dumps({"seconds": dt, "cpu": cpu, "traffic": traffic, "peak_kb": ru1.ru_maxrss, "base_kb": base}))
 """
 
 
@@ -235,7 +237,9 @@ def run_psi(bench: Bench) -> None:
     for log_n in sizes:
         res = _psi_once(1 << log_n)
         note = (
-            f"{res['seconds']:.2f} s, traffic {res['traffic'] / 1e6:.1f} MB, peak RSS "
+            f"{res['seconds']:.2f} s wall, {res['cpu']:.2f} s CPU (both threads), "
+            f"load {os.getloadavg()[0]:.1f}; "
+            f"traffic {res['traffic'] / 1e6:.1f} MB, peak RSS "
             f"{res['peak_kb'] / 1024:.0f} MiB (process); 16-byte items, 10% overlap, in-process"
         )
         if log_n == 20:

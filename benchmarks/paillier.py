@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from benchmarks._harness import Bench, Row
+from mpc import _binding
 from mpc import paillier as pl
 from mpc._binding import lib
 
@@ -81,6 +82,29 @@ def run(bench: Bench) -> None:
         reference_name="phe+gmpy2",
         target=2.4,
     )
+    if backend != "portable":
+        # the fallback path (GMP mpn fixed base, OpenSSL BN_mod_exp_mont_consttime), same run
+        _binding.set_portable(True)
+        try:
+            pk.encrypt(1)
+            bench.compare(
+                "encrypt, portable path",
+                lambda: pk.encrypt(x),
+                lambda: ppk.encrypt(x),
+                reference_name="phe+gmpy2",
+                target=10,
+                note="no IFMA: GMP mpn Montgomery",
+            )
+            bench.compare(
+                "decrypt (1 core), portable path",
+                lambda: sk.decrypt(c),
+                lambda: psk.decrypt(pc),
+                reference_name="phe+gmpy2",
+                target=1.3,
+                note="OpenSSL BN_mod_exp_mont_consttime",
+            )
+        finally:
+            _binding.set_portable(False)
     c2, pc2 = pk.encrypt(x + 1), ppk.encrypt(x + 1)
     bench.compare("ct + ct", lambda: c + c2, lambda: pc + pc2, reference_name="phe+gmpy2", target=1.5)
     k = secrets.randbits(64) | (1 << 63)

@@ -54,7 +54,15 @@ from incentive.rules import KEY_PERIOD_START, rule_code
 from ledger.entry import Code, Entry, Kind
 from ledger.hooks import register_hook
 
-__all__ = ["IncentiveHook", "MalformedEntry", "ReceiptCounter", "entry_events", "evaluations_field"]
+__all__ = [
+    "IncentiveHook",
+    "MalformedEntry",
+    "ReceiptCounter",
+    "ReceiptParser",
+    "entry_events",
+    "evaluations_field",
+    "receipt_counter",
+]
 
 # ledger.members.Action and DisputeAction values (the entry schema documents them)
 MEMBER_ADD, MEMBER_REMOVE = 1, 4
@@ -79,6 +87,40 @@ def evaluations_field(entry: Entry) -> tuple[int, int]:
     """
     n = entry.int_field("evaluations")
     return n, n
+
+
+ReceiptParser = Callable[[bytes], tuple[int, int, int]]
+"""One signed receipt's (server member id, member id, count); raises ValueError if malformed."""
+
+
+def receipt_counter(parse: ReceiptParser) -> ReceiptCounter:
+    """A :data:`ReceiptCounter` that reads the counts out of the entry's two receipts.
+
+    The entry must carry exactly two receipts from two different servers, both for the entry's
+    member, and its ``evaluations`` field must equal the first server's count (otherwise the
+    entry is malformed); the rules then refuse it unless both servers counted the same. Signature
+    checks stay with whoever holds the servers' keys (platform on sequencing, auditors in full
+    mode): the hook only reconciles counts. With the service's receipts (``ledger.metering``)::
+
+        def parse(b: bytes) -> tuple[int, int, int]:
+            r = EvaluationReceipt.open(b)[0]
+            return r.server, r.member, r.count
+
+        IncentiveHook(receipts=receipt_counter(parse))
+    """
+
+    def count(entry: Entry) -> tuple[int, int]:
+        parsed = sorted(parse(b) for b in entry.bytes_list_field("receipts"))
+        if len(parsed) != 2 or parsed[0][0] == parsed[1][0]:
+            raise ValueError("an evaluation entry carries one receipt from each of the two servers")
+        if any(member != entry.member for _, member, _ in parsed):
+            raise ValueError("a receipt names another member")
+        first, second = parsed[0][2], parsed[1][2]
+        if entry.int_field("evaluations") != first:
+            raise ValueError("the entry's evaluation count differs from the receipts")
+        return first, second
+
+    return count
 
 
 def entry_events(
@@ -133,9 +175,13 @@ def _event(
         accepted, new_tags = entry.int_field("accepted"), entry.int_field("new_tags")
         return ContributeEvent(height, member, accepted, new_tags, Receipts(p, k))
     if kind in (Kind.LOOKUP, Kind.SCREEN):
+        if kind == Kind.SCREEN and entry.int_field("mode") == SCREEN_BILATERAL:
+            # KKRT against a contributor: no OPRF servers; the charge is bins + stash, in an entry
+            # the counterpart signs (its signature is in the receipts field)
+            n = entry.int_field("evaluations")
+            return EvaluationEvent(height, member, Receipts(n, n), kind_code=2)
         p, k = receipts(entry)
-        code = 0 if kind == Kind.LOOKUP else (2 if entry.int_field("mode") == SCREEN_BILATERAL else 1)
-        return EvaluationEvent(height, member, Receipts(p, k), kind_code=code)
+        return EvaluationEvent(height, member, Receipts(p, k), kind_code=0 if kind == Kind.LOOKUP else 1)
     if kind == Kind.REVOKE:
         heights = entry.ints_field("heights")
         if len(heights) != entry.int_field("count"):
@@ -156,7 +202,12 @@ def _event(
             decision = entry.int_field("decision")
             if decision not in (DECISION_UPHELD, DECISION_DISMISSED):
                 raise ValueError(f"unknown dispute decision {decision}")
-            return DisputeDecidedEvent(height, did, decision == DECISION_UPHELD, len(entry.signers))
+            upheld = decision == DECISION_UPHELD
+            # the ledger does not (yet) attest a removed-tag count on disputes; use it if it does
+            removed = entry.attested.get("removed", 0) if upheld else 0
+            if not isinstance(removed, int):
+                raise ValueError("attested removed count must be an integer")
+            return DisputeDecidedEvent(height, did, upheld, len(entry.signers), removed)
         raise ValueError(f"unknown dispute action {action}")
     if kind == Kind.RULE_CHANGE:
         base = engine.params or DEFAULT_PARAMS
@@ -177,7 +228,7 @@ def _event(
             raise ValueError("corroboration needs one count per contributor")
         pairs = tuple(zip(contributors, counts, strict=True))
         return CorroborationEvent(height, entry.int_field("period"), pairs)
-    return None  # key_epoch, stat_*: no rule effect
+    return None  # key_epoch, stat_*, index_publish: no rule effect
 
 
 class IncentiveHook:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 
 from incentive.points import INT64_MAX
 
-__all__ = ["DEFAULT_PARAMS", "Params"]
+__all__ = ["DEFAULT_PARAMS", "PARAM_IDS", "Params"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +60,6 @@ class Params:
 
 
 DEFAULT_PARAMS = Params()
+
+#: parameter name → the id a rule_change entry's ``param_ids`` uses (field index + 1)
+PARAM_IDS: dict[str, int] = {f.name: i for i, f in enumerate(fields(Params), start=1)}

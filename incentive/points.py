@@ -80,13 +80,13 @@ class NS:
 
 
 LIFETIME_RECORDS = 0
-LIFETIME_EVALUATIONS = 1
+LIFETIME_EVALUATIONS = 1  # closed periods only (the current one is in QUOTA_USED)
 LIFETIME_VESTED = 2
 LIFETIME_CLAWED_BACK = 3
 LIFETIME_POOL_SHARE = 4
 LIFETIME_BONUS = 5
 LIFETIME_REVOKED = 6
-LIFETIME_FEES = 7
+LIFETIME_FEES = 7  # closed periods only (the current one is in FEES_PAID)
 
 
 def key(ns: int, a: int = 0, b: int = 0) -> int:

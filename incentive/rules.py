@@ -255,65 +255,59 @@ def _member_removed(view: View, ev: MemberRemovedEvent, p: Params) -> tuple[Delt
 def _evaluation(view: View, ev: EvaluationEvent, p: Params) -> tuple[Deltas, Outcome]:
     cells = view.cells
     m = ev.member
-    sh = m
-    if cells.get(_MEM | sh) != ENROLLED:
+    if cells.get(_MEM | m) != ENROLLED:
         raise _reject("unknown_member", f"member {m} is not enrolled")
     r = ev.receipts
     n = _check_receipts(r.platform, r.keyholder)
     if n == 0:
         raise _reject("empty_request", "an evaluation entry needs a positive count")
-    used = cells.get(_QUOTA | sh, 0)
+    used = cells.get(_QUOTA | m, 0)
     if used + n > p.evaluation_quota:
         raise _reject("quota_exceeded", f"{used} + {n} evaluations > quota {p.evaluation_quota}")
     fee = n * p.evaluation_fee
-    bal = cells.get(_BAL | sh, 0)
+    bal = cells.get(_BAL | m, 0)
     if bal < fee:
         raise _reject("insufficient_balance", f"fee {fee} > balance {bal}")
     d = {
-        _BAL | sh: -fee,
+        _BAL | m: -fee,
         KEY_POOL: fee,
-        _QUOTA | sh: n,
-        _FEES | sh: fee,
-        _LIFE | LIFETIME_EVALUATIONS << B_SHIFT | sh: n,
-        _LIFE | LIFETIME_FEES << B_SHIFT | sh: fee,
+        _QUOTA | m: n,
+        _FEES | m: fee,
     }
-    if not cells.get(_ACT | sh):
-        d[_ACT | sh] = 1
+    if not cells.get(_ACT | m):
+        d[_ACT | m] = 1
     return d, ACCEPTED
 
 
 def _contribute(view: View, ev: ContributeEvent, p: Params) -> tuple[Deltas, Outcome]:
     cells = view.cells
     m = ev.member
-    sh = m
-    if cells.get(_MEM | sh) != ENROLLED:
+    if cells.get(_MEM | m) != ENROLLED:
         raise _reject("unknown_member", f"member {m} is not enrolled")
     r = ev.receipts
     n = _check_receipts(r.platform, r.keyholder)
     d: Deltas = {}
     if n:
-        used = cells.get(_QUOTA | sh, 0)
+        used = cells.get(_QUOTA | m, 0)
         if used + n > p.evaluation_quota:
             raise _reject("quota_exceeded", f"{used} + {n} evaluations > quota {p.evaluation_quota}")
         fee = n * p.evaluation_fee
-        bal = cells.get(_BAL | sh, 0)
+        bal = cells.get(_BAL | m, 0)
         if bal < fee:
             raise _reject("insufficient_balance", f"fee {fee} > balance {bal}")
-        d[_BAL | sh] = -fee
+        d[_BAL | m] = -fee
         d[KEY_POOL] = fee
-        d[_QUOTA | sh] = n
-        d[_FEES | sh] = fee
-        d[_LIFE | LIFETIME_EVALUATIONS << B_SHIFT | sh] = n
-        d[_LIFE | LIFETIME_FEES << B_SHIFT | sh] = fee
+        d[_QUOTA | m] = n
+        d[_FEES | m] = fee
     records = ev.accepted_records
     if records:
         rate = p.record_reward
-        accrued = cells.get(_ACCR | sh, 0)
+        accrued = cells.get(_ACCR | m, 0)
         room = p.record_reward_cap - accrued
         rewarded = min(records, room // rate) if rate and room > 0 else 0
         if rewarded:
             hk = ev.height << B_SHIFT | m
-            d[_ACCR | sh] = rewarded * rate
+            d[_ACCR | m] = rewarded * rate
             d[_PCOUNT | hk] = rewarded
             old_rate = cells.get(_PRATE | hk, 0)
             if old_rate and old_rate != rate:  # pragma: no cover - same height, same params
@@ -322,13 +316,13 @@ def _contribute(view: View, ev: ContributeEvent, p: Params) -> tuple[Deltas, Out
                 d[_PRATE | hk] = rate
                 # stored as the first period in which the reward is spendable (never 0)
                 d[_PVEST | hk] = cells.get(KEY_PERIOD, 0) + p.holding_periods + 1
-        d[_LIFE | LIFETIME_RECORDS << B_SHIFT | sh] = records
+        d[_LIFE | LIFETIME_RECORDS << B_SHIFT | m] = records
         if not cells.get(_UPLOADER | ev.height):
             d[_UPLOADER | ev.height] = m + 1
         if ev.new_distinct_tags:
-            d[_TAGS | sh] = ev.new_distinct_tags
-    if (n or records) and not cells.get(_ACT | sh):
-        d[_ACT | sh] = 1
+            d[_TAGS | m] = ev.new_distinct_tags
+    if (n or records) and not cells.get(_ACT | m):
+        d[_ACT | m] = 1
     return d, ACCEPTED
 
 
@@ -508,6 +502,10 @@ def _close_one(view: View, tx: _Tx, period: int, p: Params) -> None:
         m = k & _MASK64
         if tx.get(_MEM | m) == ENROLLED:
             tx.mint(m, p.activity_bonus, LIFETIME_BONUS)
+    # lifetime totals take the period's counters at close (not per event: fewer cells per entry)
+    for ns, lifetime in ((NS.QUOTA_USED, LIFETIME_EVALUATIONS), (NS.FEES_PAID, LIFETIME_FEES)):
+        for k in view.keys_in(ns):
+            tx.add(_LIFE | lifetime << B_SHIFT | (k & _MASK64), tx.get(k))
     for ns in (NS.ACTIVE, NS.QUOTA_USED, NS.FEES_PAID, NS.RECORD_ACCRUED):
         for k in view.keys_in(ns):
             tx.set(k, 0)

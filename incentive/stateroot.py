@@ -95,21 +95,24 @@ class StateTree:
 
     def _absorb(self) -> None:
         buckets, dirty_b, meta, q = self._buckets, self._dirty_buckets, self._meta, _pack_q
+        get, mark = meta.get, dirty_b.add
         for k, v in self.dirty.items():
-            m = meta.get(k)
-            if m is None:
-                if not v:
-                    continue
+            m = get(k)
+            if m is not None and v:  # the common case: a known cell changes value
+                bi, enc = m
+                buckets[bi][k] = enc + q(v)
+                mark(bi)
+            elif m is not None:
+                bi = m[0]
+                del buckets[bi][k], meta[k]
+                mark(bi)
+            elif v:
                 ns, a, b = split_key(k)
                 bi = _bucket_of(ns, a, b)
-                m = meta[k] = (bi, _pack_key(ns, a, b))
-            bi = m[0]
-            if v:
-                buckets[bi][k] = m[1] + q(v)
-            else:
-                del buckets[bi][k]
-                del meta[k]
-            dirty_b.add(bi)
+                enc = _pack_key(ns, a, b)
+                meta[k] = (bi, enc)
+                buckets[bi][k] = enc + q(v)
+                mark(bi)
         self.dirty.clear()
 
     def _leaf_data(self, bi: int) -> bytes:

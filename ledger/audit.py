@@ -15,25 +15,26 @@ one only with a valid consistency proof (a rewritten history â€” a split view â€
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ledger.checkpoint import Checkpoint, SignedCheckpoint, cosign, valid_cosigners
-from ledger.entry import Code, DecodeError, Entry, Kind, Role
+from ledger.entry import KIND_OFFSET, Code, DecodeError, Entry, Kind, Role
 from ledger.hooks import NullHook, RuleHook
-from ledger.log import NONCE_RETENTION_MS, LedgerState, ledger_code
+from ledger.log import NONCE_RETENTION_MS, LedgerState, final_code, ledger_code
 from ledger.members import Unauthenticated
-from ledger.storage import CheckpointRow, Storage
+from ledger.storage import Batch, CheckpointRow, Storage
 from mpc import merkle
 from mpc.exceptions import InvalidProof, InvalidSignature
 from mpc.sm2 import SM2PrivateKey, SM2PublicKey
 
-__all__ = ["AuditReport", "Auditor", "Divergence", "SplitView", "audit"]
+__all__ = ["AuditReport", "Auditor", "Divergence", "SplitView", "audit", "sync"]
 
 MODES = ("roots", "rules", "full")
-_KIND_OFFSET = 14  # ENTRY_MAGIC, version, u32 request length, REQUEST_MAGIC, version, then kind
 _CHUNK = 4096
 
 
@@ -103,7 +104,7 @@ class _Stop(Exception):
 
 def _kind_at(body: bytes) -> str | None:
     try:
-        return Kind(body[_KIND_OFFSET]).name.lower()
+        return Kind(body[KIND_OFFSET]).name.lower()
     except (IndexError, ValueError):
         return None
 
@@ -240,14 +241,44 @@ class _Replay:
             self.report.notes.append("index and snapshot roots not recomputed (no index given)")
 
     def _chunks(self, size: int) -> Iterator[list[tuple[int, bytes, bytes]]]:
-        buf: list[tuple[int, bytes, bytes]] = []
-        for row in self.storage.entries(0, size):
-            buf.append(row)
-            if len(buf) == _CHUNK:
-                yield buf
-                buf = []
-        if buf:
-            yield buf
+        """Chunks of stored rows, read ahead by a thread (SQLite reads run without the GIL, so
+        reading overlaps hashing and replay)."""
+        q: queue.Queue[list[tuple[int, bytes, bytes]] | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def produce() -> None:
+            buf: list[tuple[int, bytes, bytes]] = []
+            try:
+                for row in self.storage.entries(0, size):
+                    buf.append(row)
+                    if len(buf) == _CHUNK:
+                        q.put(buf)
+                        buf = []
+                        if stop.is_set():
+                            return
+                if buf:
+                    q.put(buf)
+                q.put(None)
+            except BaseException as e:  # handed to the consumer
+                q.put(e)
+
+        t = threading.Thread(target=produce, name="audit-reader", daemon=True)
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while t.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    t.join(0.01)
 
     def _drain(self, pending: list[Future[tuple[int, int] | None]]) -> None:
         bad = [r for r in (f.result() for f in pending) if r is not None]
@@ -263,7 +294,7 @@ class _Replay:
         if not self.rules and not self.sigs:
             # Fast path: only member entries change the keys that checkpoints are verified with.
             for h, body, _ in rows:
-                if h and body[_KIND_OFFSET] == Kind.MEMBER:
+                if h and body[KIND_OFFSET] == Kind.MEMBER:
                     self.state.advance(self._decode(h, body))
             return
         todo: list[tuple[int, SM2PublicKey, bytes, bytes, int]] = []
@@ -283,7 +314,7 @@ class _Replay:
             if h == 0:
                 if e.kind is not Kind.GENESIS:
                     raise _Stop(Divergence("the first entry is not a genesis", 0, kind))
-                got = self.hook.apply(e, 0)
+                got = final_code(Code.ACCEPTED, self.hook.apply(e, 0))
                 if got != e.code:
                     raise _Stop(Divergence(f"rule outcome differs: recorded {e.code}, replay {got}", 0, kind))
                 self.nonces[(e.member, e.request.nonce)] = e.sequenced_ms
@@ -301,9 +332,7 @@ class _Replay:
                         f"ledger verdict differs: recorded {_code(e.code)}, replay {_code(verdict)}", h, kind
                     )
                 )
-            got = self.hook.apply(e if e.code == verdict else e.with_outcome(verdict), h)
-            if verdict != Code.ACCEPTED:
-                got = verdict
+            got = final_code(verdict, self.hook.apply(e if e.code == verdict else e.with_outcome(verdict), h))
             if got != e.code:
                 raise _Stop(
                     Divergence(
@@ -423,7 +452,73 @@ def audit(
 
 
 class SplitView(Exception):
-    """A checkpoint that does not extend the one this auditor trusted."""
+    """A checkpoint or a log that does not extend what this auditor already holds."""
+
+    def __init__(self, message: str, height: int | None = None) -> None:
+        super().__init__(message)
+        self.height = height
+
+
+def sync(source: Storage, replica: Storage, *, chunk: int = 4096) -> int:
+    """Bring an auditor's own copy of the log up to date from a node; returns the entries copied.
+
+    Before copying, the source must hold exactly the entries the replica already has: a node
+    that rewrote history (a split view) is caught here and the first differing height named
+    (:class:`SplitView`). Entries are copied with leaf hashes recomputed from their bytes and
+    the Merkle nodes rebuilt locally; checkpoints and co-signatures are copied beside them, and
+    then :func:`audit` checks them all.
+    """
+    have, size = replica.size(), source.size()
+    if size < have:
+        raise SplitView(f"the node holds {size} entries but this replica already holds {have}", size)
+    if have:
+        alg = LedgerState(Entry.decode(replica.entry(0))).hash_alg
+        mine = merkle.root_from(replica.get_nodes, have, alg)
+        theirs = [b for _, b, _ in source.entries(have - 1, have)]
+        if not theirs or merkle.root_from(source.get_nodes, have, alg) != mine:
+            for (i, b1, _), (j, b2, _) in zip(
+                replica.entries(0, have), source.entries(0, have), strict=False
+            ):
+                if i != j or b1 != b2:
+                    raise SplitView(
+                        f"split view: the node's entry {min(i, j)} differs from this replica's", min(i, j)
+                    )
+            raise SplitView("split view: the node's tree differs from this replica's", None)
+    else:
+        alg = LedgerState(Entry.decode(source.entry(0))).hash_alg
+    cr = merkle.CompactRange.from_nodes(replica.get_nodes, have, alg) if have else merkle.CompactRange(alg)
+    copied = 0
+    known = {r.size for r in replica.checkpoints()}
+    rows = [r for r in source.checkpoints() if r.size > have and r.size not in known]
+    pos = have
+    while pos < size:
+        end = min(size, pos + chunk)
+        batch = Batch(pos)
+        for i, body, _ in source.entries(pos, end):
+            if i != pos + len(batch.entries):
+                raise SplitView(
+                    f"the node is missing entry {pos + len(batch.entries)}", pos + len(batch.entries)
+                )
+            leaf = merkle.leaf_hash(body, alg)
+            batch.entries.append((body, leaf))
+            batch.nodes.extend(cr.append(leaf))
+        end = pos + len(batch.entries)
+        if end == pos:
+            break
+        batch.checkpoints = [r for r in rows if pos < r.size <= end]
+        if pos == 0:
+            for key in ("log_id", "platform", "hook"):
+                v = source.get_meta(key)
+                if v is not None:
+                    batch.meta[key] = v
+        replica.commit(batch)
+        copied += end - pos
+        pos = end
+    for r in replica.checkpoints():
+        for auditor, sig in source.cosignatures(r.size).items():
+            if replica.cosignatures(r.size).get(auditor) != sig:
+                replica.add_cosignature(r.size, auditor, sig)
+    return copied
 
 
 class Auditor:

@@ -30,9 +30,11 @@ __all__ = [
     "COSIGN_LABEL",
     "RECEIPT_MAGIC",
     "Checkpoint",
+    "NotWitnessed",
     "Receipt",
     "RestoreGuardError",
     "SignedCheckpoint",
+    "accept_checkpoint",
     "check_restore_guard",
     "cosign",
     "is_witnessed",
@@ -153,6 +155,33 @@ def is_witnessed(
     """More than half of the auditors co-signed (valid signatures only)."""
     good, _ = valid_cosigners(cp, cosignatures, auditors)
     return bool(auditors) and 2 * len(good) > len(auditors)
+
+
+class NotWitnessed(Exception):
+    """A checkpoint a client must not rely on: not witnessed, badly signed, or too old."""
+
+
+def accept_checkpoint(
+    signed: SignedCheckpoint,
+    cosignatures: Mapping[int, bytes],
+    platform_key: SM2PublicKey,
+    auditors: Mapping[int, SM2PublicKey],
+    now_ms: int,
+    max_age_ms: int = 60_000,
+) -> Checkpoint:
+    """What brokers, contributors and OPRF clients do before using state from a checkpoint:
+    platform signature, a majority of auditors' co-signatures, and age at most ``max_age_ms``
+    (60 s for lookups)."""
+    cp = signed.checkpoint
+    try:
+        signed.verify(platform_key)
+    except InvalidSignature:
+        raise NotWitnessed("platform signature does not verify") from None
+    if not is_witnessed(cp, cosignatures, auditors):
+        raise NotWitnessed(f"checkpoint of size {cp.size} is not co-signed by a majority of the auditors")
+    if now_ms - cp.time_ms > max_age_ms:
+        raise NotWitnessed(f"checkpoint is {now_ms - cp.time_ms} ms old (bound {max_age_ms} ms)")
+    return cp
 
 
 class RestoreGuardError(RuntimeError):

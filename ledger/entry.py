@@ -34,6 +34,7 @@ __all__ = [
     "ATTESTED",
     "ENTRY_MAGIC",
     "FORMAT_VERSION",
+    "KIND_OFFSET",
     "LOG_ID_SIZE",
     "MAX_BYTES_FIELD",
     "MAX_LIST_LEN",
@@ -58,6 +59,9 @@ ENTRY_MAGIC: Final = b"RSEN"
 LOG_ID_SIZE: Final = 16
 NONCE_SIZE: Final = 16
 HASH_SIZE: Final = 32
+KIND_OFFSET: Final = 14
+"""Byte offset of the kind in an encoded entry (magic, version, u32 request length, request
+magic, request version): lets replay skip decoding entries whose kind it does not need."""
 MAX_REQUEST_SIZE: Final = 64 * 1024
 """Larger requests are refused before any signature is checked."""
 MAX_BYTES_FIELD: Final = 16 * 1024
@@ -89,6 +93,7 @@ class Kind(IntEnum):
     STAT_RELEASE = 13
     RULE_CHANGE = 14
     CORROBORATION = 15
+    INDEX_PUBLISH = 16  # the platform's scheduled, tag-sorted publication of index operations
 
 
 class Role(IntFlag):
@@ -232,6 +237,13 @@ SCHEMAS: Final[Mapping[Kind, Schema]] = MappingProxyType(
             ("contributors", "u64[]"),
             ("counts", "u64[]"),
         ),
+        # Checkpoints are cut only when new entries exist, so each publication is an entry: the
+        # checkpoint after it commits the new index size and root, which auditors recompute.
+        Kind.INDEX_PUBLISH: (
+            ("start", "u64"),  # index log size before the batch
+            ("count", "u64"),  # operations published
+            ("root", "hash"),  # index log root after the batch
+        ),
     }
 )
 
@@ -241,7 +253,8 @@ ATTESTED: Final[Mapping[Kind, Schema]] = MappingProxyType(
     {
         **{k: () for k in Kind},
         Kind.CONTRIBUTE: (("accepted", "u64"), ("new_tags", "u64")),
-        Kind.REVOKE: (("removed", "u64"),),
+        Kind.REVOKE: (("removed", "u64"),),  # distinct tags left with no active record
+        Kind.DISPUTE: (("removed", "u64"),),  # the same, for an upheld decision's removal
     }
 )
 
@@ -323,54 +336,73 @@ def _put(buf: bytearray, t: FieldType, v: FieldValue) -> None:
             _put(buf, t[:-2], x)  # type: ignore[arg-type]
 
 
-class _Reader:
-    __slots__ = ("data", "pos")
+_U64S = struct.Struct(">Q")
+_U32S = struct.Struct(">I")
+_I64S = struct.Struct(">q")
+_REQ_HEAD = struct.Struct(">4sBB16sQ16sQI")
+_KINDS = {int(k): k for k in Kind}
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
 
-    def take(self, n: int) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise DecodeError("truncated")
-        out = self.data[self.pos : end]
-        self.pos = end
-        return out
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "big")
-
-    def u64(self) -> int:
-        return int.from_bytes(self.take(8), "big")
-
-    def value(self, t: FieldType, limit: int = MAX_BYTES_FIELD) -> FieldValue:
+def _parse(data: bytes, pos: int, schema: Schema) -> tuple[dict[str, FieldValue], int]:
+    """Decode the fields of ``schema`` at ``pos`` (the hot path of replay: no re-validation is
+    needed, fixed widths bound every integer and lengths are checked here)."""
+    out: dict[str, FieldValue] = {}
+    n = len(data)
+    for name, t in schema:
         if t == "u64":
-            return self.u64()
-        if t == "i64":
-            return int.from_bytes(self.take(8), "big", signed=True)
-        if t == "hash":
-            return self.take(HASH_SIZE)
-        if t == "bytes":
-            n = self.u32()
-            if n > limit:
+            if pos + 8 > n:
+                raise DecodeError("truncated")
+            out[name] = _U64S.unpack_from(data, pos)[0]
+            pos += 8
+        elif t == "hash":
+            if pos + HASH_SIZE > n:
+                raise DecodeError("truncated")
+            out[name] = data[pos : pos + HASH_SIZE]
+            pos += HASH_SIZE
+        elif t == "bytes":
+            if pos + 4 > n:
+                raise DecodeError("truncated")
+            ln = _U32S.unpack_from(data, pos)[0]
+            pos += 4
+            if ln > MAX_BYTES_FIELD:
                 raise DecodeError("byte string too long")
-            return self.take(n)
-        n = self.u32()
-        if n > MAX_LIST_LEN:
-            raise DecodeError("list too long")
-        inner: FieldType = t[:-2]  # type: ignore[assignment]
-        return tuple(self.value(inner) for _ in range(n))  # type: ignore[return-value]
-
-    def end(self) -> None:
-        if self.pos != len(self.data):
-            raise DecodeError("trailing bytes")
+            if pos + ln > n:
+                raise DecodeError("truncated")
+            out[name] = data[pos : pos + ln]
+            pos += ln
+        elif t == "i64":
+            if pos + 8 > n:
+                raise DecodeError("truncated")
+            out[name] = _I64S.unpack_from(data, pos)[0]
+            pos += 8
+        else:
+            if pos + 4 > n:
+                raise DecodeError("truncated")
+            count = _U32S.unpack_from(data, pos)[0]
+            pos += 4
+            if count > MAX_LIST_LEN:
+                raise DecodeError("list too long")
+            if t == "bytes[]":
+                items: list[bytes] = []
+                for _ in range(count):
+                    if pos + 4 > n:
+                        raise DecodeError("truncated")
+                    ln = _U32S.unpack_from(data, pos)[0]
+                    pos += 4
+                    if ln > MAX_BYTES_FIELD:
+                        raise DecodeError("byte string too long")
+                    if pos + ln > n:
+                        raise DecodeError("truncated")
+                    items.append(data[pos : pos + ln])
+                    pos += ln
+                out[name] = tuple(items)
+            else:
+                if pos + 8 * count > n:
+                    raise DecodeError("truncated")
+                fmt = f">{count}{'Q' if t == 'u64[]' else 'q'}"
+                out[name] = struct.unpack_from(fmt, data, pos)
+                pos += 8 * count
+    return out, pos
 
 
 # ---- request -----------------------------------------------------------------------------------
@@ -417,30 +449,32 @@ class Request:
 
     @classmethod
     def decode(cls, data: bytes) -> Request:
+        data = bytes(data)
         if len(data) > MAX_REQUEST_SIZE:
             raise DecodeError(f"request exceeds {MAX_REQUEST_SIZE} bytes")
-        r = _Reader(bytes(data))
-        req = cls._read(r)
-        r.end()
-        return req
-
-    @classmethod
-    def _read(cls, r: _Reader) -> Request:
-        if r.take(4) != REQUEST_MAGIC:
+        if len(data) < _REQ_HEAD.size:
+            raise DecodeError("truncated")
+        magic, version, k, log_id, member, nonce, ts, rv = _REQ_HEAD.unpack_from(data, 0)
+        if magic != REQUEST_MAGIC:
             raise DecodeError("not a riskshare request")
-        if r.u8() != FORMAT_VERSION:
+        if version != FORMAT_VERSION:
             raise DecodeError("unsupported request format version")
-        try:
-            kind = Kind(r.u8())
-        except ValueError:
-            raise DecodeError("unknown entry kind") from None
-        log_id = r.take(LOG_ID_SIZE)
-        member = r.u64()
-        nonce = r.take(NONCE_SIZE)
-        ts = r.u64()
-        rv = r.u32()
-        fields = {name: r.value(t) for name, t in SCHEMAS[kind]}
-        return cls(kind, log_id, member, nonce, ts, rv, fields)
+        kind = _KINDS.get(k)
+        if kind is None:
+            raise DecodeError("unknown entry kind")
+        fields, pos = _parse(data, _REQ_HEAD.size, SCHEMAS[kind])
+        if pos != len(data):
+            raise DecodeError("trailing bytes")
+        req = object.__new__(cls)
+        sa = object.__setattr__
+        sa(req, "kind", kind)
+        sa(req, "log_id", log_id)
+        sa(req, "member", member)
+        sa(req, "nonce", nonce)
+        sa(req, "timestamp_ms", ts)
+        sa(req, "rule_version", rv)
+        sa(req, "fields", MappingProxyType(fields))
+        return req
 
     def int_field(self, name: str) -> int:
         v = self.fields[name]
@@ -570,29 +604,57 @@ class Entry:
 
     @classmethod
     def decode(cls, data: bytes) -> Entry:
-        r = _Reader(bytes(data))
-        try:
-            if r.take(4) != ENTRY_MAGIC:
-                raise DecodeError("not a riskshare ledger entry")
-            if r.u8() != FORMAT_VERSION:
-                raise DecodeError("unsupported entry format version")
-            n = r.u32()
-            if n > MAX_REQUEST_SIZE:
-                raise DecodeError("request too long")
-            req = Request.decode(r.take(n))
-            sigs = []
-            for _ in range(r.u8()):
-                signer = r.u64()
-                sigs.append(Signature(signer, r.take(r.u16())))
-            seq = r.u64()
-            att = {name: r.value(t) for name, t in ATTESTED[req.kind]}
-            code = r.u16()
-            r.end()
-            return cls(req, tuple(sigs), seq, code, att)
-        except DecodeError:
-            raise
-        except (ValueError, TypeError) as e:
-            raise DecodeError(f"non-canonical entry: {e}") from None
+        data = bytes(data)
+        n = len(data)
+        if n < 9 or data[:4] != ENTRY_MAGIC:
+            raise DecodeError("not a riskshare ledger entry")
+        if data[4] != FORMAT_VERSION:
+            raise DecodeError("unsupported entry format version")
+        rlen = _U32S.unpack_from(data, 5)[0]
+        if rlen > MAX_REQUEST_SIZE or 9 + rlen + 1 > n:
+            raise DecodeError("truncated or oversized request")
+        req = Request.decode(data[9 : 9 + rlen])
+        pos = 9 + rlen
+        count = data[pos]
+        pos += 1
+        if not 1 <= count <= MAX_SIGNERS:
+            raise DecodeError("an entry carries 1 to 64 signatures")
+        sigs = []
+        prev = -1
+        for i in range(count):
+            if pos + 10 > n:
+                raise DecodeError("truncated")
+            signer, ln = struct.unpack_from(">QH", data, pos)
+            pos += 10
+            if not 0 < ln <= MAX_SIGNATURE_SIZE or pos + ln > n:
+                raise DecodeError("bad signature length")
+            if i == 0:
+                if signer != req.member:
+                    raise DecodeError("the first signature must be the submitting member's")
+            elif signer <= prev or signer == req.member:
+                raise DecodeError("co-signatures must be by distinct members in ascending id order")
+            if i:
+                prev = signer
+            sig = object.__new__(Signature)
+            object.__setattr__(sig, "signer", signer)
+            object.__setattr__(sig, "der", data[pos : pos + ln])
+            sigs.append(sig)
+            pos += ln
+        if pos + 8 > n:
+            raise DecodeError("truncated")
+        seq = _U64S.unpack_from(data, pos)[0]
+        att, pos = _parse(data, pos + 8, ATTESTED[req.kind])
+        if pos + 2 != n:
+            raise DecodeError("truncated" if pos + 2 > n else "trailing bytes")
+        code = int.from_bytes(data[pos:], "big")
+        e = object.__new__(cls)
+        sa = object.__setattr__
+        sa(e, "request", req)
+        sa(e, "signatures", tuple(sigs))
+        sa(e, "sequenced_ms", seq)
+        sa(e, "code", code)
+        sa(e, "attested", MappingProxyType(att))
+        return e
 
     def __hash__(self) -> int:
         return hash(self.encode())

@@ -32,8 +32,11 @@ from typing import Final
 from ledger.checkpoint import (
     Checkpoint,
     Receipt,
+    RestoreGuardError,
     SignedCheckpoint,
     check_restore_guard,
+    is_witnessed,
+    valid_cosigners,
 )
 from ledger.entry import (
     MAX_REQUEST_SIZE,
@@ -48,9 +51,10 @@ from ledger.entry import (
 )
 from ledger.hooks import NullHook, RuleHook
 from ledger.members import Registry, Unauthenticated
+from ledger.rounds import RoundBook
 from ledger.storage import Batch, CheckpointRow, Storage, StorageError
 from mpc import merkle
-from mpc.sm2 import SM2PrivateKey
+from mpc.sm2 import SM2PrivateKey, SM2PublicKey
 
 __all__ = [
     "HASH_ALGS",
@@ -60,6 +64,7 @@ __all__ = [
     "Log",
     "Metrics",
     "Refused",
+    "final_code",
     "ledger_code",
 ]
 
@@ -77,6 +82,17 @@ class Refused(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+
+
+def final_code(verdict: int, hook_code: int) -> int:
+    """The outcome recorded for an entry: the ledger's refusal stands; otherwise the hook's code,
+    where a hook answering outside its range (a ledger code, or not a u16) counts as a rule
+    rejection. Sequencer, restart and audit all use this one function."""
+    if verdict != Code.ACCEPTED:
+        return verdict
+    if isinstance(hook_code, bool) or not isinstance(hook_code, int) or not 0 <= hook_code <= 0xFFFF:
+        return Code.RULE_REJECTED
+    return Code.RULE_REJECTED if Code.is_ledger(hook_code) else hook_code
 
 
 def ledger_code(recorded: int) -> int:
@@ -97,6 +113,7 @@ class LedgerState:
             raise ValueError(f"unknown Merkle hash algorithm code {alg}")
         self.hash_alg: merkle.HashAlg = HASH_ALGS[alg]
         self.registry_version = 0
+        self.rounds = RoundBook()
 
     def verdict(
         self,
@@ -119,7 +136,7 @@ class LedgerState:
             return Code.BAD_RULE_VERSION
         if request.kind is Kind.RULE_CHANGE and request.int_field("new_version") <= self.rule_version:
             return Code.INVALID_FIELDS
-        return Code.ACCEPTED
+        return self.rounds.verdict(request, signers, self.registry)
 
     def advance(self, entry: Entry) -> None:
         if not entry.accepted:
@@ -129,6 +146,8 @@ class LedgerState:
             self.registry_version += 1
         elif entry.kind is Kind.RULE_CHANGE:
             self.rule_version = entry.int_field("new_version")
+        else:
+            self.rounds.apply(entry)
 
     def platform(self) -> int:
         """The member id that signs checkpoints: the lowest-numbered active platform member."""
@@ -143,7 +162,9 @@ class Metrics:
     fsyncs: int = 0
     committed: int = 0
     checkpoints: int = 0
+    receipt_signatures: int = 0
     commit_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10000))
+    cosign_lag_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=1000))
 
     def snapshot(self) -> dict[str, object]:
         lat = sorted(self.commit_ms)
@@ -157,8 +178,10 @@ class Metrics:
             "fsyncs": self.fsyncs,
             "committed": self.committed,
             "checkpoints": self.checkpoints,
+            "receipt_signatures": self.receipt_signatures,
             "commit_ms_p50": lat[len(lat) // 2] if lat else None,
             "commit_ms_p99": lat[min(len(lat) - 1, len(lat) * 99 // 100)] if lat else None,
+            "cosign_lag_ms_last": self.cosign_lag_ms[-1] if self.cosign_lag_ms else None,
         }
 
 
@@ -211,6 +234,7 @@ class Log:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._broken: BaseException | None = None
+        self.guard_error: RestoreGuardError | None = None
         self._rebuild()
         me = self.state.registry.get(self.platform_member)
         if me is None or me.sign_key != platform_key.public_key().to_bytes():
@@ -278,7 +302,10 @@ class Log:
                 raise StorageError(f"entry {size} is missing from the store")
             entry = first if height == 0 else Entry.decode(body)
             verdict = ledger_code(entry.code)
-            got = self.hook.apply(entry if entry.code == verdict else entry.with_outcome(verdict), height)
+            got = final_code(
+                verdict,
+                self.hook.apply(entry if entry.code == verdict else entry.with_outcome(verdict), height),
+            )
             if verdict == Code.ACCEPTED and got != entry.code:
                 raise StorageError(f"rule hook disagrees with the stored outcome at height {height}")
             self.state.advance(entry)
@@ -392,9 +419,7 @@ class Log:
                 raise Refused("rate_limited", f"member {req.member} sends too many refused requests")
             entry = Entry(req, sigs, now, code, attested if code == Code.ACCEPTED and attested else {})
             height = self._size
-            final = self.hook.apply(entry, height)
-            if code != Code.ACCEPTED:
-                final = code
+            final = final_code(code, self.hook.apply(entry, height))
             if final != code:
                 entry = entry.with_outcome(final)
             body = entry.encode()
@@ -419,7 +444,7 @@ class Log:
             if want_receipt:
                 self._want.add(height)
             if self._size - self._cp_size >= self.checkpoint_max_entries:
-                self._cut(now)
+                self._cut_quietly(now)
             return height
 
     # -- durability -----------------------------------------------------------------------------
@@ -501,6 +526,7 @@ class Log:
                     for h in wanted:
                         self._receipts[h] = receipts[h - start]
                     self._receipt_cv.notify_all()
+                self.metrics.receipt_signatures += 1
 
     def _await_receipt(self, height: int) -> Receipt:
         with self._receipt_cv:
@@ -563,6 +589,16 @@ class Log:
         self.metrics.checkpoints += 1
         return signed
 
+    def _cut_quietly(self, now: int) -> None:
+        """Automatic cuts never fail the request that triggered them: a restore-guard refusal is
+        kept in ``guard_error`` and counted; entries keep flowing, unwitnessed."""
+        try:
+            self._cut(now)
+            self.guard_error = None
+        except RestoreGuardError as e:
+            self.guard_error = e
+            self.metrics.refused["checkpoint_restore_guard"] += 1
+
     def checkpoint(self) -> SignedCheckpoint | None:
         """Cut a checkpoint now if new entries exist, and make it durable."""
         with self._seq_lock:
@@ -576,7 +612,7 @@ class Log:
             now = self._now()
             due = self._size > self._cp_size and now - self._cp_time >= self.checkpoint_interval_ms
             if due:
-                self._cut(now)
+                self._cut_quietly(now)
             prune = now - self._last_prune >= 60_000
             if prune:
                 self._last_prune = now
@@ -600,6 +636,37 @@ class Log:
         if self._thread is not None:
             self._thread.join()
         self.flush()
+
+    def auditor_keys(self) -> dict[int, SM2PublicKey]:
+        reg = self.state.registry
+        return {i: reg.public_key(i) for i in reg.with_role(Role.AUDITOR)}
+
+    def add_cosignature(self, size: int, auditor: int, signature: bytes) -> bool:
+        """Store an auditor's co-signature beside the checkpoint of ``size`` (durably) after checking
+        it; returns whether the checkpoint is now witnessed. Records the co-signing lag."""
+        row = self.storage.checkpoint(size)
+        if row is None:
+            raise ValueError(f"no checkpoint of size {size}")
+        cp = Checkpoint.decode(row.body)
+        auditors = self.auditor_keys()
+        good, _ = valid_cosigners(cp, {auditor: signature}, auditors)
+        if auditor not in good:
+            with self._seq_lock:
+                self.metrics.refused["bad_cosignature"] += 1
+            raise Refused("unauthenticated", f"co-signature of {auditor} does not verify as an auditor's")
+        self.storage.add_cosignature(size, auditor, signature)
+        with self._seq_lock:
+            self.metrics.cosign_lag_ms.append(float(self._now() - cp.time_ms))
+        return is_witnessed(cp, self.storage.cosignatures(size), auditors)
+
+    def latest_witnessed(self) -> SignedCheckpoint | None:
+        """The newest checkpoint co-signed by a majority of the current auditors."""
+        auditors = self.auditor_keys()
+        for row in reversed(self.storage.checkpoints()):
+            cp = Checkpoint.decode(row.body)
+            if is_witnessed(cp, self.storage.cosignatures(row.size), auditors):
+                return SignedCheckpoint(cp, row.signature)
+        return None
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         row = self.storage.latest_checkpoint()

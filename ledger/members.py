@@ -63,9 +63,12 @@ SUBMITTERS: Mapping[Kind, Role] = {
     Kind.STAT_RELEASE: Role.KEYHOLDER,
     Kind.RULE_CHANGE: Role.ADMIN,
     Kind.CORROBORATION: Role.PLATFORM,
+    Kind.INDEX_PUBLISH: Role.PLATFORM,
 }
+
 THRESHOLD_KINDS = frozenset({Kind.GENESIS, Kind.MEMBER, Kind.KEY_EPOCH, Kind.RULE_CHANGE})
 LOOKUP_MIRROR = 1
+SCREEN_BILATERAL = 2
 
 
 class Unauthenticated(Exception):
@@ -80,8 +83,9 @@ class Member:
     agree_key: bytes
     active: bool = True
 
-    def has(self, roles: Role) -> bool:
-        return self.active and bool(self.roles & roles)
+    def has(self, roles: Role | int) -> bool:
+        # int arithmetic: IntFlag's own & builds a new enum member on every call (replay hot path)
+        return self.active and bool(int.__and__(self.roles, roles))
 
 
 def _key(data: bytes) -> SM2PublicKey:
@@ -190,6 +194,12 @@ class Registry:
                 return Code.BAD_THRESHOLD
         if kind is Kind.MEMBER:
             return self._member_fields(request)
+        if kind is Kind.SCREEN and request.int_field("mode") == SCREEN_BILATERAL:
+            # A bilateral run names the contributor it ran against (whose signed receipt, or
+            # co-signature, the service checks); it must be another, active contributor.
+            cp = self.get(request.int_field("counterpart"))
+            if cp is None or not cp.has(Role.CONTRIBUTOR) or cp.id == m.id:
+                return Code.INVALID_FIELDS
         return Code.ACCEPTED
 
     def _member_fields(self, request: Request) -> Code:

@@ -25,7 +25,6 @@ scalar ValueError. No path returns an output after a failed check.
 from __future__ import annotations
 
 import enum
-import secrets
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -362,7 +361,7 @@ def _verify(suite: Suite, mode: Mode, pk: bytes, cs: bytes, ds: bytes, proof: by
 class ClientState:
     """What a client keeps between ``blind`` and ``finalize`` (the blinds are secret)."""
 
-    inputs: list[bytes]
+    inputs: list[bytes] = field(repr=False)  # subject IDs: never in a repr
     blinds: bytes = field(repr=False)
     blinded: bytes = field(repr=False)
     info: bytes = b""
@@ -675,15 +674,3 @@ class TwoServerClient:
         _check_proof(suite, mode, sh2.element, m2, zc2, r2.proof)
         state.used = True
         return _finalize_hash(suite, state.inputs, unblinded, None)
-
-
-def _random_epoch_id() -> str:  # pragma: no cover - convenience for demos
-    return secrets.token_hex(8)
-
-
-def request_element_count(request: bytes) -> int:
-    """Number of blinded elements in an encoded request (what a metering server charges for).
-
-    Raises ProtocolAbort if the request is malformed, like the servers do.
-    """
-    return len(_Request.decode(request).blinded) // NE

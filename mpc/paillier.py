@@ -24,22 +24,29 @@ encrypts as c = (1 + m n) * h_s^a mod n^2 with a **uniform exponent a of ceil(|n
 (1024 bits at n = 2048, 1536 at 3072). h_s^a = (h^a)^n is the textbook Paillier randomiser r^n
 with r = h^a, so decryption is unchanged and phe reads our ciphertexts. Why that length: the
 only difference from textbook Paillier is that r = h^a ranges over powers of h with a short
-exponent instead of all of Z_n*; by Håstad, Schrift and Shamir ("The discrete logarithm modulo a
-composite hides O(n) bits", JCSS 47(3), 1993), h^a with a of |n|/2 uniform bits is
-indistinguishable from h^a with a uniform modulo the (unknown) order of h unless n can be
-factored, and with a full-length exponent r^n is a random n-th residue in <h>^n as DJN's proof
-requires. So semantic security rests on DCR and factoring, with no extra short-exponent
-assumption; 2 * 128-bit exponents (the "2 lambda" choice) would rest on a discrete-log-with-short-
-exponent assumption we prefer not to add for the factor of four it would save. h_s^a is a
-fixed-base exponentiation: a table h_s^(j * 2^(6 i)) built on first use per key object (about
+exponent instead of all of Z_n*. Håstad, Schrift and Shamir ("The discrete logarithm modulo a
+composite hides O(n) bits", JCSS 47(3), 1993) show that the upper half of x is simultaneously
+hard-core for x -> g^x mod N under the factoring assumption; the standard consequence is that
+h^a with a uniform of |n|/2 bits cannot be told from h^a with a full-length exponent unless n
+can be factored. Since r -> r^n mod n^2 is a public injective map, the same holds for h_s^a,
+and with a full-length exponent h_s^a is a uniform n-th residue of <h>^n, which is what DJN's
+proof needs. Semantic security then rests on DCR and factoring, with no extra assumption. The
+shorter "2 lambda" choice (256 bits) would need a discrete-log-with-short-exponent assumption in
+a group of unknown order, which we prefer not to add for the factor of four it saves (we are at
+30x phe with |n|/2 bits anyway). Only h_s^a, (1 + m n) and the products are computed in C;
+encoding a signed value mod n happens on Python integers, which are not constant time. h_s^a is
+a fixed-base exponentiation: a table h_s^(j * 2^(6 i)) built on first use per key object (about
 7 MiB and 45 ms at n = 2048 on the IFMA path, 5.5 MiB on the portable one) turns it into 171
 multiplications mod n^2 and no squaring; every table row is read whole, so the secret digits of
 a do not select memory.
 
-**Decryption** is CRT over p^2 and q^2 with constant-time exponentiation (AVX-512 IFMA when the
-CPU has it, otherwise OpenSSL's ``BN_mod_exp_mont_consttime``); ``workers=2`` runs the two halves
-on two cores. Batches (``encrypt_many``, ``decrypt_many``) cross into C once and split the work
-over ``workers`` threads with the GIL released.
+**Decryption** is CRT over p^2 and q^2 with constant-time exponentiation by p - 1 and q - 1:
+AVX-512 IFMA (radix 2^52, fixed 5-bit windows, masked table reads) when the CPU has it, with the
+two halves interleaved on one core so that each hides the other's latency; otherwise OpenSSL's
+``BN_mod_exp_mont_consttime`` (ERRATA: faster at 2048 bits than GMP's ``mpz_powm_sec``).
+``workers=2`` runs the two halves on two cores instead. Batches (``encrypt_many``,
+``decrypt_many``) cross into C once and split the work over ``workers`` threads with the GIL
+released.
 
 **Obfuscator pool.** ``fill_pool(k)`` precomputes k randomisers h_s^a; while the pool lasts, an
 encryption costs one multiplication mod n^2. A pooled randomiser is used once and dropped.

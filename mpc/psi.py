@@ -30,6 +30,13 @@ How it runs (four messages, the receiver speaks first)::
   of any length is first hashed (SHA-256, 16 bytes). Both parties must pass the same kind.
 * Value length ℓ = ⌈(40 + log₂ bins + log₂ |X|) / 8⌉ bytes (at least 8): a false match somewhere
   in the run has probability below 2⁻⁴⁰.
+* **Labels** (bilateral screening: "labels encrypted under the contributor's PRF output"):
+  ``PSISender(items, labels=[...])`` attaches one fixed-size label per item. The OPRF output is then
+  32 bytes; its first ℓ bytes are compared and its bytes 16..32 key AES-CTR (or SM4-CTR) over the
+  label, each key used once. ``PSIReceiver.labels()`` opens the labels of the matched items only;
+  the others stay under keys the receiver cannot compute (semi-honest).
+* The separate ``OPRFReceiver`` / ``OPRFSender`` expose the batched OPRF itself: the receiver gets
+  F_j(r_j), the sender may evaluate F_j(x) for any instance j and item x.
 """
 
 from __future__ import annotations
@@ -65,14 +72,13 @@ T_PSI_VALUES = 0x23
 T_OPRF_SETUP = 0x24
 T_OPRF_BASE = 0x25
 T_OPRF_MATRIX = 0x26
-T_PSI_LABELED = 0x27
-MAX_LABEL = 16
 
 W = OT_KKRT_WIDTH  # 512
 ROW = W // 8
 EXPANSION = 1.27
 HASHES = 3
 MAX_STASH = 64
+MAX_LABEL = 4096
 _RETRIES = 3
 _CODE_KEYS = 5 * 16
 
@@ -136,6 +142,8 @@ class PSIReceiver(_Role):
         self._sid = _new_session_id(session_id)
         self._secret = b""
         self._t = b""
+        self._label_size = 0
+        self._labels: list[bytes] = []
         self._state = 0
 
     @property
@@ -178,9 +186,10 @@ class PSIReceiver(_Role):
 
     def request(self, msg: bytes) -> bytes:
         self._enter(1, "request")
-        _, n_sender, _, payload = unpack(msg, T_PSI_BASE, self._sid)
-        if not 1 <= n_sender <= (1 << 24):
-            raise MalformedMessage("sender set size out of range")
+        _, n_sender, label_size, payload = unpack(msg, T_PSI_BASE, self._sid)
+        if not 1 <= n_sender <= (1 << 24) or label_size > MAX_LABEL:
+            raise MalformedMessage("sender set or label size out of range")
+        self._label_size = label_size
         expect_length(payload, W * OT_POINT_SIZE + _CODE_KEYS, "PSI base-OT answer")
         keys = np.frombuffer(
             lib.ot_np_sender_keys(self._sid, self._secret, payload[: W * OT_POINT_SIZE], 0), np.uint8
@@ -219,84 +228,73 @@ class PSIReceiver(_Role):
 
     def finish(self, msg: bytes) -> list[int]:
         """Indices (into the receiver's items, ascending) of the items the sender also holds."""
-        return [i for i, _ in self._finish(msg, labeled=False)]
-
-    def finish_labeled(self, msg: bytes) -> list[tuple[int, bytes]]:
-        """For a sender that attached labels: (index, label) of every receiver item the sender
-        holds, ascending by index."""
-        return self._finish(msg, labeled=True)
-
-    def _finish(self, msg: bytes, *, labeled: bool) -> list[tuple[int, bytes]]:
         self._enter(2, "finish")
-        _, n_sender, packed, payload = unpack(msg, T_PSI_LABELED if labeled else T_PSI_VALUES, self._sid)
-        vlen, llen = packed & 0xFF, packed >> 8
+        _, n_sender, vlen, payload = unpack(msg, T_PSI_VALUES, self._sid)
         nbins, nst = self._nbins, self._stash_size
-        if (
-            n_sender != self._n_sender
-            or vlen != _value_length(nbins + nst, n_sender)
-            or (labeled and not 1 <= llen <= MAX_LABEL)
-            or (not labeled and llen)
-        ):
+        if n_sender != self._n_sender or vlen != _value_length(nbins + nst, n_sender):
             raise ProtocolAbort("sender's values do not match the run")
-        blocks = HASHES + nst
-        expect_length(payload, blocks * n_sender * (vlen + llen), "PSI values")
-        full = np.frombuffer(
-            lib.ot_kkrt_hash_rows(self._t[: (nbins + nst) * ROW], vlen + llen), np.uint8
-        ).reshape(-1, vlen + llen)
-        mine = np.ascontiguousarray(full[:, :vlen])
+        blocks, lsize = HASHES + nst, self._label_size
+        expect_length(payload, blocks * n_sender * (vlen + lsize), "PSI values")
+        # With labels, each OPRF output is 32 bytes: the first vlen are compared, the last 16 key
+        # the label's encryption.
+        width = 32 if lsize else vlen
+        mine = np.frombuffer(lib.ot_kkrt_hash_rows(self._t[: (nbins + nst) * ROW], width), np.uint8).reshape(
+            -1, width
+        )
         self._t = b""
-        values = np.frombuffer(payload, np.uint8)[: blocks * n_sender * vlen].reshape(blocks, n_sender * vlen)
-        sealed = np.frombuffer(payload, np.uint8)[blocks * n_sender * vlen :].reshape(blocks, n_sender, llen)
+        values = np.frombuffer(payload, np.uint8, count=blocks * n_sender * vlen).reshape(blocks, -1)
+        sealed = np.frombuffer(payload, np.uint8, offset=blocks * n_sender * vlen).reshape(
+            blocks, n_sender, lsize
+        )
         hit_uniq: list[npt.NDArray[np.int64]] = []
-        hit_labels: list[npt.NDArray[np.uint8]] = []
-
-        def collect(block: int, bins: npt.NDArray[np.int64], items: npt.NDArray[np.int64]) -> None:
-            hit_uniq.append(items)
-            if labeled and len(bins):
-                pos = _positions(values[block].reshape(n_sender, vlen), mine[bins])
-                hit_labels.append(sealed[block, pos] ^ full[bins, vlen:])
-
-        for i in range(HASHES):
-            sel = np.nonzero((self._table >= 0) & (self._hidx == i))[0]
-            if len(sel):
-                got = np.frombuffer(lib.ot_match(values[i], mine[sel].tobytes(), vlen), np.uint8)
-                bins = sel[got == 1].astype(np.int64)
-                collect(i, bins, self._table[bins].astype(np.int64))
-        for k, item in enumerate(self._stash):
-            if lib.ot_match(values[HASHES + k], mine[nbins + k].tobytes(), vlen) == b"\x01":
-                collect(HASHES + k, np.array([nbins + k], np.int64), np.array([item], np.int64))
+        keys: list[npt.NDArray[np.uint8]] = []
+        cts: list[npt.NDArray[np.uint8]] = []
+        probes = [(i, np.nonzero((self._table >= 0) & (self._hidx == i))[0]) for i in range(HASHES)]
+        probes += [(HASHES + k, np.array([nbins + k])) for k in range(len(self._stash))]
+        for block, sel in probes:
+            if not len(sel):
+                continue
+            query = np.ascontiguousarray(mine[sel, :vlen]).tobytes()
+            pos = np.frombuffer(lib.ot_match(values[block], query, vlen, True), np.int32)
+            found = pos >= 0
+            owners = (
+                self._table[sel[found]] if block < HASHES else np.array([self._stash[block - HASHES]])[found]
+            )
+            hit_uniq.append(owners.astype(np.int64))
+            if lsize:
+                keys.append(mine[sel[found], 16:32])
+                cts.append(sealed[block][pos[found]])
         hits = np.concatenate(hit_uniq) if hit_uniq else np.zeros(0, np.int64)
+        hit_rows = self._uniq[hits]
         # Map distinct items back to every position holding them.
+        where = np.frombuffer(lib.ot_match(hit_rows.tobytes(), self._items.tobytes(), 16, True), np.int32)
+        indices = np.nonzero(where >= 0)[0]
+        if lsize and len(hits):
+            opened = lib.ot_label_xor(
+                self._cipher, np.concatenate(keys).tobytes(), np.concatenate(cts).tobytes()
+            )
+            per_hit = np.frombuffer(opened, np.uint8).reshape(-1, lsize)
+            self._labels = [per_hit[where[i]].tobytes() for i in indices]
+        else:
+            self._labels = [b""] * len(indices) if lsize else []
         self._state = 3
-        if not labeled:
-            mask = _rows_in(self._items, self._uniq[hits])
-            return [(int(i), b"") for i in np.nonzero(mask)[0]]
-        labels = np.concatenate(hit_labels) if hit_labels else np.zeros((0, llen), np.uint8)
-        by_row = {self._uniq[h].tobytes(): labels[j].tobytes() for j, h in enumerate(hits)}
-        mask = _rows_in(self._items, self._uniq[hits])
-        return [(int(i), by_row[self._items[i].tobytes()]) for i in np.nonzero(mask)[0]]
+        return [int(i) for i in indices]
+
+    def labels(self) -> list[bytes]:
+        """The sender's labels of the items ``finish`` returned, in the same order."""
+        if self._state != 3:
+            raise ProtocolStateError("labels are known after finish()")
+        if not self._label_size:
+            raise ValueError("the sender attached no labels")
+        return self._labels
 
 
-def _positions(table: npt.NDArray[np.uint8], queries: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
-    """Where each query row (known to be present) sits in ``table`` (rows of ≥ 8 bytes)."""
-    keys = np.ascontiguousarray(table[:, :8]).view("<u8").ravel()
-    order = np.argsort(keys, kind="stable")
-    qk = np.ascontiguousarray(queries[:, :8]).view("<u8").ravel()
-    at = np.searchsorted(keys[order], qk)
-    pos = order[np.minimum(at, len(order) - 1)]
-    for j in np.nonzero((table[pos] != queries).any(axis=1))[0]:  # 64-bit prefix collisions
-        pos[j] = int(np.nonzero((table == queries[j]).all(axis=1))[0][0])
-    return pos.astype(np.int64)
-
-
-def _rows_in(items: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-    if len(rows) == 0:
-        return np.zeros(len(items), np.bool_)
-    return np.frombuffer(lib.ot_match(rows.tobytes(), items.tobytes(), 16), np.uint8).astype(np.bool_)
+def _first_occurrences(items: npt.NDArray[np.uint8]) -> npt.NDArray[np.int32]:
+    return np.frombuffer(lib.ot_unique16(np.ascontiguousarray(items).tobytes()), np.int32)
 
 
 def _unique(items: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    first = np.frombuffer(lib.ot_unique16(np.ascontiguousarray(items).tobytes()), np.int32)
+    first = _first_occurrences(items)
     return items if len(first) == len(items) else np.ascontiguousarray(items[first])
 
 
@@ -332,17 +330,17 @@ class PSISender(_Role):
         cipher: str = "aes",
         session_id: bytes | None = None,
     ) -> None:
-        arr = _items16(items)
-        first = np.frombuffer(lib.ot_unique16(np.ascontiguousarray(arr).tobytes()), np.int32)
-        self._items = np.ascontiguousarray(arr[first])  # duplicates would show in the values
-        self._labels: npt.NDArray[np.uint8] | None = None
+        all_items = _items16(items)
+        first = _first_occurrences(all_items)  # duplicates would show in the values
+        self._items = np.ascontiguousarray(all_items[first])
+        self._labels = np.zeros((len(first), 0), np.uint8)
         if labels is not None:
-            if len(labels) != len(arr) or not labels or len({len(v) for v in labels}) != 1:
-                raise ValueError("one label per item, all of one length")
-            if not 1 <= len(labels[0]) <= MAX_LABEL:
-                raise ValueError(f"labels are 1 to {MAX_LABEL} bytes")
-            lab = np.frombuffer(b"".join(labels), np.uint8).reshape(len(arr), -1)
-            self._labels = np.ascontiguousarray(lab[first])
+            if len(labels) != len(all_items):
+                raise ValueError("one label per item")
+            size = len(labels[0]) if labels else 0
+            if not 1 <= size <= MAX_LABEL or any(not isinstance(b, bytes) or len(b) != size for b in labels):
+                raise ValueError(f"labels must be bytes of one length, 1..{MAX_LABEL}")
+            self._labels = np.frombuffer(b"".join(labels), np.uint8).reshape(-1, size)[first]
         self._cipher = _cipher_id(cipher)
         self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
         self._s = self._ks = self._code_keys = b""
@@ -372,19 +370,19 @@ class PSISender(_Role):
         pk0, self._ks = lib.ot_np_receiver_choose(sid, payload, sbits, 0)
         self._code_keys = secrets.token_bytes(_CODE_KEYS)
         self._state = 1
-        return pack(T_PSI_BASE, sid, len(self._items), 0, pk0 + self._code_keys)
+        return pack(T_PSI_BASE, sid, len(self._items), self._labels.shape[1], pk0 + self._code_keys)
 
     def answer(self, msg: bytes) -> bytes:
         self._enter(1, "answer")
         assert self._sid is not None
         _, nbins, nst, payload = unpack(msg, T_PSI_MATRIX, self._sid)
+        self._charge = nbins + nst
         if not 8 <= nbins <= 2 * (1 << 24) or nst > MAX_STASH:
             raise MalformedMessage("PSI bins or stash out of range")
         padded = -(-(nbins + nst) // 128) * 128
         expect_length(payload, 16 + W * padded // 8, "PSI matrix")
         hkey = bytes(payload[:16])
         u = np.frombuffer(payload[16:], np.uint8).reshape(W, padded // 8)
-        self._charge = nbins + nst
 
         def matrix(lo: int, hi: int) -> bytes:
             cols = u[:, lo // 8 : hi // 8].tobytes()
@@ -398,28 +396,26 @@ class PSISender(_Role):
         # only links values of one unknown item.)
         rng = np.random.default_rng(secrets.randbits(128))
         perm = rng.permutation(n)
-        items = self._items[perm]
-        llen = 0 if self._labels is None else self._labels.shape[1]
-        outlen = vlen + llen
+        items, lsize = self._items[perm], self._labels.shape[1]
+        width = 32 if lsize else vlen
 
         def evaluate(lo: int, hi: int) -> npt.NDArray[np.uint8]:
             raw = lib.ot_kkrt_eval(
-                self._cipher, self._code_keys, hkey, nbins, nst, q, self._s, items[lo:hi].tobytes(), outlen
+                self._cipher, self._code_keys, hkey, nbins, nst, q, self._s, items[lo:hi].tobytes(), width
             )
-            return np.frombuffer(raw, np.uint8).reshape(HASHES + nst, hi - lo, outlen)
+            return np.frombuffer(raw, np.uint8).reshape(HASHES + nst, hi - lo, width)
 
         split = (n // 2, n) if n >= 2 else (n, n)
-        blocks = np.concatenate(_on_two_cores(evaluate, [(0, split[0]), (split[0], n)]), axis=1)
+        out = np.concatenate(_on_two_cores(evaluate, [(0, split[0]), (split[0], n)]), axis=1)
+        parts = [np.ascontiguousarray(out[:, :, :vlen]).tobytes()]
+        if lsize:
+            # Label of item x in list i: AES-CTR under bytes 16..32 of F(x, i), a key used once.
+            keys = np.ascontiguousarray(out[:, :, 16:32]).tobytes()
+            labels = np.tile(self._labels[perm], (HASHES + nst, 1)).tobytes()
+            parts.append(lib.ot_label_xor(self._cipher, keys, labels))
         self._s = self._ks = b""
         self._state = 2
-        if self._labels is None:
-            return pack(T_PSI_VALUES, self._sid, n, vlen, blocks.tobytes())
-        # Labeled PSI: the label rides one-time-padded under the rest of the same OPRF output,
-        # which the receiver knows only for its own items.
-        values = np.ascontiguousarray(blocks[:, :, :vlen])
-        sealed = blocks[:, :, vlen:] ^ self._labels[perm][None, :, :]
-        body = values.tobytes() + np.ascontiguousarray(sealed).tobytes()
-        return pack(T_PSI_LABELED, self._sid, n, vlen | (llen << 8), body)
+        return pack(T_PSI_VALUES, self._sid, n, vlen, b"".join(parts))
 
 
 # ---- the batched OPRF on its own (for protocols other than plain PSI) ------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks.__main__ import main
 
 
@@ -40,3 +42,24 @@ def test_quick_ec_run_writes_json(tmp_path: Path) -> None:
     rows = json.loads(out.read_text())
     assert len(rows) == 6
     assert all(r["ours"] > 0 and r["reference"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_ledger_area_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import ledger
+
+    monkeypatch.setattr(
+        ledger,
+        "SIZES",
+        {
+            "merkle": (64, 64),
+            "appends": (40, 40),
+            "latency_s": (0.05, 0.05),
+            "replay": (60, 60),
+            "proof": (300, 300),
+        },
+    )
+    out = tmp_path / "ledger.json"
+    assert main(["ledger", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) == 10 and all(r["ours"] > 0 for r in rows)

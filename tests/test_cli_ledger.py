@@ -73,3 +73,19 @@ def test_tampered_db_names_the_height(db: Path, tmp_path: Path, capsys: pytest.C
 def test_missing_db(tmp_path: Path) -> None:
     assert main(["audit", "verify", str(tmp_path / "nope.db")]) == 1
     assert main(["audit", "checkpoint", str(tmp_path / "nope.db")]) == 1
+
+
+def test_sync_copies_and_catches_rewrites(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replica = tmp_path / "replica.db"
+    out = _json(capsys, ["audit", "sync", str(db), str(replica)])
+    assert out == {"copied": 400, "replica_size": 400}
+    assert main(["audit", "verify", str(replica)]) == 0
+    forged = tmp_path / "forged.db"
+    forged.write_bytes(db.read_bytes())
+    conn = sqlite3.connect(forged)
+    conn.execute("DELETE FROM entries WHERE idx >= 350")
+    conn.commit()
+    conn.close()
+    assert main(["audit", "sync", str(forged), str(replica)]) == 1

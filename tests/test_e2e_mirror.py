@@ -8,11 +8,15 @@ from pathlib import Path
 import grpc
 import pytest
 
-from api import client
+from api import client, convert
+from api._generated import index_pb2
 from api.consortium import Consortium, init_consortium
 from api.roles import start_keyholder, start_platform
+from ledger.entry import Kind
 from ledger.storage.memory import MemoryStorage
+from mpc import index as mindex
 from mpc.records import Category, SubjectType, SyntheticSource
+from mpc.sm3 import sm3
 
 SPECS = [
     "platform:platform+admin",
@@ -27,7 +31,7 @@ SPECS = [
 @pytest.fixture
 def consortium(tmp_path: Path) -> Iterator[Consortium]:
     c = init_consortium(
-        tmp_path / "c", SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0"
+        tmp_path / "c", SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0", bucket_size=64
     )
     yield Consortium.load(c.root)
 
@@ -70,6 +74,23 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
         miss_id = src.resident_id()
         miss = client.lookup_mirror(broker, mirror, SubjectType.PERSON, miss_id)
         assert not miss.result.hit
+        # oblivious mode: no mirror; one bucket fetch and one OT per paid evaluation
+        ob = client.lookup_oblivious(broker, recs_b[3].subject_type, recs_b[3].subject_id)
+        assert any(
+            f.record == recs_b[3] and f.contributor == "sec-b" and f.verified for f in ob.result.findings
+        )
+        assert not ob.result.bad_slot
+        ob_miss = client.lookup_oblivious(broker, SubjectType.PERSON, miss_id)
+        assert not ob_miss.result.hit and not ob_miss.result.bad_slot
+        ev = broker.oprf.evaluate([b"\x01" + miss_id.encode()], Kind.LOOKUP)
+        token = ev.receipts[0]  # the platform's receipt comes first
+        broker.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=0))
+        with pytest.raises(grpc.RpcError) as e:  # a token pays for one bucket fetch
+            broker.index.GetBucket(index_pb2.BucketRequest(token=token, bucket=0))
+        assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        with pytest.raises(grpc.RpcError) as e:  # a receipt of the key holder is no token
+            broker.index.GetBucket(index_pb2.BucketRequest(token=ev.receipts[1], bucket=0))
+        assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
         # a bad ID is a clear error before anything is evaluated or logged
         with pytest.raises(ValueError):
             client.lookup_mirror(broker, mirror, SubjectType.PERSON, "110101199003074515")
@@ -80,6 +101,32 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
             client.lookup_mirror(b, mirror_b, SubjectType.PERSON, miss_id)
         assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
         assert recs_a[0].category in set(Category)
+        # revoke: tombstones reveal t; the broker's mirror stops showing the records
+        gone = [r for r in recs_a[20:25] if sum(x.subject_id == r.subject_id for x in recs_a + recs_b) == 1]
+        rv = client.revoke(a, gone)
+        assert (rv.revoked, rv.not_found) == (len(gone), 0)
+        assert client.revoke(a, gone).revoked == 0  # already withdrawn: nothing left to revoke
+        # b cannot withdraw a's entries, even knowing their ids and upload heights
+        ids = [eid for eid, _ in client.Journal(a).db.execute("SELECT entry_id, height FROM uploads LIMIT 2")]
+        hs = [h for _, h in client.Journal(a).db.execute("SELECT entry_id, height FROM uploads LIMIT 2")]
+        fake = [bytes(32), bytes(32)]
+        ops_bytes = b"".join(
+            mindex.IndexOp.tombstone(bytes(i), t).to_bytes() for i, t in zip(ids, fake, strict=True)
+        )
+        raw, sigs = b.request(Kind.REVOKE, {"count": 2, "heights": tuple(hs), "batch_hash": sm3(ops_bytes)})
+        msg = index_pb2.RevokeRequest(request=convert.signed_request(raw, sigs), entry_ids=ids, secrets=fake)
+        with pytest.raises(grpc.RpcError) as e:
+            b.index.Revoke(msg)
+        assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        platform.publish()
+        platform.checkpoint()
+        client.audit_and_cosign(auditor, st)
+        client.sync(broker, mirror)
+        for r in gone:
+            assert not client.lookup_mirror(broker, mirror, r.subject_type, r.subject_id).result.hit
+        again = client.contribute(a, gone)  # a revoked record can be contributed anew
+        assert again.accepted == len(gone)
+
     finally:
         for s in sessions:
             s.close()

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from mpc import ec
 from mpc.exceptions import InvalidPoint
 from tests import h2c_reference as ref
+from tests._ec_backends import sm2_backends, use_sm2_backend
 
 CURVES = [ec.P256, ec.SM2]
 
@@ -134,10 +135,23 @@ def test_pippenger_msm_matches_openssl(curve: ec.Curve, n: int) -> None:
     ks[0] = (curve.n - 1).to_bytes(32, "big")  # the largest scalar: the signed recoding carries out
     g = ec.random_scalar(curve)
     results = []
+    default = lib.ec_backend(curve.id) == "openssl" and curve is ec.SM2
     for generic in (True, False):
         lib.ec_set_generic_msm(curve.id, generic)
         try:
             results.append(ec.multi_scalar_mult(curve, ks, pts, base_scalar=g))
         finally:
-            lib.ec_set_generic_msm(curve.id, curve is ec.SM2)
+            lib.ec_set_generic_msm(curve.id, default)
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("backend", sm2_backends())
+def test_sm2_backends_agree_with_reference(backend: str) -> None:
+    with use_sm2_backend(backend):
+        test_generator_and_scalar_mult_match_reference(ec.SM2)
+        test_bad_points(ec.SM2)
+        test_bad_scalars(ec.SM2)
+        rc = ref.SM2
+        pts = [ec.scalar_mult_base(ec.SM2, i.to_bytes(32, "big")) for i in range(1, 6)]
+        got = ec.scalar_mult_batch(ec.SM2, (77).to_bytes(32, "big"), pts)
+        assert got == [ref.encode(ref.mul(rc, 77 * i, (rc.gx, rc.gy))) for i in range(1, 6)]

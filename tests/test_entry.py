@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from ledger.entry import (
     ATTESTED,
+    KIND_OFFSET,
     MAX_REQUEST_SIZE,
     SCHEMAS,
     Code,
@@ -75,6 +76,7 @@ def test_entry_round_trip(e: Entry) -> None:
     b = e.encode()
     d = Entry.decode(b)
     assert d == e and d.encode() == b and hash(d) == hash(e)
+    assert b[KIND_OFFSET] == e.kind
 
 
 @given(entries(), st.data())

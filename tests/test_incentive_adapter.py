@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from incentive.adapter import IncentiveHook
+from incentive.adapter import IncentiveHook, receipt_counter
 from incentive.engine import Engine
 from incentive.params import DEFAULT_PARAMS
 from incentive.points import NS, key
@@ -93,7 +93,9 @@ def test_history_maps_to_rules() -> None:
     assert e.rule_version == 2
     assert e.cell(NS.CLOCK, 0) == 9  # periods follow sequencing time
     assert e.cell(NS.CORROBORATED, 0) == 1
-    assert e.cell(NS.LIFETIME, BROKER, 1) == 1 + 1_000 + 2 + 1 + 1  # evaluations
+    # evaluations: closed periods in the lifetime total, the current one in its counter
+    assert e.cell(NS.LIFETIME, BROKER, 1) + e.cell(NS.QUOTA_USED, BROKER) == 1 + 1_000 + 2 + 1 + 1
+    assert e.cell(NS.QUOTA_USED, BROKER) == 1
     e.book.check_conservation()
     broker_fees = (1 + 1_000 + 2) * fee + 2 * 7  # the last two lookups under the new fee
     assert e.balance(BROKER) == grant - broker_fees + 2 * DEFAULT_PARAMS.activity_bonus  # periods 0, 1
@@ -185,3 +187,50 @@ def test_screen_modes_cost_the_same_fee(mode: int) -> None:
     before = hook.engine.balance(BROKER)
     assert hook.apply(entry(Kind.SCREEN, BROKER, T0_MS + 1, evaluations=9, mode=mode), 1) == 0
     assert before - hook.engine.balance(BROKER) == 9 * DEFAULT_PARAMS.evaluation_fee
+
+
+def _receipt(server: int, member: int, count: int) -> bytes:
+    return b"R" + server.to_bytes(8, "big") + member.to_bytes(8, "big") + count.to_bytes(8, "big")
+
+
+def _parse(b: bytes) -> tuple[int, int, int]:
+    if len(b) != 25 or b[:1] != b"R":
+        raise ValueError("not a test receipt")
+    return int.from_bytes(b[1:9], "big"), int.from_bytes(b[9:17], "big"), int.from_bytes(b[17:], "big")
+
+
+@pytest.mark.parametrize(
+    ("receipts", "evaluations", "code"),
+    [
+        ((_receipt(1, BROKER, 3), _receipt(2, BROKER, 3)), 3, 0),
+        ((_receipt(2, BROKER, 3), _receipt(1, BROKER, 3)), 3, 0),  # any order
+        ((_receipt(1, BROKER, 3), _receipt(2, BROKER, 4)), 3, RULE_CODES["receipt_mismatch"]),
+        ((_receipt(1, BROKER, 3), _receipt(2, BROKER, 3)), 2, RULE_CODES["malformed_entry"]),
+        ((_receipt(1, BROKER, 3), _receipt(1, BROKER, 3)), 3, RULE_CODES["malformed_entry"]),
+        ((_receipt(1, BROKER, 3), _receipt(2, C1, 3)), 3, RULE_CODES["malformed_entry"]),
+        ((_receipt(1, BROKER, 3),), 3, RULE_CODES["malformed_entry"]),
+        ((b"junk", _receipt(2, BROKER, 3)), 3, RULE_CODES["malformed_entry"]),
+    ],
+)
+def test_receipt_counter_reconciles_both_servers(
+    receipts: tuple[bytes, ...], evaluations: int, code: int
+) -> None:
+    hook = IncentiveHook(receipts=receipt_counter(_parse))
+    hook.apply(history()[0], 0)
+    root = hook.state_root()
+    e = entry(Kind.LOOKUP, BROKER, T0_MS + 1, evaluations=evaluations, mode=1, receipts=list(receipts))
+    assert hook.apply(e, 1) == code
+    if code:
+        assert hook.state_root() == root
+    else:
+        assert hook.engine.cell(NS.QUOTA_USED, BROKER) == 3
+
+
+def test_bilateral_screening_is_charged_from_its_count() -> None:
+    hook = IncentiveHook(receipts=receipt_counter(_parse))
+    hook.apply(history()[0], 0)
+    e = entry(
+        Kind.SCREEN, BROKER, T0_MS + 1, evaluations=7, mode=2, counterpart=C1, receipts=[b"counterpart sig"]
+    )
+    assert hook.apply(e, 1) == 0
+    assert hook.engine.cell(NS.QUOTA_USED, BROKER) == 7

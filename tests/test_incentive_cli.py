@@ -109,7 +109,7 @@ def _ledger_db(path: Path, entries: list[Entry]) -> None:
         body = stored.encode()
         bodies.append((body, merkle.leaf_hash(body)))
     storage = SQLiteStorage(str(path))
-    storage.commit(Batch(0, bodies))
+    storage.commit(Batch(0, bodies, meta={"hook": b"incentive"}))
     storage.close()
 
 
@@ -138,7 +138,17 @@ def test_points_names_a_ledger_outcome_the_rules_do_not_reproduce(
     path = tmp_path / "ledger.db"
     storage = SQLiteStorage(str(path))
     bodies = [(e.encode(), merkle.leaf_hash(e.encode())) for e in entries]
-    storage.commit(Batch(0, bodies))
+    storage.commit(Batch(0, bodies, meta={"hook": b"incentive"}))
     storage.close()
     assert main(["points", str(path)]) == 1
     assert "height 3" in capsys.readouterr().err
+
+
+def test_points_refuses_a_ledger_of_other_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ledger.db"
+    _ledger_db(path, adapter_history()[:3])
+    storage = SQLiteStorage(str(path))
+    storage.commit(Batch(storage.size(), meta={"hook": b"counting"}))
+    storage.close()
+    assert main(["points", str(path)]) == 1
+    assert "'counting'" in capsys.readouterr().err

@@ -283,3 +283,32 @@ def test_history_journal() -> None:
     assert any(r.kind == "evaluation" for r in rows)
     with pytest.raises(ValueError):
         Engine.replay(_history()).history(3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(op, min_size=2, max_size=30), st.integers(2, 3))
+def test_batches_are_atomic_and_equal_sequential_application(ops, size) -> None:
+    events = build(ops)
+    batched, sequential = Engine(), Engine()
+    batched.apply(events[0])
+    sequential.apply(events[0])
+    rest = events[1:]
+    for i in range(0, len(rest), size):
+        chunk = rest[i : i + size]
+        height = chunk[-1].height
+        chunk = [type(ev)(**{**_fields(ev), "height": height}) for ev in chunk]  # one entry, one height
+        before = batched.snapshot()
+        out = batched.apply_batch(chunk)
+        if out.accepted:
+            trial = Engine.from_snapshot(sequential.snapshot(), max(sequential.height, 0))
+            assert all(trial.apply(ev).accepted for ev in chunk)
+            sequential = trial
+            assert batched.snapshot() == sequential.snapshot()
+        else:
+            assert batched.snapshot() == before
+        assert batched.state_root() == root_of(batched.book.cells.items())
+        assert_invariants(batched)
+
+
+def _fields(ev: Event) -> dict[str, Any]:
+    return {f: getattr(ev, f) for f in ev.__dataclass_fields__}

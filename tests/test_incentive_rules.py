@@ -374,3 +374,11 @@ def test_out_of_order_height_is_a_programming_error() -> None:
     w.eval(C, 1)
     with pytest.raises(ValueError, match="below"):
         w.e.apply(EvaluationEvent(0, C, Receipts(1, 1)))
+
+
+def test_param_ids_follow_the_documented_order() -> None:
+    from incentive.params import PARAM_IDS
+
+    assert PARAM_IDS["period_seconds"] == 1 and PARAM_IDS["evaluation_fee"] == 2
+    assert PARAM_IDS["dispute_penalty"] == 12 and PARAM_IDS["ruleset"] == 13
+    assert Params.from_values(P.values()) == P

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from ledger.audit import Auditor, AuditReport, SplitView, audit
+from ledger.audit import Auditor, AuditReport, SplitView, audit, sync
 from ledger.checkpoint import Checkpoint, SignedCheckpoint
 from ledger.entry import Code, Entry, Kind
 from ledger.hooks import CountingHook, NullHook
 from ledger.log import Log
+from ledger.storage.memory import MemoryStorage
 from ledger.storage.sqlite import SQLiteStorage
 from ledger.synth import Consortium, synth
 from mpc import merkle
@@ -208,6 +209,37 @@ def test_split_view_is_detected(db: Path, golden: tuple[Path, Consortium], tmp_p
         auditor.observe(signed, proof)
     with pytest.raises(SplitView):
         auditor.cosign(s, hook=CountingHook(), mode="roots")
+    s.close()
+
+
+def test_replica_sync_names_the_first_rewritten_height(
+    db: Path, tmp_path: Path, golden: tuple[Path, Consortium]
+) -> None:
+    _, c = golden
+    source = SQLiteStorage(str(db))
+    replica = MemoryStorage()
+    assert sync(source, replica) == N
+    assert audit(replica, hook=CountingHook()).ok and sync(source, replica) == 0
+    assert replica.cosignatures(N) == source.cosignatures(N)
+    source.close()
+    # the node rewrites history from height 600 on
+    fork = tmp_path / "fork2.db"
+    shutil.copy(db, fork)
+    _sql(
+        fork,
+        ("DELETE FROM entries WHERE idx >= 600", ()),
+        ("DELETE FROM cosignatures WHERE size > 600", ()),
+        ("DELETE FROM checkpoints WHERE size > 600", ()),
+    )
+    s = SQLiteStorage(str(fork))
+    first = Entry.decode(s.entry(599))
+    log = Log(s, c.platform.sign, hook=CountingHook(), clock=lambda: first.sequenced_ms / 1000 + 1)
+    for _ in range(120):
+        log.submit(*c.request(Kind.LOOKUP, 200, {"mode": 2}, now_ms=first.sequenced_ms), receipt=False)
+    log.checkpoint()
+    with pytest.raises(SplitView) as ei:
+        sync(s, replica)
+    assert ei.value.height == 600
     s.close()
 
 

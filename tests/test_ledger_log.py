@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from ledger.checkpoint import Checkpoint, Receipt, RestoreGuardError, SignedCheckpoint, is_witnessed
+from ledger.checkpoint import (
+    Checkpoint,
+    NotWitnessed,
+    Receipt,
+    RestoreGuardError,
+    SignedCheckpoint,
+    accept_checkpoint,
+    cosign,
+    is_witnessed,
+)
 from ledger.entry import MAX_REQUEST_SIZE, Code, Entry, FieldValue, Kind, Request, Role, Signature
 from ledger.hooks import CountingHook
 from ledger.log import WINDOW_MS, Log, Refused
@@ -278,7 +287,7 @@ def test_witnessed_needs_a_majority(consortium: Consortium) -> None:
 
 def test_group_commit_shares_fsyncs(tmp_path: Path, consortium: Consortium) -> None:
     c = consortium
-    log, clock = _open(c, SQLiteStorage(str(tmp_path / "g.db")))
+    log, clock = _open(c, SQLiteStorage(str(tmp_path / "g.db")), group_window_ms=2)
     reqs = [_lookup(c, clock, member=200 + i % 2) for i in range(120)]
     receipts: list[Receipt] = []
     lock = threading.Lock()
@@ -295,7 +304,7 @@ def test_group_commit_shares_fsyncs(tmp_path: Path, consortium: Consortium) -> N
         t.start()
     for t in threads:
         t.join()
-    assert sorted(r.index for r in receipts) == list(range(2, 122)) or len(receipts) == 120
+    assert sorted(r.index for r in receipts) == list(range(1, 121))
     assert log.metrics.fsyncs < 120  # at least some requests shared an fsync
     pub = c.platform.sign.public_key()
     for r in receipts:
@@ -347,7 +356,112 @@ def test_restore_guard(consortium: Consortium) -> None:
     clock.ms += 1
     with pytest.raises(RestoreGuardError, match="old backup"):
         old.checkpoint()
+    clock.ms += 2000
+    old.tick()  # automatic cuts are refused quietly, counted, and entries keep flowing
+    assert isinstance(old.guard_error, RestoreGuardError)
+    assert old.metrics.refused["checkpoint_restore_guard"] == 1
+    assert restored.latest_checkpoint() is None
     # the live log itself passes the guard
     live = Log(log.storage, c.platform.sign, clock=clock, witness_source=lambda: witnessed)
     clock.ms += 1
     assert live.checkpoint() is not None
+
+
+def test_cosignatures_through_the_log_and_client_acceptance(consortium: Consortium) -> None:
+    c = consortium
+    log, clock = _open(c)
+    log.submit(*_lookup(c, clock))
+    clock.ms += 10
+    signed = log.checkpoint()
+    assert signed is not None
+    cp = signed.checkpoint
+    with pytest.raises(Refused):
+        log.add_cosignature(cp.size, 300, c.parties[301].sign.sign(b"x"))
+    with pytest.raises(Refused):
+        log.add_cosignature(cp.size, 200, cosign(cp, c.parties[200].sign))  # a broker is no auditor
+    assert log.add_cosignature(cp.size, 300, cosign(cp, c.parties[300].sign)) is False
+    assert log.add_cosignature(cp.size, 301, cosign(cp, c.parties[301].sign)) is True
+    assert log.latest_witnessed() == signed and log.metrics.cosign_lag_ms
+    cos = log.storage.cosignatures(cp.size)
+    pk = c.platform.sign.public_key()
+    assert accept_checkpoint(signed, cos, pk, log.auditor_keys(), cp.time_ms + 1000) == cp
+    with pytest.raises(NotWitnessed, match="old"):
+        accept_checkpoint(signed, cos, pk, log.auditor_keys(), cp.time_ms + 61_000)
+    with pytest.raises(NotWitnessed, match="majority"):
+        accept_checkpoint(signed, {300: cos[300]}, pk, log.auditor_keys(), cp.time_ms)
+    with pytest.raises(NotWitnessed, match="platform"):
+        accept_checkpoint(SignedCheckpoint(cp, cos[300]), cos, pk, log.auditor_keys(), cp.time_ms)
+
+
+class _RogueHook(CountingHook):
+    def apply(self, entry: Entry, height: int) -> int:
+        return Code.WRONG_ROLE if entry.code == Code.ACCEPTED and height == 2 else entry.code
+
+
+def test_hook_codes_in_the_ledger_range_become_rule_rejections(consortium: Consortium) -> None:
+    c = consortium
+    log, clock = _open(c, hook=_RogueHook())
+    log.submit(*_lookup(c, clock))
+    log.submit(*_lookup(c, clock))
+    assert Entry.decode(log.storage.entry(2)).code == Code.RULE_REJECTED
+
+
+def test_bilateral_screening_names_a_contributor(consortium: Consortium) -> None:
+    c = consortium
+    log, clock = _open(c)
+    fields: dict[str, FieldValue] = {"epoch": 1, "evaluations": 4096, "mode": 2, "counterpart": 100}
+    log.submit(*c.request(Kind.SCREEN, 200, fields, now_ms=clock.ms))
+    log.submit(*c.request(Kind.SCREEN, 200, fields, now_ms=clock.ms, cosigners=[100]))
+    log.submit(*c.request(Kind.SCREEN, 200, {**fields, "counterpart": 2}, now_ms=clock.ms))
+    log.submit(*c.request(Kind.SCREEN, 100, {**fields, "counterpart": 100}, now_ms=clock.ms))
+    codes = [Entry.decode(log.storage.entry(i)).code for i in (1, 2, 3, 4)]
+    assert codes == [Code.ACCEPTED, Code.ACCEPTED, Code.INVALID_FIELDS, Code.INVALID_FIELDS]
+
+
+def test_statistics_rounds_are_kept_consistent() -> None:
+    c = Consortium(seed=b"rounds", firms=4, brokers=1)
+    log, clock = _open(c)
+    now = clock.ms
+
+    def code() -> int:
+        return Entry.decode(log.storage.entry(log.size - 1)).code
+
+    rnd: dict[str, FieldValue] = {
+        "round_id": 7,
+        "statistic": 1,
+        "period": 202601,
+        "key_id": 1,
+        "k": 3,
+        "participants": (100, 101, 102, 103),
+    }
+    log.submit(*c.request(Kind.STAT_ROUND, 1, {**rnd, "participants": (100, 101, 200)}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # a broker cannot contribute statistics
+    log.submit(*c.request(Kind.STAT_ROUND, 1, rnd, now_ms=now))
+    assert code() == Code.ACCEPTED
+    log.submit(*c.request(Kind.STAT_ROUND, 1, {**rnd, "round_id": 8}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # one round per statistic and period
+    log.submit(*c.admin_request(Kind.STAT_ROUND, {**rnd, "round_id": 9}, now_ms=now))
+    assert code() == Code.ACCEPTED  # administrators may re-run it with the same set
+    sub: dict[str, FieldValue] = {"round_id": 7, "submission_hash": bytes(32), "size": 4096}
+    for m in (100, 101, 102):
+        log.submit(*c.request(Kind.STAT_SUBMIT, m, sub, now_ms=now))
+        assert code() == Code.ACCEPTED
+    log.submit(*c.request(Kind.STAT_SUBMIT, 100, sub, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # once
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "cells": 25}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # not closed yet
+    log.submit(*c.request(Kind.STAT_CLOSE, 1, {"round_id": 7, "non_submitters": ()}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # 103 did not submit
+    log.submit(*c.request(Kind.STAT_CLOSE, 1, {"round_id": 7, "non_submitters": (103,)}, now_ms=now))
+    assert code() == Code.ACCEPTED
+    log.submit(*c.request(Kind.STAT_SUBMIT, 103, sub, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # nothing after the close
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "cells": 25}, now_ms=now))
+    assert code() == Code.ACCEPTED
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 7, "querier": 200, "cells": 3}, now_ms=now))
+    assert code() == Code.ACCEPTED  # released to another querier
+    log.submit(*c.request(Kind.STAT_RELEASE, 2, {"round_id": 9, "cells": 25}, now_ms=now))
+    assert code() == Code.INVALID_FIELDS  # round 9 is not closed
+    from ledger.audit import audit
+
+    assert audit(log.storage).ok

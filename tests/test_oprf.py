@@ -11,6 +11,7 @@ from mpc import oprf
 from mpc.exceptions import InvalidPoint, InvalidProof, ProtocolAbort
 from mpc.oprf import Mode
 from tests import h2c_reference as ref
+from tests._ec_backends import sm2_backends, use_sm2_backend
 from tests._vectors import load
 
 RFC = load("oprf/rfc9497_p256.txt")
@@ -333,3 +334,42 @@ def test_poprf_tampering() -> None:
     with pytest.raises((InvalidProof, InvalidPoint)):
         client.finalize(state, _flip(response, len(response) - 70))
     assert len(client.finalize(state, response)) == 1
+
+
+@pytest.mark.parametrize("backend", sm2_backends())
+def test_sm2_vectors_on_every_backend(backend: str) -> None:
+    with use_sm2_backend(backend):
+        for v in SM2V:
+            _run_vector(oprf.SM2_SM3, v)
+        e, s1, s2 = _epoch(oprf.SM2_SM3)
+        rc = ref.SM2
+        k = (
+            int.from_bytes(s1.key.private_bytes(), "big") + int.from_bytes(s2.key.private_bytes(), "big")
+        ) % rc.n
+        ctx = ref.context_string(rc, "VOPRF")
+        expected = [
+            ref.finalize_hash(rc, x, ref.mul(rc, k, ref.hash_to_group(rc, x, ctx))) for x in (b"a", b"b")
+        ]
+        for additive in (False, True):
+            client = oprf.TwoServerClient(e, additive=additive)
+            state, request = client.blind([b"a", b"b"])
+            assert client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request)) == expected
+
+
+def test_vectors_on_both_arithmetic_paths(dispatch: str) -> None:
+    for v in RFC:
+        _run_vector(oprf.P256_SHA256, v)
+    for v in SM2V:
+        _run_vector(oprf.SM2_SM3, v)
+    e, s1, s2 = _EPOCHS["P256-SHA256"]
+    client = oprf.TwoServerClient(e, additive=True)
+    state, request = client.blind([b"x"])
+    assert len(client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request))) == 1
+
+
+def test_client_state_repr_hides_inputs_and_blinds() -> None:
+    e, _, _ = _EPOCHS["P256-SHA256"]
+    state, _ = oprf.TwoServerClient(e).blind([b"\x01110101199003074578"])
+    text = repr(state)
+    assert "110101199003074578" not in text
+    assert state.blinds.hex() not in text

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -216,6 +219,13 @@ def test_one_of_n_every_probe(n: int, size: int) -> None:
     slots = [os.urandom(size) for _ in range(n)]
     for index in {0, 1, n // 2, n - 2, n - 1}:
         assert run_n(slots, index) == slots[index]
+
+
+@given(st.integers(2, 300), st.integers(1, 40), st.data())
+def test_one_of_n_round_trip_property(n: int, size: int, data: st.DataObject) -> None:
+    index = data.draw(st.integers(0, n - 1))
+    slots = [os.urandom(size) for _ in range(n)]
+    assert run_n(slots, index) == slots[index]
 
 
 @pytest.mark.slow
@@ -484,3 +494,50 @@ def test_fused_iknp_kernels_equal_the_step_by_step_ones(dispatch: str) -> None:
     qa, ta = np.frombuffer(q, np.uint8).reshape(m, 16), np.frombuffer(t, np.uint8).reshape(m, 16)
     sa = np.frombuffer(s, np.uint8)
     assert (qa == ta ^ (rb[:, None] * sa)).all()
+
+
+_VALGRIND_DRIVER = """
+import os, numpy as np
+from mpc import ot, psi, _binding
+from mpc._binding import lib
+s = ot.BatchSender([(b"a" * 5, b"b" * 5)] * 3); r = ot.BatchReceiver([0, 1, 1])
+r.receive(s.finish(r.respond(s.start())))
+S = ot.OneOfNSender([os.urandom(33) for _ in range(5)]); R = ot.OneOfNReceiver(3, 5)
+R.receive(S.finish(R.respond(S.start())))
+for p in (False, True):
+    _binding.set_portable(p)
+    a, b = ot.IKNPReceiver(), ot.IKNPSender(); a.setup(b.respond(a.start()))
+    b.extend(a.extend([1, 0, 1] * 50))
+    a, b = ot.KOSReceiver(), ot.KOSSender(); a.setup(b.respond(a.start()))
+    b.verify(a.prove(b.challenge(a.extend([1, 0] * 100))))
+    for path in (1,) if p else (1, 2, 3):
+        lib.ot_transpose(os.urandom(32 * 17), 32, 136, path)
+_binding.set_portable(False)
+y = np.frombuffer(os.urandom(16 * 100), np.uint8).reshape(100, 16); x = y[:50].copy()
+r = psi.PSIReceiver(y, stash_size=2); s = psi.PSISender(x, labels=[b"ab"] * 50)
+r.finish(s.answer(r.request(s.respond(r.start())))); r.labels()
+o = psi.OPRFReceiver(y); so = psi.OPRFSender(); so.receive(o.request(so.respond(o.start())))
+so.evaluate(np.arange(100), y)
+lib.ot_unique16(np.concatenate([y, y]).tobytes())
+"""
+
+
+@pytest.mark.valgrind
+@pytest.mark.skipif(
+    os.environ.get("RISKSHARE_VALGRIND") != "1", reason="set RISKSHARE_VALGRIND=1 (about a minute)"
+)
+def test_ot_kernels_under_valgrind(tmp_path: Path) -> None:
+    """No invalid access or uninitialised use reported inside ot.c / ot_ext.c."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(_VALGRIND_DRIVER)
+    res = subprocess.run(
+        ["valgrind", "--track-origins=yes", sys.executable, str(driver)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONMALLOC": "malloc"},
+        timeout=900,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    ours = [ln for ln in res.stderr.splitlines() if "ot_ext.c" in ln or "/ot.c" in ln or "(ot.c" in ln]
+    assert ours == [], "\n".join(ours[:40])

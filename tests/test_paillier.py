@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import secrets
 
 import numpy as np
@@ -477,3 +478,34 @@ def test_quick_benchmark_runs(tmp_path) -> None:
     rows = json.loads(out.read_text())
     assert {"encrypt", "decrypt (1 core)", "ct + ct"} <= {r["operation"] for r in rows}
     assert all(r["ours"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize("k", [0, 1, 15, 16, 2**64 - 1, -1, -(2**63), "big", "-big"])
+def test_scalar_power_exact(keys2048, dispatch: str, k: int | str) -> None:
+    pk, _ = keys2048
+    c = pk.encrypt(3)
+    if isinstance(k, str):
+        k = (secrets.randbelow(pk.max_int)) * (-1 if k.startswith("-") else 1)
+    base = c.ciphertext() if k >= 0 else pow(c.ciphertext(), -1, pk.nsquare)
+    assert (c * k).ciphertext() == pow(base, abs(k), pk.nsquare)
+    d = pk.encrypt(4)
+    assert (c + d).ciphertext() == c.ciphertext() * d.ciphertext() % pk.nsquare
+    assert (c + 7).ciphertext() == c.ciphertext() * (1 + 7 * pk.n) % pk.nsquare
+
+
+def test_concurrent_first_use() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pk, sk = pl._generate_keypair(1024, safe_primes=False)  # fresh key: the table is built on first use
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(lambda i: pk.encrypt_many([i, -i, 2 * i], workers=2), range(8)))
+    assert [sk.decrypt_many(b) for b in batches] == [[i, -i, 2 * i] for i in range(8)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("RISKSHARE_SLOW"), reason="2048-bit safe primes: RISKSHARE_SLOW=1")
+def test_generate_keypair_default_safe() -> None:
+    pk, sk = pl.generate_keypair()
+    p, q = sk.private_numbers()
+    assert pk.n_length == 2048 and _is_probable_prime((p - 1) // 2) and _is_probable_prime((q - 1) // 2)
+    assert sk.decrypt(pk.encrypt(-123)) == -123

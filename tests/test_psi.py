@@ -150,3 +150,52 @@ def test_batched_oprf_agrees_between_parties() -> None:
         s.evaluate([m], inputs[:1])
     with pytest.raises(ProtocolStateError):
         psi.OPRFSender().evaluate([0], inputs[:1])
+
+
+def _labelled_run(
+    y: psi.Items, x: psi.Items, labels: list[bytes], **kw: object
+) -> tuple[list[int], list[bytes]]:
+    r = psi.PSIReceiver(y, **kw)  # type: ignore[arg-type]
+    s = psi.PSISender(x, labels=labels, cipher=str(kw.get("cipher", "aes")))
+    hits = r.finish(s.answer(r.request(s.respond(r.start()))))
+    return hits, r.labels()
+
+
+@pytest.mark.parametrize("cipher", ["aes", "sm4"])
+def test_labels_reach_the_receiver_for_hits_only(cipher: str) -> None:
+    y, x = random_sets(500, 800, 200)
+    labels = [os.urandom(40) for _ in range(len(x))]
+    by_item = {bytes(v): lab for v, lab in zip(x, labels, strict=True)}
+    hits, got = _labelled_run(y, x, labels, cipher=cipher)
+    assert hits == plain(y, x)
+    assert got == [by_item[bytes(y[i])] for i in hits]
+
+
+def test_labels_with_duplicates_and_stash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(psi, "_bins", lambda n: n)
+    y, x = random_sets(300, 300, 300)
+    y = np.concatenate([y, y[:5]])  # the receiver repeats some items
+    labels = [i.to_bytes(4, "big") for i in range(300)]
+    by_item = {bytes(v): lab for v, lab in zip(x, labels, strict=True)}
+    r = psi.PSIReceiver(y, stash_size=64)
+    s = psi.PSISender(x, labels=labels)
+    m3 = r.request(s.respond(r.start()))
+    assert r._stash
+    hits = r.finish(s.answer(m3))
+    assert hits == list(range(305))
+    assert r.labels() == [by_item[bytes(y[i])] for i in hits]
+
+
+def test_label_arguments() -> None:
+    y, x = random_sets(10, 10, 3)
+    with pytest.raises(ValueError):
+        psi.PSISender(x, labels=[b"a"] * 9)
+    with pytest.raises(ValueError):
+        psi.PSISender(x, labels=[b"a"] * 9 + [b"bb"])
+    r = psi.PSIReceiver(y)
+    with pytest.raises(ProtocolStateError):
+        r.labels()
+    r, s = psi.PSIReceiver(y), psi.PSISender(x)
+    r.finish(s.answer(r.request(s.respond(r.start()))))
+    with pytest.raises(ValueError):
+        r.labels()

@@ -16,7 +16,7 @@ from ledger.entry import FieldValue, Kind, Request, Role
 from mpc import index as ix
 from mpc import psi
 from mpc import screen as sc
-from mpc.exceptions import InvalidSignature, ProtocolAbort
+from mpc.exceptions import InvalidSignature
 from mpc.records import Category, RiskRecord, Status, SubjectType, SyntheticSource, oprf_input
 from mpc.sm2 import SM2PrivateKey
 
@@ -145,7 +145,7 @@ def _labeled_run(x: list[bytes], y: list[bytes], labels: list[bytes]) -> list[tu
     r, s = psi.PSIReceiver(y, stash_size=2), psi.PSISender(x, labels=labels)
     m4 = s.answer(r.request(s.respond(r.start())))
     assert r.charge == s.charge == psi._bins(len(set(y))) + 2
-    return r.finish_labeled(m4)
+    return list(zip(r.finish(m4), r.labels(), strict=True))
 
 
 @settings(max_examples=10, deadline=None)
@@ -165,10 +165,11 @@ def test_labeled_psi_duplicates_and_tamper() -> None:
     x = [b"a", b"b", b"c"]
     hits = _labeled_run(x, [b"b", b"z", b"b"], [b"\x01", b"\x02", b"\x03"])
     assert hits == [(0, b"\x02"), (2, b"\x02")]
-    r, s = psi.PSIReceiver([b"a"]), psi.PSISender(x, labels=[b"\x01"] * 3)
+    r, s = psi.PSIReceiver([b"a"]), psi.PSISender(x)
     m4 = s.answer(r.request(s.respond(r.start())))
-    with pytest.raises(ProtocolAbort):  # an unlabeled finish refuses a labeled answer
-        r.finish(m4)
+    assert r.finish(m4) == [0]
+    with pytest.raises(ValueError):  # the sender attached no labels
+        r.labels()
     with pytest.raises(ValueError):
         psi.PSISender(x, labels=[b"\x01", b"\x02\x03", b"\x04"])
     with pytest.raises(ValueError):
@@ -255,7 +256,7 @@ def test_bilateral_service_checks_and_caps(durable: bool, tmp_path: Path) -> Non
         m4, signed = svc.exchange(r.session_id, r.request(m2))
         receipt = ScreenReceipt.verified(signed, contributor.public_key())
         assert receipt.charged == r.charge and receipt.run_hash == run_hash(r.session_id, m1, m2, r.charge)
-        return [i for i, _ in r.finish_labeled(m4)]
+        return r.finish(m4)
 
     assert run(100) == [0, 1, 2, 3, 4]  # 127 bins: under both caps
     with pytest.raises(Refused, match="per-run cap"):

@@ -61,6 +61,20 @@ def test_edge_scalars(dispatch: str, k: int) -> None:
     assert c.scalar_mult(b32(k), c.generator()) == ref.encode(ref.mul(k, ref.G))
 
 
+def test_scalars_just_below_n(dispatch: str) -> None:
+    # k = n - 2j makes the last window of k*P a doubling: the complete addition must catch it
+    m = rand_scalar()
+    pt = ref.mul(m, ref.G)
+    ks = [ref.N - j for j in range(1, 41)]
+    for k in ks:
+        want = ref.encode(ref.mul(k * m, ref.G))
+        assert c.scalar_mult(b32(k), ref.encode(pt)) == want, k
+        assert c.scalar_base_mult(b32(k)) == ref.encode(ref.mul(k, ref.G)), k
+        assert c.static_agree(b32(k), ref.encode(pt)) == want[1:33]
+    out = c.scalar_mult_batch(b32(ref.N - 6), [ref.encode(pt)] * 3)
+    assert out == ref.encode(ref.mul((ref.N - 6) * m, ref.G)) * 3
+
+
 def test_random_scalar_mult_against_reference(dispatch: str) -> None:
     for _ in range(8):
         k, pt = rand_scalar(), rand_point()
@@ -380,3 +394,56 @@ def test_scalar_arithmetic(dispatch: str) -> None:
         c.scalar_inv(b32(0))
     with pytest.raises(ValueError, match="at most 64 bytes"):
         c.scalar_reduce(bytes(65))
+
+
+@given(
+    data=st.one_of(
+        st.binary(min_size=65, max_size=65), st.binary(min_size=33, max_size=33), st.binary(max_size=70)
+    )
+)
+def test_law_decode_never_returns_an_off_curve_point(data: bytes) -> None:
+    try:
+        out = c.decode_point(data)
+    except exceptions.InvalidPoint:
+        return
+    assert ref.on_curve(ref.decode(out))
+    if len(data) == 65:
+        assert out == data
+
+
+@given(x=st.integers(min_value=0, max_value=ref.P - 1), odd=st.booleans())
+def test_law_compressed_decode_matches_reference(x: int, odd: bool) -> None:
+    enc = bytes([3 if odd else 2]) + b32(x)
+    try:
+        want = ref.encode(ref.decode(enc))
+    except ValueError:
+        with pytest.raises(exceptions.InvalidPoint, match="not on the SM2 curve"):
+            c.decode_point(enc)
+        return
+    assert c.decode_point(enc) == want
+
+
+def test_concurrent_use_from_threads() -> None:
+    # the GIL is released: several threads sign, verify and multiply at once (per-thread
+    # blinding pools, the shared key cache, GMP) and every result is checked
+    errors: list[BaseException] = []
+    g = c.generator()
+
+    def worker(seed: int) -> None:
+        try:
+            for i in range(15):
+                d = (seed * 1000 + i) % (ref.N - 2) + 1
+                pub = c.public_key(b32(d))
+                sig = c.sign(b32(d), b"t", UID, pub=pub)
+                c.verify(pub, b"t", UID, sig)
+                assert c.scalar_mult(b32(d), g) == pub
+                assert c.scalar_mult_batch(b32(d), [g, g]) == pub * 2
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

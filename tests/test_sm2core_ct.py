@@ -44,6 +44,7 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "-o",
         str(exe),
         "-lcrypto",
+        "-lgmp",
         "-lpthread",
     ]
     subprocess.run(cmd, check=True, capture_output=True, text=True)

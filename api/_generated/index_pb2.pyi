@@ -81,34 +81,46 @@ class RecordLookupResult(_message.Message):
     receipt: _common_pb2.Receipt
     def __init__(self, receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ...) -> None: ...
 
+class SnapshotInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SnapshotInfo(_message.Message):
+    __slots__ = ("bits", "bucket_size", "slot_cap", "checkpoint")
+    BITS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_CAP_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    bits: int
+    bucket_size: int
+    slot_cap: int
+    checkpoint: _common_pb2.Checkpoint
+    def __init__(self, bits: _Optional[int] = ..., bucket_size: _Optional[int] = ..., slot_cap: _Optional[int] = ..., checkpoint: _Optional[_Union[_common_pb2.Checkpoint, _Mapping]] = ...) -> None: ...
+
 class BucketRequest(_message.Message):
-    __slots__ = ("request", "bucket")
-    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("token", "bucket")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     BUCKET_FIELD_NUMBER: _ClassVar[int]
-    request: _common_pb2.SignedRequest
+    token: bytes
     bucket: int
-    def __init__(self, request: _Optional[_Union[_common_pb2.SignedRequest, _Mapping]] = ..., bucket: _Optional[int] = ...) -> None: ...
+    def __init__(self, token: _Optional[bytes] = ..., bucket: _Optional[int] = ...) -> None: ...
 
 class BucketResponse(_message.Message):
-    __slots__ = ("tags", "slot_tree_root", "snapshot_path", "bucket_size", "checkpoint")
+    __slots__ = ("tags", "slot_tree_root", "snapshot_path")
     TAGS_FIELD_NUMBER: _ClassVar[int]
     SLOT_TREE_ROOT_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_PATH_FIELD_NUMBER: _ClassVar[int]
-    BUCKET_SIZE_FIELD_NUMBER: _ClassVar[int]
-    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     tags: _containers.RepeatedScalarFieldContainer[bytes]
     slot_tree_root: bytes
     snapshot_path: _containers.RepeatedScalarFieldContainer[bytes]
-    bucket_size: int
-    checkpoint: _common_pb2.Checkpoint
-    def __init__(self, tags: _Optional[_Iterable[bytes]] = ..., slot_tree_root: _Optional[bytes] = ..., snapshot_path: _Optional[_Iterable[bytes]] = ..., bucket_size: _Optional[int] = ..., checkpoint: _Optional[_Union[_common_pb2.Checkpoint, _Mapping]] = ...) -> None: ...
+    def __init__(self, tags: _Optional[_Iterable[bytes]] = ..., slot_tree_root: _Optional[bytes] = ..., snapshot_path: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class OtMessage(_message.Message):
-    __slots__ = ("session", "step", "payload")
-    SESSION_FIELD_NUMBER: _ClassVar[int]
-    STEP_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("token", "bucket", "payload")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
-    session: bytes
-    step: int
+    token: bytes
+    bucket: int
     payload: bytes
-    def __init__(self, session: _Optional[bytes] = ..., step: _Optional[int] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, token: _Optional[bytes] = ..., bucket: _Optional[int] = ..., payload: _Optional[bytes] = ...) -> None: ...

@@ -54,6 +54,11 @@ class IndexStub:
                 request_serializer=index__pb2.RecordLookupRequest.SerializeToString,
                 response_deserializer=index__pb2.RecordLookupResult.FromString,
                 _registered_method=True)
+        self.GetSnapshotInfo = channel.unary_unary(
+                '/riskshare.v1.Index/GetSnapshotInfo',
+                request_serializer=index__pb2.SnapshotInfoRequest.SerializeToString,
+                response_deserializer=index__pb2.SnapshotInfo.FromString,
+                _registered_method=True)
         self.GetBucket = channel.unary_unary(
                 '/riskshare.v1.Index/GetBucket',
                 request_serializer=index__pb2.BucketRequest.SerializeToString,
@@ -98,9 +103,16 @@ class IndexServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetBucket(self, request, context):
-        """Broker, oblivious mode (completes with the OT suite).
+    def GetSnapshotInfo(self, request, context):
+        """Broker, oblivious mode: the snapshot's shape, then with one paid evaluation (its platform
+        receipt is a one-time token) one bucket's tag list and one 1-of-N OT of that bucket's slots.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBucket(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -133,6 +145,11 @@ def add_IndexServicer_to_server(servicer, server):
                     servicer.RecordLookup,
                     request_deserializer=index__pb2.RecordLookupRequest.FromString,
                     response_serializer=index__pb2.RecordLookupResult.SerializeToString,
+            ),
+            'GetSnapshotInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSnapshotInfo,
+                    request_deserializer=index__pb2.SnapshotInfoRequest.FromString,
+                    response_serializer=index__pb2.SnapshotInfo.SerializeToString,
             ),
             'GetBucket': grpc.unary_unary_rpc_method_handler(
                     servicer.GetBucket,
@@ -253,6 +270,33 @@ class Index:
             '/riskshare.v1.Index/RecordLookup',
             index__pb2.RecordLookupRequest.SerializeToString,
             index__pb2.RecordLookupResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSnapshotInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.v1.Index/GetSnapshotInfo',
+            index__pb2.SnapshotInfoRequest.SerializeToString,
+            index__pb2.SnapshotInfo.FromString,
             options,
             channel_credentials,
             insecure,

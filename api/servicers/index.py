@@ -12,6 +12,7 @@ from api._generated import index_pb2, index_pb2_grpc
 from api.errors import BadRequest, NotFound
 from api.platform import Platform
 from api.servicers import guarded
+from ledger.checkpoint import SignedCheckpoint
 from ledger.entry import Kind
 
 SYNC_CHUNK = 8192  # index operations per streamed message (≈ 2.7 MB)
@@ -78,6 +79,60 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
                 if last:
                     return
                 pos = stop
+        except Exception as exc:
+            context.abort(errors.status_for(exc), errors.message_for(exc))
+
+    @guarded
+    def Revoke(
+        self, request: index_pb2.RevokeRequest, context: grpc.ServicerContext
+    ) -> index_pb2.RevokeResult:
+        raw, sigs = convert.from_signed_request(request.request)
+        n, receipt = self.platform.revoke(
+            raw, sigs, [bytes(e) for e in request.entry_ids], [bytes(t) for t in request.secrets]
+        )
+        return index_pb2.RevokeResult(revoked=n, receipt=convert.receipt(receipt))
+
+    def _witnessed(self) -> tuple[SignedCheckpoint, dict[int, bytes]]:
+        w = self.platform.witnessed()
+        if w is None:
+            raise NotFound("no witnessed checkpoint yet: auditors have not co-signed")
+        return w
+
+    @guarded
+    def GetSnapshotInfo(
+        self, request: index_pb2.SnapshotInfoRequest, context: grpc.ServicerContext
+    ) -> index_pb2.SnapshotInfo:
+        signed, cosigs = self._witnessed()
+        snap = self.platform.snapshot_for(signed.checkpoint.index_size)
+        return index_pb2.SnapshotInfo(
+            bits=snap.bits,
+            bucket_size=snap.bucket_size,
+            slot_cap=snap.cap,
+            checkpoint=convert.checkpoint(signed, cosigs),
+        )
+
+    @guarded
+    def GetBucket(
+        self, request: index_pb2.BucketRequest, context: grpc.ServicerContext
+    ) -> index_pb2.BucketResponse:
+        signed, _ = self._witnessed()
+        proof = self.platform.bucket(bytes(request.token), signed.checkpoint.index_size, request.bucket)
+        return index_pb2.BucketResponse(
+            tags=list(proof.tags), slot_tree_root=proof.slot_root, snapshot_path=list(proof.path)
+        )
+
+    def ObliviousTransfer(
+        self, request_iterator: Iterator[index_pb2.OtMessage], context: grpc.ServicerContext
+    ) -> Iterator[index_pb2.OtMessage]:
+        try:
+            first = next(request_iterator)
+            signed, _ = self._witnessed()
+            sender = self.platform.ot_sender(bytes(first.token), signed.checkpoint.index_size, first.bucket)
+            yield index_pb2.OtMessage(payload=sender.start())
+            second = next(request_iterator)
+            yield index_pb2.OtMessage(payload=sender.finish(bytes(second.payload)))
+        except StopIteration:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the OT stream ended early")
         except Exception as exc:
             context.abort(errors.status_for(exc), errors.message_for(exc))
 

@@ -107,11 +107,3 @@ class MemoryStorage:
 
     def close(self) -> None:
         pass
-
-    # -- test seams: simulate tampering with the stored data -----------------------------------
-
-    def _tamper_entry(self, index: int, body: bytes | None) -> None:
-        if body is None:
-            del self._entries[index]
-        else:
-            self._entries[index] = (body, self._entries[index][1])

@@ -6,10 +6,14 @@
  *
  * Conventions: points cross into Python as 33-byte compressed SEC1 encodings, concatenated for
  * batches; scalars as 32 big-endian bytes. Every batch crosses into C once and runs without the
- * GIL. Secrets (scalars, hash-to-curve inputs) never steer a branch or a memory index in this
- * file or in ec_field.c; the OpenSSL backend is constant time for single-point k*P and k*G. */
+ * GIL. Secrets (scalars, hash-to-curve inputs, blinded points) never steer a branch or a memory
+ * index in this file, ec_h2c.c or ec_field.c, except validity checks whose outcome is public (a
+ * scalar out of range, a point off the curve); tests/ct/ec_ct.c checks the hash-to-curve and
+ * scalar paths under valgrind. OpenSSL's single-point k*P and k*G are constant time (nistz256's
+ * windowed code, the ladder of its generic code). */
 #include "rs.h"
 #include "ec_curve.h"
+#include "ec_h2c.h"
 
 #include <openssl/bn.h>
 #include <openssl/obj_mac.h>
@@ -19,7 +23,6 @@ static rs_ec_curve curves[EC_CURVE_COUNT];
 static int curves_ready;
 
 #define EC_MAX_BATCH (1u << 22)
-#define H2F_L 48 /* hash_to_field's L for both suites: ceil((256 + 128) / 8) */
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
@@ -72,259 +75,7 @@ static int scalars_ok(const rs_ec_curve *c, const uint8_t *k, size_t n)
     return ok != 0;
 }
 
-/* ---- expand_message_xmd and hash_to_field (RFC 9380, 5.3.1 and 5.2) ------------------------- */
-
-static int md_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *a, size_t alen, const uint8_t *b,
-                   size_t blen, const uint8_t *c, size_t clen, const uint8_t *d, size_t dlen, uint8_t out[32])
-{
-    unsigned int olen = 0;
-    return EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, a, alen) == 1 &&
-           EVP_DigestUpdate(ctx, b, blen) == 1 && EVP_DigestUpdate(ctx, c, clen) == 1 &&
-           EVP_DigestUpdate(ctx, d, dlen) == 1 && EVP_DigestFinal_ex(ctx, out, &olen) == 1 && olen == 32;
-}
-
-/* Both suites' hashes have b_in_bytes = 32 and s_in_bytes = 64. */
-static int expand_xmd(const EVP_MD *md, EVP_MD_CTX *ctx, const uint8_t *msg, size_t msglen, const uint8_t *dst,
-                      size_t dstlen, uint8_t *out, size_t len)
-{
-    static const uint8_t zpad[64] = {0};
-    static const char oversize[] = "H2C-OVERSIZE-DST-";
-    uint8_t dsth[32], dst_prime[256], b0[32], bi[32], tmp[32];
-    size_t ell = (len + 31) / 32;
-    if (len == 0 || len > 65535 || ell > 255)
-        return 0;
-    if (dstlen > 255) {
-        if (!md_hash(ctx, md, (const uint8_t *)oversize, sizeof oversize - 1, dst, dstlen, NULL, 0, NULL, 0,
-                     dsth))
-            return 0;
-        dst = dsth;
-        dstlen = 32;
-    }
-    memcpy(dst_prime, dst, dstlen);
-    dst_prime[dstlen] = (uint8_t)dstlen;
-    size_t dplen = dstlen + 1;
-    uint8_t lib[3] = {(uint8_t)(len >> 8), (uint8_t)len, 0};
-    if (!md_hash(ctx, md, zpad, 64, msg, msglen, lib, 3, dst_prime, dplen, b0))
-        return 0;
-    uint8_t idx = 1;
-    if (!md_hash(ctx, md, b0, 32, &idx, 1, dst_prime, dplen, NULL, 0, bi))
-        return 0;
-    for (size_t i = 1;; i++) {
-        size_t take = len - 32 * (i - 1) < 32 ? len - 32 * (i - 1) : 32;
-        memcpy(out + 32 * (i - 1), bi, take);
-        if (i == ell)
-            break;
-        for (int j = 0; j < 32; j++)
-            tmp[j] = b0[j] ^ bi[j];
-        idx = (uint8_t)(i + 1);
-        if (!md_hash(ctx, md, tmp, 32, &idx, 1, dst_prime, dplen, NULL, 0, bi))
-            return 0;
-    }
-    rs_secure_zero(b0, sizeof b0);
-    rs_secure_zero(bi, sizeof bi);
-    rs_secure_zero(tmp, sizeof tmp);
-    return 1;
-}
-
-/* count elements of GF(m) (m = p or n) into u. */
-static int hash_to_field(const rs_ec_curve *c, EVP_MD_CTX *ctx, const ec_mont *m, const uint8_t *msg,
-                         size_t msglen, const uint8_t *dst, size_t dstlen, size_t count, ec_fe *u)
-{
-    uint8_t buf[H2F_L * 2];
-    if (count > 2 || !expand_xmd(c->md, ctx, msg, msglen, dst, dstlen, buf, H2F_L * count))
-        return 0;
-    for (size_t i = 0; i < count; i++)
-        ec_fe_from_wide48(m, &u[i], buf + H2F_L * i);
-    rs_secure_zero(buf, sizeof buf);
-    return 1;
-}
-
-/* ---- simplified SWU (RFC 9380, 6.6.2 with the straight-line code of F.2 and F.2.1.2) --------- */
-
-typedef struct {
-    ec_fe x, y, z; /* homogeneous projective: (X / Z, Y / Z) */
-} ec_proj;
-
-/* (is_square mask, y): y = sqrt(u / v) if u / v is square, else sqrt(Z * u / v). */
-static uint64_t sqrt_ratio(const rs_ec_curve *c, ec_fe *y, const ec_fe *u, const ec_fe *v)
-{
-    const ec_mont *f = &c->fp;
-    ec_fe tv1, tv2, tv3, y1, y2;
-    ec_fe_sqr(f, &tv1, v);
-    ec_fe_mul(f, &tv2, u, v);
-    ec_fe_mul(f, &tv1, &tv1, &tv2);
-    ec_fe_pow(f, &y1, &tv1, c->c1);
-    ec_fe_mul(f, &y1, &y1, &tv2);
-    ec_fe_mul(f, &y2, &y1, &c->c2);
-    ec_fe_sqr(f, &tv3, &y1);
-    ec_fe_mul(f, &tv3, &tv3, v);
-    uint64_t is_qr = ec_fe_eq(&tv3, u);
-    *y = y2;
-    ec_fe_cmov(y, &y1, is_qr);
-    return is_qr;
-}
-
-static void map_to_curve(const rs_ec_curve *c, ec_proj *out, const ec_fe *u)
-{
-    const ec_mont *f = &c->fp;
-    ec_fe tv1, tv2, tv3, tv4, tv5, tv6, x, y, y1, t;
-    ec_fe_sqr(f, &tv1, u);
-    ec_fe_mul(f, &tv1, &c->z, &tv1);
-    ec_fe_sqr(f, &tv2, &tv1);
-    ec_fe_add(f, &tv2, &tv2, &tv1);
-    ec_fe_add(f, &tv3, &tv2, &f->one);
-    ec_fe_mul(f, &tv3, &c->b, &tv3);
-    ec_fe_neg(f, &t, &tv2);
-    tv4 = c->z;
-    ec_fe_cmov(&tv4, &t, ~ec_fe_is_zero(&tv2));
-    ec_fe_mul(f, &tv4, &c->a, &tv4);
-    ec_fe_sqr(f, &tv2, &tv3);
-    ec_fe_sqr(f, &tv6, &tv4);
-    ec_fe_mul(f, &tv5, &c->a, &tv6);
-    ec_fe_add(f, &tv2, &tv2, &tv5);
-    ec_fe_mul(f, &tv2, &tv2, &tv3);
-    ec_fe_mul(f, &tv6, &tv6, &tv4);
-    ec_fe_mul(f, &tv5, &c->b, &tv6);
-    ec_fe_add(f, &tv2, &tv2, &tv5);
-    ec_fe_mul(f, &x, &tv1, &tv3);
-    uint64_t is_gx1_square = sqrt_ratio(c, &y1, &tv2, &tv6);
-    ec_fe_mul(f, &y, &tv1, u);
-    ec_fe_mul(f, &y, &y, &y1);
-    ec_fe_cmov(&x, &tv3, is_gx1_square);
-    ec_fe_cmov(&y, &y1, is_gx1_square);
-    uint64_t flip = ec_fe_sgn0(f, u) ^ ec_fe_sgn0(f, &y);
-    ec_fe_neg(f, &t, &y);
-    ec_fe_cmov(&y, &t, (uint64_t)0 - flip);
-    /* x = x / tv4 stays a fraction: (x : y * tv4 : tv4) */
-    out->x = x;
-    ec_fe_mul(f, &out->y, &y, &tv4);
-    out->z = tv4;
-}
-
-/* Complete addition for a = -3 (Renes, Costello, Batina 2016, Algorithm 4): no exceptional
- * cases, so no branch on the points. */
-static void proj_add(const rs_ec_curve *c, ec_proj *r, const ec_proj *p, const ec_proj *q)
-{
-    const ec_mont *f = &c->fp;
-    const ec_fe *b = &c->b;
-    ec_fe t0, t1, t2, t3, t4, X3, Y3, Z3;
-    ec_fe_mul(f, &t0, &p->x, &q->x);
-    ec_fe_mul(f, &t1, &p->y, &q->y);
-    ec_fe_mul(f, &t2, &p->z, &q->z);
-    ec_fe_add(f, &t3, &p->x, &p->y);
-    ec_fe_add(f, &t4, &q->x, &q->y);
-    ec_fe_mul(f, &t3, &t3, &t4);
-    ec_fe_add(f, &t4, &t0, &t1);
-    ec_fe_sub(f, &t3, &t3, &t4);
-    ec_fe_add(f, &t4, &p->y, &p->z);
-    ec_fe_add(f, &X3, &q->y, &q->z);
-    ec_fe_mul(f, &t4, &t4, &X3);
-    ec_fe_add(f, &X3, &t1, &t2);
-    ec_fe_sub(f, &t4, &t4, &X3);
-    ec_fe_add(f, &X3, &p->x, &p->z);
-    ec_fe_add(f, &Y3, &q->x, &q->z);
-    ec_fe_mul(f, &X3, &X3, &Y3);
-    ec_fe_add(f, &Y3, &t0, &t2);
-    ec_fe_sub(f, &Y3, &X3, &Y3);
-    ec_fe_mul(f, &Z3, b, &t2);
-    ec_fe_sub(f, &X3, &Y3, &Z3);
-    ec_fe_add(f, &Z3, &X3, &X3);
-    ec_fe_add(f, &X3, &X3, &Z3);
-    ec_fe_sub(f, &Z3, &t1, &X3);
-    ec_fe_add(f, &X3, &t1, &X3);
-    ec_fe_mul(f, &Y3, b, &Y3);
-    ec_fe_add(f, &t1, &t2, &t2);
-    ec_fe_add(f, &t2, &t1, &t2);
-    ec_fe_sub(f, &Y3, &Y3, &t2);
-    ec_fe_sub(f, &Y3, &Y3, &t0);
-    ec_fe_add(f, &t1, &Y3, &Y3);
-    ec_fe_add(f, &Y3, &t1, &Y3);
-    ec_fe_add(f, &t1, &t0, &t0);
-    ec_fe_add(f, &t0, &t1, &t0);
-    ec_fe_sub(f, &t0, &t0, &t2);
-    ec_fe_mul(f, &t1, &t4, &Y3);
-    ec_fe_mul(f, &t2, &t0, &Y3);
-    ec_fe_mul(f, &Y3, &X3, &Z3);
-    ec_fe_add(f, &Y3, &Y3, &t2);
-    ec_fe_mul(f, &X3, &X3, &t3);
-    ec_fe_sub(f, &X3, &X3, &t1);
-    ec_fe_mul(f, &Z3, &Z3, &t4);
-    ec_fe_mul(f, &t1, &t3, &t0);
-    ec_fe_add(f, &Z3, &Z3, &t1);
-    r->x = X3;
-    r->y = Y3;
-    r->z = Z3;
-}
-
-/* Affine x || y of a projective point; returns an all-ones mask unless it is at infinity. */
-static uint64_t proj_to_xy(const rs_ec_curve *c, uint8_t xy[64], const ec_proj *p)
-{
-    const ec_mont *f = &c->fp;
-    ec_fe zi, x, y;
-    uint64_t finite = ~ec_fe_is_zero(&p->z);
-    ec_fe_inv(f, &zi, &p->z);
-    ec_fe_mul(f, &x, &p->x, &zi);
-    ec_fe_mul(f, &y, &p->y, &zi);
-    ec_fe_to_bytes(f, xy, &x);
-    ec_fe_to_bytes(f, xy + 32, &y);
-    return finite;
-}
-
-/* Affine x || y of n projective points with one inversion (Montgomery's trick); constant time.
- * Returns an all-ones mask unless one of them is the point at infinity. `tmp` holds n elements. */
-static uint64_t batch_to_xy(const rs_ec_curve *c, uint8_t *xy, const ec_proj *p, size_t n, ec_fe *tmp)
-{
-    const ec_mont *f = &c->fp;
-    uint64_t finite = ~(uint64_t)0;
-    ec_fe acc = f->one, inv, zi, t;
-    for (size_t i = 0; i < n; i++) {
-        ec_fe z = p[i].z;
-        uint64_t zero = ec_fe_is_zero(&z);
-        finite &= ~zero;
-        ec_fe_cmov(&z, &f->one, zero);
-        tmp[i] = acc; /* product of z_0 .. z_{i-1} */
-        ec_fe_mul(f, &acc, &acc, &z);
-    }
-    ec_fe_inv(f, &inv, &acc);
-    for (size_t i = n; i-- > 0;) {
-        ec_fe z = p[i].z;
-        ec_fe_cmov(&z, &f->one, ec_fe_is_zero(&z));
-        ec_fe_mul(f, &zi, &inv, &tmp[i]);
-        ec_fe_mul(f, &inv, &inv, &z);
-        ec_fe_mul(f, &t, &p[i].x, &zi);
-        ec_fe_to_bytes(f, xy + 64 * i, &t);
-        ec_fe_mul(f, &t, &p[i].y, &zi);
-        ec_fe_to_bytes(f, xy + 64 * i + 32, &t);
-    }
-    return finite;
-}
-
-/* hash_to_curve (RO) of msg as a projective point (cofactor 1: clear_cofactor is the identity). */
-static int hash_to_curve(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_t *msg, size_t msglen,
-                         const uint8_t *dst, size_t dstlen, ec_proj *r)
-{
-    ec_fe u[2];
-    ec_proj q0, q1;
-    if (!hash_to_field(c, ctx, &c->fp, msg, msglen, dst, dstlen, 2, u))
-        return RS_ERR_INTERNAL;
-    map_to_curve(c, &q0, &u[0]);
-    map_to_curve(c, &q1, &u[1]);
-    proj_add(c, r, &q0, &q1);
-    rs_secure_zero(u, sizeof u);
-    return RS_OK;
-}
-
 /* ---- point encoding --------------------------------------------------------------------------- */
-
-static void rhs(const rs_ec_curve *c, ec_fe *r, const ec_fe *x)
-{
-    const ec_mont *f = &c->fp;
-    ec_fe t;
-    ec_fe_sqr(f, &t, x);
-    ec_fe_add(f, &t, &t, &c->a);
-    ec_fe_mul(f, &t, &t, x);
-    ec_fe_add(f, r, &t, &c->b);
-}
 
 /* Compressed SEC1 -> x || y; RS_ERR_POINT unless it is a canonical encoding of a curve point. */
 static int decode_point(const rs_ec_curve *c, const uint8_t in[33], uint8_t xy[64])
@@ -335,7 +86,7 @@ static int decode_point(const rs_ec_curve *c, const uint8_t in[33], uint8_t xy[6
         return RS_ERR_POINT;
     if (!ec_fe_from_bytes(f, &x, in + 1))
         return RS_ERR_POINT;
-    rhs(c, &y2, &x);
+    rs_ec_rhs(c, &y2, &x);
     ec_fe_pow(f, &y, &y2, c->sqrt_e);
     ec_fe_sqr(f, &t, &y);
     if (!ec_fe_eq(&t, &y2))
@@ -352,6 +103,8 @@ static int decode_point(const rs_ec_curve *c, const uint8_t in[33], uint8_t xy[6
 
 static int decode_points(const rs_ec_curve *c, const uint8_t *in, size_t n, uint8_t *xy)
 {
+    if (c->backend->decode != NULL)
+        return c->backend->decode(c, in, n, xy);
     for (size_t i = 0; i < n; i++)
         if (decode_point(c, in + 33 * i, xy + 64 * i) != RS_OK)
             return RS_ERR_POINT;
@@ -375,7 +128,7 @@ static int xy_to_proj(const rs_ec_curve *c, ec_proj *p, const uint8_t xy[64])
 {
     ec_fe y2, r;
     uint64_t ok = ec_fe_from_bytes(&c->fp, &p->x, xy) & ec_fe_from_bytes(&c->fp, &p->y, xy + 32);
-    rhs(c, &r, &p->x);
+    rs_ec_rhs(c, &r, &p->x);
     ec_fe_sqr(&c->fp, &y2, &p->y);
     ok &= ec_fe_eq(&y2, &r);
     p->z = c->fp.one;
@@ -397,9 +150,9 @@ static int add_points(const rs_ec_curve *c, size_t n, const uint8_t *a, const ui
             goto done;
         if (sign < 0)
             ec_fe_neg(&c->fp, &q.y, &q.y);
-        proj_add(c, &r[i], &p, &q);
+        rs_ec_proj_add(c, &r[i], &p, &q);
     }
-    status = batch_to_xy(c, out, r, n, tmp) ? RS_OK : RS_ERR_POINT;
+    status = rs_ec_batch_to_xy(c, out, r, n, tmp) ? RS_OK : RS_ERR_POINT;
 done:
     if (r != NULL) {
         rs_secure_zero(r, sizeof(ec_proj) * (n ? n : 1));
@@ -698,7 +451,7 @@ static int composite_scalars(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_
         memcpy(buf + o, "Composite", 9);
         o += 9;
         ec_fe s;
-        if (!hash_to_field(c, ctx, &c->fn, buf, o, dst, dstlen, 1, &s))
+        if (!rs_ec_hash_to_field(c, ctx, &c->fn, buf, o, dst, dstlen, 1, &s))
             return RS_ERR_INTERNAL;
         ec_fe_to_bytes(&c->fn, d + 32 * i, &s);
     }
@@ -759,7 +512,7 @@ static PyObject *py_ec_expand_xmd(PyObject *self, PyObject *args)
     ctx = EVP_MD_CTX_new();
     if (res == NULL || ctx == NULL)
         goto done;
-    if (!expand_xmd(c->md, ctx, msg.buf, (size_t)msg.len, dst.buf, (size_t)dst.len, (uint8_t *)PyBytes_AS_STRING(res),
+    if (!rs_ec_expand_xmd(c->md, ctx, msg.buf, (size_t)msg.len, dst.buf, (size_t)dst.len, (uint8_t *)PyBytes_AS_STRING(res),
                     (size_t)len)) {
         Py_CLEAR(res);
         rs_raise_openssl("expand_message_xmd");
@@ -793,7 +546,7 @@ static PyObject *py_ec_hash_to_field(PyObject *self, PyObject *args)
         goto done;
     }
     const ec_mont *m = to_scalar ? &c->fn : &c->fp;
-    if (!hash_to_field(c, ctx, m, msg.buf, (size_t)msg.len, dst.buf, (size_t)dst.len, (size_t)count, u)) {
+    if (!rs_ec_hash_to_field(c, ctx, m, msg.buf, (size_t)msg.len, dst.buf, (size_t)dst.len, (size_t)count, u)) {
         rs_raise_openssl("hash_to_field");
         goto done;
     }
@@ -832,8 +585,8 @@ static PyObject *py_ec_map_to_curve(PyObject *self, PyObject *args)
         rs_raise(RS_ERR_VALUE, "field element out of range");
         goto done;
     }
-    map_to_curve(c, &q, &u);
-    if (!proj_to_xy(c, xy, &q)) {
+    rs_ec_map_to_curve(c, &q, &u);
+    if (!rs_ec_proj_to_xy(c, xy, &q)) {
         rs_raise(RS_ERR_POINT, "map_to_curve reached the point at infinity");
         goto done;
     }
@@ -860,7 +613,7 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     ec_fe *tmp = NULL;
     EVP_MD_CTX *ctx = NULL;
     size_t n = 0;
-    int have_sc = 0, status = RS_OK;
+    int have_sc = 0, status = RS_OK, h2c_infinity = 0;
     const rs_ec_curve *c = get_curve(id);
     if (c == NULL)
         goto done;
@@ -915,10 +668,12 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     const uint8_t *scal = have_sc ? sc.buf : NULL;
     Py_BEGIN_ALLOW_THREADS
     for (size_t i = 0; i < n && status == RS_OK; i++)
-        status = hash_to_curve(c, ctx, (const uint8_t *)PyBytes_AS_STRING(items[i]), (size_t)PyBytes_GET_SIZE(items[i]),
+        status = rs_ec_hash_to_curve(c, ctx, (const uint8_t *)PyBytes_AS_STRING(items[i]), (size_t)PyBytes_GET_SIZE(items[i]),
                                dst.buf, (size_t)dst.len, &proj[i]);
-    if (status == RS_OK && !batch_to_xy(c, xy, proj, n, tmp))
+    if (status == RS_OK && !rs_ec_batch_to_xy(c, xy, proj, n, tmp)) {
         status = RS_ERR_VALUE; /* hash_to_curve hit the point at infinity (probability ~2^-256) */
+        h2c_infinity = 1;
+    }
     if (status == RS_OK && scal != NULL) {
         if (mode == 0) {
             status = c->backend->mul_each(c, scal, n, xy, xy2);
@@ -936,7 +691,10 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (status != RS_OK) {
         Py_CLEAR(res);
-        raise_status(status);
+        if (h2c_infinity)
+            rs_raise(RS_ERR_VALUE, "InvalidInputError: an input hashes to the identity element");
+        else
+            raise_status(status);
     }
 done:
     if (items != NULL) {
@@ -1836,6 +1594,80 @@ done:
     return res;
 }
 
+/* ec_backend(curve) -> "openssl" | "sm2core"; ec_set_backend(curve, name) switches (tests and the
+ * benchmark cross-check the two). */
+static PyObject *py_ec_backend(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    if (!PyArg_ParseTuple(args, "i:ec_backend", &id))
+        return NULL;
+    const rs_ec_curve *c = get_curve(id);
+    if (c == NULL)
+        return NULL;
+    return PyUnicode_FromString(c->backend == &rs_ec_openssl_backend ? "openssl" : "sm2core");
+}
+
+static PyObject *py_ec_set_backend(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "is:ec_set_backend", &id, &name))
+        return NULL;
+    if (get_curve(id) == NULL)
+        return NULL;
+    if (strcmp(name, "openssl") == 0) {
+        curves[id].backend = &rs_ec_openssl_backend;
+        curves[id].generic_msm = id == EC_CURVE_SM2;
+    } else if (strcmp(name, "sm2core") == 0 && id == EC_CURVE_SM2 && rs_ec_sm2core_backend != NULL) {
+        curves[id].backend = rs_ec_sm2core_backend;
+        curves[id].generic_msm = 0;
+    } else {
+        return rs_raise(RS_ERR_VALUE, "backend not available for this curve");
+    }
+    Py_RETURN_NONE;
+}
+
+/* ec_bench_backend_mul(curve, k, point, iterations): k*P through the curve's backend in a C loop
+ * (the bare rate of whichever core serves the curve). */
+static PyObject *py_ec_bench_backend_mul(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id;
+    Py_buffer kb, pb;
+    Py_ssize_t iters;
+    if (!PyArg_ParseTuple(args, "iy*y*n:ec_bench_backend_mul", &id, &kb, &pb, &iters))
+        return NULL;
+    PyObject *res = NULL;
+    const rs_ec_curve *c = get_curve(id);
+    uint8_t xy[64], out[64];
+    if (c == NULL)
+        goto done;
+    if (kb.len != 32 || pb.len != 33 || iters < 0 || !scalar_ok(c, kb.buf)) {
+        rs_raise(RS_ERR_VALUE, "bad benchmark arguments");
+        goto done;
+    }
+    if (decode_point(c, pb.buf, xy) != RS_OK) {
+        raise_status(RS_ERR_POINT);
+        goto done;
+    }
+    int status = RS_OK;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < iters && status == RS_OK; i++)
+        status = c->backend->mul_each(c, kb.buf, 1, xy, out);
+    Py_END_ALLOW_THREADS
+    if (status != RS_OK) {
+        raise_status(status);
+        goto done;
+    }
+    res = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&pb);
+    return res;
+}
+
 /* ec_set_generic_msm(curve, on): choose the MSM used for public inputs (tests and benchmark). */
 static PyObject *py_ec_set_generic_msm(PyObject *self, PyObject *args)
 {
@@ -1851,6 +1683,9 @@ static PyObject *py_ec_set_generic_msm(PyObject *self, PyObject *args)
 
 PyMethodDef rs_ec_methods[] = {
     {"ec_set_generic_msm", py_ec_set_generic_msm, METH_VARARGS, NULL},
+    {"ec_backend", py_ec_backend, METH_VARARGS, NULL},
+    {"ec_set_backend", py_ec_set_backend, METH_VARARGS, NULL},
+    {"ec_bench_backend_mul", py_ec_bench_backend_mul, METH_VARARGS, NULL},
     {"ec_curve_params", py_ec_curve_params, METH_VARARGS, NULL},
     {"ec_expand_xmd", py_ec_expand_xmd, METH_VARARGS, NULL},
     {"ec_hash_to_field", py_ec_hash_to_field, METH_VARARGS, NULL},
@@ -1873,65 +1708,12 @@ PyMethodDef rs_ec_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* ---- set-up ----------------------------------------------------------------------------------- */
-
-static int curve_setup(rs_ec_curve *c, int id, const char *name, int nid, const EVP_MD *md, uint64_t minus_z)
-{
-    uint8_t buf[32];
-    int ok = 0;
-    BIGNUM *p = BN_new(), *a = BN_new(), *b = BN_new();
-    c->id = id;
-    c->name = name;
-    c->md = md;
-    c->backend = &rs_ec_openssl_backend;
-    c->group = EC_GROUP_new_by_curve_name(nid);
-    if (c->group == NULL || p == NULL || a == NULL || b == NULL || md == NULL)
-        goto done;
-    if (EC_GROUP_get_curve(c->group, p, a, b, NULL) != 1)
-        goto done;
-    if (BN_bn2binpad(p, buf, 32) != 32 || !ec_mont_init(&c->fp, buf))
-        goto done;
-    if (BN_bn2binpad(EC_GROUP_get0_order(c->group), buf, 32) != 32 || !ec_mont_init(&c->fn, buf))
-        goto done;
-    if ((c->fp.m[0] & 3) != 3)
-        goto done; /* sqrt and sqrt_ratio below need p = 3 mod 4 */
-    if (BN_bn2binpad(a, buf, 32) != 32)
-        goto done;
-    ec_fe_from_bytes(&c->fp, &c->a, buf);
-    if (BN_bn2binpad(b, buf, 32) != 32)
-        goto done;
-    ec_fe_from_bytes(&c->fp, &c->b, buf);
-    ec_fe three, t, sq;
-    ec_fe_set_u64(&c->fp, &three, 3);
-    ec_fe_neg(&c->fp, &t, &three);
-    if (!ec_fe_eq(&t, &c->a))
-        goto done; /* A = -3 for both curves: the complete addition formula assumes it */
-    /* c1 = (p - 3) / 4 = p >> 2 and (p + 1) / 4 = c1 + 1 */
-    for (int i = 0; i < 4; i++)
-        c->c1[i] = (c->fp.m[i] >> 2) | (i < 3 ? c->fp.m[i + 1] << 62 : 0);
-    memcpy(c->sqrt_e, c->c1, sizeof c->c1);
-    for (int i = 0; i < 4 && ++c->sqrt_e[i] == 0; i++) {
-    }
-    ec_fe_set_u64(&c->fp, &t, minus_z);
-    ec_fe_neg(&c->fp, &c->z, &t);
-    ec_fe_pow(&c->fp, &c->c2, &t, c->sqrt_e); /* c2 = sqrt(-Z) */
-    ec_fe_sqr(&c->fp, &sq, &c->c2);
-    if (!ec_fe_eq(&sq, &t))
-        goto done;
-    ok = 1;
-done:
-    BN_free(p);
-    BN_free(a);
-    BN_free(b);
-    return ok;
-}
-
 int rs_ec_init(PyObject *module)
 {
     /* Z: RFC 9380 8.2 gives Z = -10 for P-256; for the SM2 curve Z = -9 comes from the procedure
      * of RFC 9380 Appendix H.2 (find_z_sswu), see tests/h2c_reference.py. */
-    if (!curve_setup(&curves[EC_CURVE_P256], EC_CURVE_P256, "P-256", NID_X9_62_prime256v1, EVP_sha256(), 10) ||
-        !curve_setup(&curves[EC_CURVE_SM2], EC_CURVE_SM2, "SM2", NID_sm2, EVP_sm3(), 9)) {
+    if (!rs_ec_curve_setup(&curves[EC_CURVE_P256], EC_CURVE_P256, "P-256", NID_X9_62_prime256v1, EVP_sha256(), 10) ||
+        !rs_ec_curve_setup(&curves[EC_CURVE_SM2], EC_CURVE_SM2, "SM2", NID_sm2, EVP_sm3(), 9)) {
         PyErr_SetString(PyExc_ImportError, "riskshare: EC curve set-up failed");
         return -1;
     }
@@ -1939,6 +1721,13 @@ int rs_ec_init(PyObject *module)
      * Pippenger MSM on ec_field.c; nistz256's windowed one is on par for P-256 (benchmark). */
     curves[EC_CURVE_SM2].generic_msm = 1;
     curves[EC_CURVE_P256].generic_msm = 0;
+    /* the constant-time SM2 core replaces OpenSSL for the SM2 curve when it is in the tree; its
+     * own multi-scalar multiplication (Straus on its faster field code) then beats ours at client
+     * batch sizes and ties at 1,000 (measured on a build with the ec branch) */
+    if (rs_ec_sm2core_backend != NULL && rs_ec_sm2core_init()) {
+        curves[EC_CURVE_SM2].backend = rs_ec_sm2core_backend;
+        curves[EC_CURVE_SM2].generic_msm = 0;
+    }
     curves_ready = 1;
     if (PyModule_AddIntConstant(module, "EC_CURVE_P256", EC_CURVE_P256) < 0 ||
         PyModule_AddIntConstant(module, "EC_CURVE_SM2", EC_CURVE_SM2) < 0 ||

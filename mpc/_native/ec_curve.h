@@ -40,6 +40,8 @@ typedef struct {
     void *(*fixed_new)(const rs_ec_curve *c, const uint8_t xy[64]);
     int (*fixed_mul)(const rs_ec_curve *c, void *table, const uint8_t *k, size_t n, uint8_t *out);
     void (*fixed_free)(void *table);
+    /* Optional: decode n compressed points to x || y with full validation (RS_ERR_POINT). */
+    int (*decode)(const rs_ec_curve *c, const uint8_t *in, size_t n, uint8_t *xy);
 } rs_ec_backend;
 
 struct rs_ec_curve {
@@ -56,5 +58,8 @@ struct rs_ec_curve {
 };
 
 extern const rs_ec_backend rs_ec_openssl_backend;
+/* The SM2 core of area `sm2core` (ec_sm2core.c): NULL unless that core is in the tree. */
+extern const rs_ec_backend *rs_ec_sm2core_backend;
+int rs_ec_sm2core_init(void);
 
 #endif

@@ -1,4 +1,5 @@
 /* Area 'ec': constant-time Montgomery arithmetic modulo a 256-bit modulus (see ec_field.h). */
+#include "rs.h"
 #include "ec_field.h"
 
 #include <string.h>
@@ -39,17 +40,6 @@ static uint64_t sub4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
     return borrow;
 }
 
-static uint64_t add4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
-{
-    uint64_t carry = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 s = (u128)a[i] + b[i] + carry;
-        r[i] = (uint64_t)s;
-        carry = (uint64_t)(s >> 64);
-    }
-    return carry;
-}
-
 static void sel4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t mask)
 {
     /* r = mask ? a : b */
@@ -74,8 +64,188 @@ static void reduce_once(const ec_mont *c, uint64_t x[4])
         carry = (uint64_t)(s_ >> 64);                  \
     } while (0)
 
+#if defined(__x86_64__)
+/* The same CIOS multiplication with mulx and the two carry chains of adcx / adox (BMI2 + ADX),
+ * chosen at run time from rs_cpu. Straight-line code: the only branch-free selection is the final
+ * cmovae. The six accumulator registers rotate by one per round instead of being shifted; the
+ * register that falls off the bottom is zero after the reduction and becomes the new top. */
+static void mul_adx(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
+{
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, lo, hi, zero;
+    __asm__ volatile(
+        "xorl %k[zero], %k[zero]\n\t"
+        "movq 0(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t0]\n\t"
+        "adoxq %[hi], %[t1]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t1]\n\t"
+        "adoxq %[hi], %[t2]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "adcxq %[zero], %[t4]\n\t"
+        "adoxq %[zero], %[t5]\n\t"
+        "adcxq %[zero], %[t5]\n\t"
+        "movq %[t0], %%rdx\n\t"
+        "imulq %[minv], %%rdx\n\t"
+        "xorl %k[zero], %k[zero]\n\t"
+        "mulxq 0(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t0]\n\t"
+        "adoxq %[hi], %[t1]\n\t"
+        "mulxq 8(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t1]\n\t"
+        "adoxq %[hi], %[t2]\n\t"
+        "mulxq 16(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq 24(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "adcxq %[zero], %[t4]\n\t"
+        "adoxq %[zero], %[t5]\n\t"
+        "adcxq %[zero], %[t5]\n\t"
+        "xorl %k[zero], %k[zero]\n\t"
+        "movq 8(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t1]\n\t"
+        "adoxq %[hi], %[t2]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t5]\n\t"
+        "adcxq %[zero], %[t5]\n\t"
+        "adoxq %[zero], %[t0]\n\t"
+        "adcxq %[zero], %[t0]\n\t"
+        "movq %[t1], %%rdx\n\t"
+        "imulq %[minv], %%rdx\n\t"
+        "xorl %k[zero], %k[zero]\n\t"
+        "mulxq 0(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t1]\n\t"
+        "adoxq %[hi], %[t2]\n\t"
+        "mulxq 8(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq 16(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq 24(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t5]\n\t"
+        "adcxq %[zero], %[t5]\n\t"
+        "adoxq %[zero], %[t0]\n\t"
+        "adcxq %[zero], %[t0]\n\t"
+        "xorl %k[zero], %k[zero]\n\t"
+        "movq 16(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t5]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t5]\n\t"
+        "adoxq %[hi], %[t0]\n\t"
+        "adcxq %[zero], %[t0]\n\t"
+        "adoxq %[zero], %[t1]\n\t"
+        "adcxq %[zero], %[t1]\n\t"
+        "movq %[t2], %%rdx\n\t"
+        "imulq %[minv], %%rdx\n\t"
+        "xorl %k[zero], %k[zero]\n\t"
+        "mulxq 0(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t2]\n\t"
+        "adoxq %[hi], %[t3]\n\t"
+        "mulxq 8(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq 16(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t5]\n\t"
+        "mulxq 24(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t5]\n\t"
+        "adoxq %[hi], %[t0]\n\t"
+        "adcxq %[zero], %[t0]\n\t"
+        "adoxq %[zero], %[t1]\n\t"
+        "adcxq %[zero], %[t1]\n\t"
+        "xorl %k[zero], %k[zero]\n\t"
+        "movq 24(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t5]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t5]\n\t"
+        "adoxq %[hi], %[t0]\n\t"
+        "mulxq 24(%[a]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t0]\n\t"
+        "adoxq %[hi], %[t1]\n\t"
+        "adcxq %[zero], %[t1]\n\t"
+        "adoxq %[zero], %[t2]\n\t"
+        "adcxq %[zero], %[t2]\n\t"
+        "movq %[t3], %%rdx\n\t"
+        "imulq %[minv], %%rdx\n\t"
+        "xorl %k[zero], %k[zero]\n\t"
+        "mulxq 0(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t3]\n\t"
+        "adoxq %[hi], %[t4]\n\t"
+        "mulxq 8(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t4]\n\t"
+        "adoxq %[hi], %[t5]\n\t"
+        "mulxq 16(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t5]\n\t"
+        "adoxq %[hi], %[t0]\n\t"
+        "mulxq 24(%[m]), %[lo], %[hi]\n\t"
+        "adcxq %[lo], %[t0]\n\t"
+        "adoxq %[hi], %[t1]\n\t"
+        "adcxq %[zero], %[t1]\n\t"
+        "adoxq %[zero], %[t2]\n\t"
+        "adcxq %[zero], %[t2]\n\t"
+        "movq %[t4], %[lo]\n\t"
+        "movq %[t5], %[hi]\n\t"
+        "movq %[t0], %%rdx\n\t"
+        "movq %[t1], %[t3]\n\t"
+        "subq 0(%[m]), %[lo]\n\t"
+        "sbbq 8(%[m]), %[hi]\n\t"
+        "sbbq 16(%[m]), %%rdx\n\t"
+        "sbbq 24(%[m]), %[t3]\n\t"
+        "sbbq $0, %[t2]\n\t"
+        "cmovaeq %[lo], %[t4]\n\t"
+        "cmovaeq %[hi], %[t5]\n\t"
+        "cmovaeq %%rdx, %[t0]\n\t"
+        "cmovaeq %[t3], %[t1]\n\t"
+        "movq %[t4], 0(%[r])\n\t"
+        "movq %[t5], 8(%[r])\n\t"
+        "movq %[t0], 16(%[r])\n\t"
+        "movq %[t1], 24(%[r])\n\t"
+        : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [t4] "+&r"(t4), [t5] "+&r"(t5),
+          [lo] "=&r"(lo), [hi] "=&r"(hi), [zero] "=&r"(zero)
+        : [a] "r"(a->v), [b] "r"(b->v), [m] "r"(c->m), [r] "r"(r->v), [minv] "rm"(c->m0inv)
+        : "rdx", "cc", "memory");
+}
+#define RS_EC_HAVE_ADX 1
+#endif
+
 void ec_fe_mul(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
 {
+#ifdef RS_EC_HAVE_ADX
+    if (rs_cpu.bmi2 & rs_cpu.adx) {
+        mul_adx(c, r, a, b);
+        return;
+    }
+#endif
     const uint64_t a0 = a->v[0], a1 = a->v[1], a2 = a->v[2], a3 = a->v[3];
     const uint64_t m0 = c->m[0], m1 = c->m[1], m2 = c->m[2], m3 = c->m[3], minv = c->m0inv;
     uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
@@ -128,76 +298,74 @@ void ec_fe_sqr(const ec_mont *c, ec_fe *r, const ec_fe *a)
     ec_fe_mul(c, r, a, a);
 }
 
-void ec_fe_add(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
+static int exp_bit(const uint64_t e[4], int i)
 {
-    uint64_t s[4], d[4];
-    uint64_t carry = add4(s, a->v, b->v);
-    uint64_t borrow = sub4(d, s, c->m);
-    uint64_t ge = carry | (borrow ^ 1);
-    sel4(r->v, d, s, (uint64_t)0 - ge);
-}
-
-void ec_fe_sub(const ec_mont *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
-{
-    uint64_t d[4], mm[4], s[4];
-    uint64_t borrow = sub4(d, a->v, b->v);
-    uint64_t mask = (uint64_t)0 - borrow;
-    for (int i = 0; i < 4; i++)
-        mm[i] = c->m[i] & mask;
-    add4(s, d, mm);
-    memcpy(r->v, s, sizeof s);
-}
-
-void ec_fe_neg(const ec_mont *c, ec_fe *r, const ec_fe *a)
-{
-    ec_fe zero = {{0, 0, 0, 0}};
-    ec_fe_sub(c, r, &zero, a);
-}
-
-uint64_t ec_fe_is_zero(const ec_fe *a)
-{
-    uint64_t x = a->v[0] | a->v[1] | a->v[2] | a->v[3];
-    /* (x | -x) has its top bit set iff x != 0 */
-    return ((x | ((uint64_t)0 - x)) >> 63) - 1;
-}
-
-uint64_t ec_fe_eq(const ec_fe *a, const ec_fe *b)
-{
-    ec_fe d;
-    for (int i = 0; i < 4; i++)
-        d.v[i] = a->v[i] ^ b->v[i];
-    return ec_fe_is_zero(&d);
-}
-
-void ec_fe_cmov(ec_fe *r, const ec_fe *a, uint64_t mask)
-{
-    sel4(r->v, a->v, r->v, mask);
+    return (int)((e[i / 64] >> (i % 64)) & 1);
 }
 
 void ec_fe_pow(const ec_mont *c, ec_fe *r, const ec_fe *a, const uint64_t e[4])
 {
-    /* Fixed 4-bit window; the exponent is public, so skipping zero digits is fine. */
-    ec_fe table[16];
-    table[0] = c->one;
-    table[1] = *a;
-    for (int i = 2; i < 16; i++)
-        ec_fe_mul(c, &table[i], &table[i - 1], a);
+    /* The exponent is public (p - 2, (p - 3) / 4, (p + 1) / 4, n - 2): it may steer branches and
+     * table indices. Runs of ones, which these exponents are made of, are appended in chunks of
+     * 2^j bits: acc = acc^(2^(2^j)) * x[j] with x[j] = a^(2^(2^j) - 1), so a run costs its own
+     * squarings plus one multiplication per chunk (~260 operations for P-256's square root,
+     * against 334 with fixed 4-bit windows). */
+    int top = 255;
+    while (top >= 0 && !exp_bit(e, top))
+        top--;
+    if (top < 0) {
+        *r = c->one;
+        return;
+    }
+    int maxrun = 0;
+    for (int i = top; i >= 0;) {
+        int len = 0;
+        while (i >= 0 && exp_bit(e, i)) {
+            len++;
+            i--;
+        }
+        if (len > maxrun)
+            maxrun = len;
+        while (i >= 0 && !exp_bit(e, i))
+            i--;
+    }
+    int jmax = 0;
+    while (jmax < 5 && (2 << jmax) <= maxrun)
+        jmax++;
+    ec_fe x[6];
+    x[0] = *a;
+    for (int j = 1; j <= jmax; j++) {
+        ec_fe t = x[j - 1];
+        for (int k = 0; k < (1 << (j - 1)); k++)
+            ec_fe_sqr(c, &t, &t);
+        ec_fe_mul(c, &x[j], &t, &x[j - 1]);
+    }
     ec_fe acc = c->one;
     int started = 0;
-    for (int limb = 3; limb >= 0; limb--) {
-        for (int shift = 60; shift >= 0; shift -= 4) {
-            unsigned d = (unsigned)(e[limb] >> shift) & 15;
+    for (int i = top; i >= 0;) {
+        if (!exp_bit(e, i)) {
+            if (started)
+                ec_fe_sqr(c, &acc, &acc);
+            i--;
+            continue;
+        }
+        int len = 0;
+        while (i - len >= 0 && exp_bit(e, i - len))
+            len++;
+        i -= len;
+        while (len > 0) {
+            int j = jmax;
+            while ((1 << j) > len)
+                j--;
             if (started) {
-                for (int k = 0; k < 4; k++)
+                for (int k = 0; k < (1 << j); k++)
                     ec_fe_sqr(c, &acc, &acc);
-            }
-            if (d) {
-                if (started)
-                    ec_fe_mul(c, &acc, &acc, &table[d]);
-                else
-                    acc = table[d];
+                ec_fe_mul(c, &acc, &acc, &x[j]);
+            } else {
+                acc = x[j];
                 started = 1;
             }
+            len -= 1 << j;
         }
     }
     *r = acc;

@@ -4,29 +4,32 @@
  * the SM2 curve on OpenSSL's generic prime-field code, whose single-point k*P and k*G use a
  * constant-time Montgomery ladder. Multi-scalar multiplications with public scalars use
  * EC_POINTs_mul. Called without the GIL: every call makes its own BN_CTX. */
-/* EC_POINTs_mul (the only multi-scalar multiplication libcrypto has) and EC_POINTs_make_affine
- * are deprecated in OpenSSL 3.0 but present throughout 3.x. */
+/* EC_POINTs_mul (the only multi-scalar multiplication libcrypto has), the Jacobian coordinate
+ * accessors and EC_GROUP_precompute_mult are deprecated in OpenSSL 3.0 but present throughout 3.x. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "rs.h"
 #include "ec_curve.h"
 
 #include <openssl/bn.h>
 
+/* x || y (validated by the caller: every point reaching the backend was decoded with the curve
+ * check of ec.c) -> EC_POINT, as Jacobian (x, y, 1) without OpenSSL's second curve check. */
 static int xy_to_point(const rs_ec_curve *c, EC_POINT *p, const uint8_t xy[64], BN_CTX *ctx)
 {
     BN_CTX_start(ctx);
     BIGNUM *x = BN_CTX_get(ctx), *y = BN_CTX_get(ctx);
     int ok = y != NULL && BN_bin2bn(xy, 32, x) && BN_bin2bn(xy + 32, 32, y) &&
-             EC_POINT_set_affine_coordinates(c->group, p, x, y, ctx) == 1;
+             EC_POINT_set_Jprojective_coordinates_GFp(c->group, p, x, y, BN_value_one(), ctx) == 1;
     BN_CTX_end(ctx);
     return ok;
 }
 
-static int point_to_xy(const rs_ec_curve *c, const EC_POINT *p, uint8_t xy[64], BN_CTX *ctx)
+static int point_to_xy(const rs_ec_curve *c, const EC_GROUP *g, const EC_POINT *p, uint8_t xy[64], BN_CTX *ctx)
 {
+    (void)c;
     BN_CTX_start(ctx);
     BIGNUM *x = BN_CTX_get(ctx), *y = BN_CTX_get(ctx);
-    int ok = y != NULL && EC_POINT_get_affine_coordinates(c->group, p, x, y, ctx) == 1 &&
+    int ok = y != NULL && EC_POINT_get_affine_coordinates(g, p, x, y, ctx) == 1 &&
              BN_bn2binpad(x, xy, 32) == 32 && BN_bn2binpad(y, xy + 32, 32) == 32;
     BN_CTX_end(ctx);
     return ok;
@@ -71,15 +74,64 @@ static EC_POINT **new_points(const rs_ec_curve *c, size_t n)
     return pts;
 }
 
-/* Batch-affine the results, then write them out. */
-static int points_out(const rs_ec_curve *c, EC_POINT **pts, size_t n, uint8_t *out, BN_CTX *ctx)
+/* Write the results out as affine x || y: their Jacobian coordinates from OpenSSL, then one
+ * batched inversion on ec_field.c (OpenSSL's nistz256 inverts once per point in
+ * EC_POINT_get_affine_coordinates, even after EC_POINTs_make_affine). Results are never at
+ * infinity here (callers check). */
+static int points_out(const rs_ec_curve *c, const EC_GROUP *g, EC_POINT **pts, size_t n, uint8_t *out, BN_CTX *ctx)
 {
-    if (n > 1 && EC_POINTs_make_affine(c->group, n, pts, ctx) != 1)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!point_to_xy(c, pts[i], out + 64 * i, ctx))
-            return 0;
-    return 1;
+    const ec_mont *f = &c->fp;
+    if (n < 4) {
+        /* a batch of a few: one inversion each in libcrypto (nistz256's is assembly) is cheaper */
+        for (size_t i = 0; i < n; i++)
+            if (!point_to_xy(c, g, pts[i], out + 64 * i, ctx))
+                return 0;
+        return 1;
+    }
+    ec_fe *v = malloc(sizeof(ec_fe) * 4 * (n ? n : 1));
+    uint8_t buf[32];
+    int ok = v != NULL;
+    BN_CTX_start(ctx);
+    BIGNUM *X = BN_CTX_get(ctx), *Y = BN_CTX_get(ctx), *Z = BN_CTX_get(ctx);
+    ok = ok && Z != NULL;
+    /* v[4i] = X, v[4i+1] = Y, v[4i+2] = Z, v[4i+3] = prefix product */
+    ec_fe acc = f->one;
+    for (size_t i = 0; i < n && ok; i++) {
+        ok = EC_POINT_get_Jprojective_coordinates_GFp(g, pts[i], X, Y, Z, ctx) == 1 &&
+             BN_bn2binpad(X, buf, 32) == 32;
+        if (ok)
+            ec_fe_from_bytes(f, &v[4 * i], buf);
+        ok = ok && BN_bn2binpad(Y, buf, 32) == 32;
+        if (ok)
+            ec_fe_from_bytes(f, &v[4 * i + 1], buf);
+        ok = ok && BN_bn2binpad(Z, buf, 32) == 32;
+        if (ok) {
+            ec_fe_from_bytes(f, &v[4 * i + 2], buf);
+            ok = !ec_fe_is_zero(&v[4 * i + 2]);
+            v[4 * i + 3] = acc;
+            ec_fe_mul(f, &acc, &acc, &v[4 * i + 2]);
+        }
+    }
+    BN_CTX_end(ctx);
+    if (ok) {
+        ec_fe inv, zi, zi2, t;
+        ec_fe_inv(f, &inv, &acc);
+        for (size_t i = n; i-- > 0;) {
+            ec_fe_mul(f, &zi, &inv, &v[4 * i + 3]);
+            ec_fe_mul(f, &inv, &inv, &v[4 * i + 2]);
+            ec_fe_sqr(f, &zi2, &zi);
+            ec_fe_mul(f, &t, &v[4 * i], &zi2);
+            ec_fe_to_bytes(f, out + 64 * i, &t);
+            ec_fe_mul(f, &zi2, &zi2, &zi);
+            ec_fe_mul(f, &t, &v[4 * i + 1], &zi2);
+            ec_fe_to_bytes(f, out + 64 * i + 32, &t);
+        }
+    }
+    if (v != NULL) {
+        rs_secure_zero(v, sizeof(ec_fe) * 4 * (n ? n : 1));
+        free(v);
+    }
+    return ok;
 }
 
 static int mul_common(const rs_ec_curve *c, const uint8_t *k, size_t kstride, size_t n, const uint8_t *in,
@@ -110,7 +162,7 @@ static int mul_common(const rs_ec_curve *c, const uint8_t *k, size_t kstride, si
             goto done;
         }
     }
-    status = points_out(c, pts, n, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
+    status = points_out(c, c->group, pts, n, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
 done:
     BN_clear_free(kb);
     EC_POINT_free(p);
@@ -143,7 +195,7 @@ static int ossl_mul_base(const rs_ec_curve *c, const uint8_t k[32], uint8_t out[
         status = RS_ERR_VALUE;
         goto done;
     }
-    status = point_to_xy(c, r, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
+    status = point_to_xy(c, c->group, r, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
 done:
     BN_clear_free(kb);
     EC_POINT_free(r);
@@ -178,7 +230,7 @@ static int ossl_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const uint
         status = RS_ERR_POINT;
         goto done;
     }
-    status = point_to_xy(c, r, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
+    status = point_to_xy(c, c->group, r, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
 done:
     if (ks != NULL) {
         for (size_t i = 0; i < n; i++)
@@ -235,17 +287,7 @@ static int ossl_fixed_mul(const rs_ec_curve *c, void *table, const uint8_t *k, s
             goto done;
         }
     }
-    if (n > 1 && EC_POINTs_make_affine(g, n, pts, ctx) != 1)
-        goto done;
-    status = RS_OK;
-    BN_CTX_start(ctx);
-    BIGNUM *x = BN_CTX_get(ctx), *y = BN_CTX_get(ctx);
-    for (size_t i = 0; i < n && status == RS_OK; i++)
-        if (y == NULL || EC_POINT_get_affine_coordinates(g, pts[i], x, y, ctx) != 1 ||
-            BN_bn2binpad(x, out + 64 * i, 32) != 32 || BN_bn2binpad(y, out + 64 * i + 32, 32) != 32)
-            status = RS_ERR_INTERNAL;
-    BN_CTX_end(ctx);
-    (void)c;
+    status = points_out(c, g, pts, n, out, ctx) ? RS_OK : RS_ERR_INTERNAL;
 done:
     BN_clear_free(kb);
     if (pts != NULL) {
@@ -263,5 +305,5 @@ static void ossl_fixed_free(void *table)
 }
 
 const rs_ec_backend rs_ec_openssl_backend = {
-    ossl_mul_batch, ossl_mul_each, ossl_mul_base, ossl_msm, ossl_fixed_new, ossl_fixed_mul, ossl_fixed_free,
+    ossl_mul_batch, ossl_mul_each, ossl_mul_base, ossl_msm, ossl_fixed_new, ossl_fixed_mul, ossl_fixed_free, NULL,
 };

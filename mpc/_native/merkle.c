@@ -151,12 +151,15 @@ static PyObject *py_node_hash(PyObject *self, PyObject *args)
     return PyBytes_FromStringAndSize((const char *)out, MERKLE_HASH_SIZE);
 }
 
-/* merkle_leaf_hashes(alg, [bytes, ...]) -> concatenated leaf hashes (batch). */
+/* merkle_leaf_hashes(alg, [bytes, ...]) -> concatenated leaf hashes (batch). The buffers are
+ * pinned first, then hashed without the GIL. */
 static PyObject *py_leaf_hashes(PyObject *self, PyObject *args)
 {
     (void)self;
-    int alg;
+    int alg, ok = 1;
     PyObject *seq_in, *seq = NULL, *out = NULL;
+    Py_buffer *bufs = NULL;
+    Py_ssize_t got = 0;
     hasher_t h = {NULL, NULL};
     if (!PyArg_ParseTuple(args, "iO:merkle_leaf_hashes", &alg, &seq_in))
         return NULL;
@@ -166,30 +169,30 @@ static PyObject *py_leaf_hashes(PyObject *self, PyObject *args)
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     if (hasher_open(&h, alg) < 0)
         goto done;
-    if (n > PY_SSIZE_T_MAX / MERKLE_HASH_SIZE) {
+    if (n > PY_SSIZE_T_MAX / MERKLE_HASH_SIZE || (bufs = PyMem_Calloc((size_t)n + 1, sizeof *bufs)) == NULL) {
         PyErr_NoMemory();
         goto done;
     }
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (; got < n; got++)
+        if (PyObject_GetBuffer(items[got], &bufs[got], PyBUF_SIMPLE) < 0)
+            goto done;
     out = PyBytes_FromStringAndSize(NULL, n * MERKLE_HASH_SIZE);
     if (out == NULL)
         goto done;
     uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_buffer b;
-        if (PyObject_GetBuffer(items[i], &b, PyBUF_SIMPLE) < 0) {
-            Py_CLEAR(out);
-            goto done;
-        }
-        int ok = hash3(&h, 0x00, b.buf, (size_t)b.len, NULL, 0, o + i * MERKLE_HASH_SIZE);
-        PyBuffer_Release(&b);
-        if (!ok) {
-            Py_CLEAR(out);
-            rs_raise_openssl("Merkle leaf hash");
-            goto done;
-        }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n && ok; i++)
+        ok = hash3(&h, 0x00, bufs[i].buf, (size_t)bufs[i].len, NULL, 0, o + i * MERKLE_HASH_SIZE);
+    Py_END_ALLOW_THREADS
+    if (!ok) {
+        Py_CLEAR(out);
+        rs_raise_openssl("Merkle leaf hash");
     }
 done:
+    for (Py_ssize_t i = 0; i < got; i++)
+        PyBuffer_Release(&bufs[i]);
+    PyMem_Free(bufs);
     if (h.ctx)
         hasher_close(&h);
     Py_DECREF(seq);

@@ -1207,7 +1207,7 @@ static PyObject *py_cuckoo(PyObject *self, PyObject *args)
     }
     uint32_t *bins = PyMem_RawMalloc(n * 12 + 16);
     int32_t *table = PyMem_RawMalloc((size_t)nbins * 4);
-    uint8_t *hidx = PyMem_RawMalloc(nbins);
+    uint8_t *hidx = PyMem_RawCalloc(nbins, 1); /* empty bins report hash index 0 */
     int32_t *stash = PyMem_RawMalloc((size_t)maxstash * 4 + 4);
     uint8_t *tmp = PyMem_RawMalloc(CHUNK * 16);
     EVP_CIPHER_CTX *h = EVP_CIPHER_CTX_new();
@@ -1284,15 +1284,17 @@ done:
     return res;
 }
 
-/* (table n × len, queries k × len, len) -> k bytes, 1 where the query is in the table. The values
- * are pseudorandom, so their first 8 bytes index an open-addressing table directly. */
+/* (table n × len, queries k × len, len[, want_index]) -> k bytes, 1 where the query is in the table,
+ * or with want_index k int32 table positions (-1 for none). The values are pseudorandom, so their
+ * first 8 bytes index an open-addressing table directly. */
 static PyObject *py_match(PyObject *self, PyObject *args)
 {
     (void)self;
     Py_buffer tb, qb;
     Py_ssize_t len;
+    int want = 0;
     PyObject *out = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*n:ot_match", &tb, &qb, &len))
+    if (!PyArg_ParseTuple(args, "y*y*n|p:ot_match", &tb, &qb, &len, &want))
         return NULL;
     if (len < 8 || len > 64 || tb.len % len != 0 || qb.len % len != 0 || tb.len / len > 0x7ffffffe) {
         rs_raise(RS_ERR_VALUE, "match: values of 8..64 bytes, whole rows");
@@ -1301,7 +1303,7 @@ static PyObject *py_match(PyObject *self, PyObject *args)
     size_t n = (size_t)(tb.len / len), k = (size_t)(qb.len / len), cap = 16;
     while (cap < 2 * n)
         cap <<= 1;
-    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)k);
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(want ? 4 * k : k));
     uint32_t *slots = PyMem_RawCalloc(cap, 4);
     if (!out || !slots) {
         Py_CLEAR(out);
@@ -1326,15 +1328,18 @@ static PyObject *py_match(PyObject *self, PyObject *args)
         uint64_t h;
         memcpy(&h, q + j * l, 8);
         size_t p = (size_t)h & (cap - 1);
-        uint8_t hit = 0;
+        int32_t hit = -1;
         while (slots[p]) {
             if (memcmp(t + (size_t)(slots[p] - 1) * l, q + j * l, l) == 0) {
-                hit = 1;
+                hit = (int32_t)(slots[p] - 1);
                 break;
             }
             p = (p + 1) & (cap - 1);
         }
-        o[j] = hit;
+        if (want)
+            memcpy(o + 4 * j, &hit, 4);
+        else
+            o[j] = hit >= 0;
     }
     Py_END_ALLOW_THREADS
     PyMem_RawFree(slots);
@@ -1397,7 +1402,48 @@ done:
     return out;
 }
 
+/* (cipher, keys k × 16, data k × L) -> k × L, row i XORed with the CTR keystream of key i. */
+static PyObject *py_label_xor(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int cipher;
+    Py_buffer kb, db;
+    PyObject *out = NULL;
+    if (!PyArg_ParseTuple(args, "iy*y*:ot_label_xor", &cipher, &kb, &db))
+        return NULL;
+    if (!parse_cipher(cipher))
+        goto done;
+    size_t k = (size_t)kb.len / 16;
+    if (kb.len % 16 != 0 || (k == 0 && db.len != 0) || (k && (size_t)db.len % k != 0)) {
+        rs_raise(RS_ERR_VALUE, "label_xor: one 16-byte key per equal-sized row");
+        goto done;
+    }
+    size_t L = k ? (size_t)db.len / k : 0;
+    out = PyBytes_FromStringAndSize(db.buf, db.len);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int ok = out && ctx;
+    if (ok) {
+        uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+        const uint8_t *keys = kb.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (size_t i = 0; ok && i < k; i++)
+            ok = ctr_xor(ctx, cipher, keys + 16 * i, 0, o + i * L, L);
+        Py_END_ALLOW_THREADS
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok) {
+        Py_CLEAR(out);
+        if (!PyErr_Occurred())
+            rs_raise_openssl("label encryption");
+    }
+done:
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&db);
+    return out;
+}
+
 PyMethodDef rs_ot_ext_methods[] = {
+    {"ot_label_xor", py_label_xor, METH_VARARGS, "XOR rows with per-row CTR keystreams."},
     {"ot_unique16", py_unique16, METH_O, "First occurrences of distinct 16-byte items."},
     {"ot_match", py_match, METH_VARARGS, "Set membership of pseudorandom values (hash table)."},
     {"ot_transpose", py_transpose, METH_VARARGS, "Transpose a rows x cols bit matrix (LSB-first)."},

@@ -7,6 +7,22 @@
 #include <gmp.h>
 #include <openssl/bn.h>
 
+#define PAI_MIN_BITS 512
+#define PAI_MAX_BITS 8192
+#define PAI_MAX_WORKERS 8
+#define PAI_WINDOW 6
+#define PAI_VERSION 1
+
+extern PyTypeObject pai_PubType, pai_PrivType;
+
+/* Helpers shared by the area's files (paillier.c). */
+void pai_mpz_from_be(mpz_t r, const uint8_t *b, size_t blen);
+void pai_mpz_to_be(uint8_t *b, size_t blen, const mpz_t x);
+int pai_limbs_lt(const mp_limb_t *a, const mp_limb_t *b, size_t L, mp_limb_t *t);
+int pai_check_items(Py_buffer *b, size_t item, size_t *count, const char *what);
+int pai_run_jobs(void *(*fn)(void *), void *jobs, size_t job_size, size_t n);
+size_t pai_clamp_workers(long workers, size_t count);
+
 /* Montgomery context over 64-bit limbs, R = 2^(64 L). `ifma` holds the radix-2^52 form. */
 typedef struct {
     size_t L;

@@ -12,6 +12,7 @@
  * Curves are objects so the tests can run the GB/T 32918 examples on their example curve; every
  * public entry point uses the recommended curve (GB/T 32918.5) unless a test passes another. */
 #include "rs.h"
+#include "sm2core.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -570,11 +571,35 @@ static PyObject *der_sig(const uint8_t r[32], const uint8_t s[32])
 
 /* ---- sign / verify ----------------------------------------------------------------------- */
 
+/* On the recommended curve signing, verification and agreement run on the constant-time core
+ * (sm2core.c); OpenSSL's generic EC code below serves the other curves (the standards' example
+ * curves, for their vectors) and stays as the cross-check in the tests. */
+static int core_sign_digest(const KeyObject *k, const uint8_t e[32], const uint8_t *k_fixed, uint8_t r_out[32],
+                            uint8_t s_out[32], const char **why)
+{
+    uint8_t d[32], sig[64];
+    int st;
+    if (BN_bn2binpad(k->d, d, 32) != 32)
+        return 0;
+    st = k_fixed ? rs_sm2c_sign_digest_with_k(sig, d, e, k_fixed) : rs_sm2c_sign_digest(sig, d, e);
+    rs_secure_zero(d, sizeof d);
+    if (st != RS_SM2C_OK) {
+        if (st == RS_SM2C_ERR_NONCE || st == RS_SM2C_ERR_SCALAR)
+            *why = k_fixed ? "k must be in [1, n-1] and give r != 0, r + k != n, s != 0" : "bad private key";
+        return 0;
+    }
+    memcpy(r_out, sig, 32);
+    memcpy(s_out, sig + 32, 32);
+    return 1;
+}
+
 /* GB/T 32918.2, 6.1, steps A3-A7; k_fixed (tests only) replaces the random nonce. */
 static int sign_digest(const KeyObject *k, const uint8_t e_bytes[32], const uint8_t *k_fixed, uint8_t r_out[32],
                        uint8_t s_out[32], const char **why)
 {
     const CurveObject *c = k->curve;
+    if (c->recommended)
+        return core_sign_digest(k, e_bytes, k_fixed, r_out, s_out, why);
     BN_CTX *ctx = BN_CTX_new();
     EC_POINT *R = EC_POINT_new(c->group);
     BIGNUM *e = NULL, *kk = NULL, *x1 = NULL, *r = NULL, *s = NULL, *t = NULL;
@@ -686,6 +711,13 @@ static int verify_digest(const KeyObject *k, const uint8_t e_bytes[32], const ui
                          const uint8_t s_bytes[32])
 {
     const CurveObject *c = k->curve;
+    if (c->recommended) {
+        uint8_t sig[64];
+        memcpy(sig, r_bytes, 32);
+        memcpy(sig + 32, s_bytes, 32);
+        int st = rs_sm2c_verify_digest(k->pub_enc, e_bytes, sig, 1);
+        return st == RS_SM2C_OK ? 1 : (st == RS_SM2C_ERR_SIGNATURE ? 0 : -1);
+    }
     BN_CTX *ctx = BN_CTX_new();
     EC_POINT *R = EC_POINT_new(c->group);
     int res = -1;
@@ -1045,12 +1077,18 @@ static PyObject *key_exchange(KeyObject *k, PyObject *arg)
     if (!check_peer(k, arg, &peer))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    BN_CTX *ctx = BN_CTX_new();
-    EC_POINT *S = EC_POINT_new(k->curve->group);
-    ok = ctx && S && EC_POINT_mul(k->curve->group, S, NULL, peer->pub, k->d, ctx) == 1 &&
-         !EC_POINT_is_at_infinity(k->curve->group, S) && point_xy(k->curve->group, S, xy, ctx);
-    EC_POINT_clear_free(S);
-    BN_CTX_free(ctx);
+    if (k->curve->recommended) {
+        uint8_t d[32];
+        ok = BN_bn2binpad(k->d, d, 32) == 32 && rs_sm2c_static_agree(xy, d, peer->pub_enc) == RS_SM2C_OK;
+        rs_secure_zero(d, sizeof d);
+    } else {
+        BN_CTX *ctx = BN_CTX_new();
+        EC_POINT *S = EC_POINT_new(k->curve->group);
+        ok = ctx && S && EC_POINT_mul(k->curve->group, S, NULL, peer->pub, k->d, ctx) == 1 &&
+             !EC_POINT_is_at_infinity(k->curve->group, S) && point_xy(k->curve->group, S, xy, ctx);
+        EC_POINT_clear_free(S);
+        BN_CTX_free(ctx);
+    }
     Py_END_ALLOW_THREADS
     if (!ok)
         return rs_raise_openssl("SM2 agreement");

@@ -12,9 +12,20 @@
  * Every function is thread-safe, needs no Python and no GIL (the per-key verification cache has
  * its own mutex). rs_sm2c_init() must have run once (rs_sm2core_init does it at import).
  *
- * Secrets (private keys, nonces, scalars of scalar_mult*) are handled in constant time: no
- * branch and no memory index depends on them (checked under valgrind by tests/ct/sm2core_ct.c).
- * Functions named *_vartime take public inputs only.
+ * Secrets (private keys, nonces, scalars of scalar_mult*, scalar_* operands) are handled in
+ * constant time: no branch and no memory index depends on them (checked under valgrind by
+ * tests/ct/sm2core_ct.c on the portable and the BMI2/ADX + AVX2 paths). Only what SM2 makes
+ * public is declassified: r and s, the validity of a scalar, and blinded products a*b (b fresh,
+ * uniform, secret) that GMP inverts in variable time: (1 + d) in signing and the Z coordinate
+ * of secret-derived points before their affine conversion (a^-1 = b (a b)^-1). Fermat's
+ * constant-time exponentiation is the fallback when no randomness is available. Functions named
+ * *_vartime, point decoding, point_add and verification take public inputs only.
+ *
+ * Methods: Montgomery field arithmetic specialised to p; k*P with a 5-bit signed fixed window
+ * (16-entry table, every entry scanned with masks per window); k*G with a 7-bit signed comb of
+ * 37 x 64 affine points built at init; verification as s*G + t*P in one width-8 / width-5 wNAF
+ * chain (or both combs once the key's own 6-bit comb is cached), compared in Jacobian form
+ * without an inversion; batches convert their tables and results with one inversion each.
  *
  * Return value: RS_SM2C_OK (0) or one of the negative RS_SM2C_ERR_* codes below; outputs are
  * undefined on error.
@@ -88,7 +99,7 @@ int rs_sm2c_double_mult_vartime(uint8_t out[65], const uint8_t u1[32], const uin
 int rs_sm2c_scalar_add(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
 int rs_sm2c_scalar_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
 int rs_sm2c_scalar_mul(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
-/* out = a^-1 mod n for a in [1, n-1] (Fermat). */
+/* out = a^-1 mod n for a in [1, n-1] (Fermat, constant time). */
 int rs_sm2c_scalar_inv(uint8_t out[32], const uint8_t a[32]);
 /* out = (big-endian integer of len <= 64 bytes) mod n, e.g. RFC 9380 hash_to_field output. */
 int rs_sm2c_scalar_reduce(uint8_t out[32], const uint8_t *in, size_t len);

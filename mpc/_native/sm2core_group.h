@@ -52,6 +52,28 @@ static ATTR void SFX(fe_inv)(u64 r[4], const u64 x[4])
     FE_MUL(r, t, x); /* 0, 1 */
 }
 
+/* r = x^-1, blinded (see inv_vartime): constant time in x, Fermat without randomness. */
+static ATTR void SFX(fe_inv_fast)(u64 r[4], const u64 x[4])
+{
+    u64 b[4], t[4];
+    if (!random_below(b, P_)) {
+        SFX(fe_inv)(r, x);
+        return;
+    }
+    FE_MUL(t, x, b); /* Montgomery forms: x = X R, b = B R, t = X B R */
+    DECLASSIFY(t, sizeof t);
+    int ok = inv_vartime(t, t, P_); /* (X B)^-1 R^-1 */
+    if (ok < 0) {
+        SFX(fe_inv)(r, x);
+    } else if (ok == 0) {
+        memset(r, 0, 32); /* x = 0 */
+    } else {
+        FE_MUL(t, t, R3P); /* (X B)^-1 R */
+        FE_MUL(r, t, b);   /* X^-1 R */
+    }
+    rs_secure_zero(b, sizeof b);
+}
+
 /* r = x^e for a public 32-byte big-endian exponent, fixed 4-bit windows. */
 static ATTR void SFX(fe_pow)(u64 r[4], const u64 x[4], const uint8_t e[32])
 {
@@ -166,24 +188,31 @@ static ATTR void SFX(pt_madd_raw)(jac *r, const jac *a, const u64 bx[4], const u
     FE_SUB(r->Y, t, y1j);
 }
 
-/* Constant-time r = a + b handling infinity on either side by masks. a = +-b (other than through
- * infinity) cannot occur in the scalar multiplications that use this: see scalar_mult_ct. */
-static ATTR void SFX(pt_add_ct)(jac *r, const jac *a, const jac *b)
-{
-    jac t;
-    u64 hz, rz;
-    SFX(pt_add_raw)(&t, a, b, &hz, &rz);
-    jac_cmov(&t, b, fe_zero_mask(a->Z));
-    jac_cmov(&t, a, fe_zero_mask(b->Z));
-    *r = t;
-}
-
-/* Constant-time r = a + (bx, by) where binf is an all-ones mask when b is infinity. */
+/* Constant-time r = a + (bx, by) where binf is an all-ones mask when b is infinity; infinity on
+ * either side is handled by masks. a = +-b (other than through infinity) cannot occur in the
+ * scalar multiplications that use this: see scalar_mult_ct_aff and base_mult_ct. */
 static ATTR void SFX(pt_madd_ct)(jac *r, const jac *a, const u64 bx[4], const u64 by[4], u64 binf)
 {
     jac t, bj;
     u64 hz, rz;
     SFX(pt_madd_raw)(&t, a, bx, by, &hz, &rz);
+    memcpy(bj.X, bx, 32);
+    memcpy(bj.Y, by, 32);
+    memcpy(bj.Z, FE_ONE, 32);
+    jac_cmov(&t, &bj, fe_zero_mask(a->Z));
+    jac_cmov(&t, a, binf);
+    *r = t;
+}
+
+/* As pt_madd_ct, and also right when a = b (the doubling is computed and selected by mask). */
+static ATTR void SFX(pt_madd_complete_ct)(jac *r, const jac *a, const u64 bx[4], const u64 by[4],
+                                          u64 binf)
+{
+    jac t, d, bj;
+    u64 hz, rz;
+    SFX(pt_madd_raw)(&t, a, bx, by, &hz, &rz);
+    SFX(pt_dbl)(&d, a);
+    jac_cmov(&t, &d, hz & rz);
     memcpy(bj.X, bx, 32);
     memcpy(bj.Y, by, 32);
     memcpy(bj.Z, FE_ONE, 32);
@@ -235,21 +264,28 @@ static ATTR void SFX(pt_madd_vartime)(jac *r, const jac *a, const u64 bx[4], con
     *r = t;
 }
 
-/* Affine (x, y) of a non-infinity Jacobian point, constant time. */
-static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a)
+/* Affine (x, y) of a non-infinity Jacobian point, constant time. `blinded`: invert with the
+ * blinded GMP inversion (secret-derived points; the result carries the blinding value in the
+ * checker's view) rather than Fermat's chain (public points). */
+static ATTR void SFX(pt_to_affine)(u64 x[4], u64 y[4], const jac *a, int blinded)
 {
     u64 zi[4], zi2[4], t[4];
-    SFX(fe_inv)(zi, a->Z);
+    if (blinded)
+        SFX(fe_inv_fast)(zi, a->Z);
+    else
+        SFX(fe_inv)(zi, a->Z);
     FE_SQR(zi2, zi);
     FE_MUL(x, a->X, zi2);
     FE_MUL(t, zi2, zi);
     FE_MUL(y, a->Y, t);
 }
 
-/* Batch affine conversion with one inversion (Montgomery's trick). Points at infinity come out
+/* Batch affine conversion with one inversion (Montgomery's trick); blinded: 0 Fermat, 1 blinded
+ * (secret points), 2 GMP in variable time (public points only). Points at infinity come out
  * as (0, 0) (their Z is replaced by one, by mask, so they do not spoil the product). Constant
  * time in the values; `scratch` holds n field elements. */
-static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*scratch)[4])
+static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*scratch)[4],
+                                      int blinded)
 {
     u64 inv[4], t[4], z[4], zi2[4];
     if (n == 0)
@@ -262,7 +298,13 @@ static ATTR void SFX(batch_to_affine)(aff *out, const jac *in, size_t n, u64 (*s
         else
             FE_MUL(scratch[i], scratch[i - 1], z);
     }
-    SFX(fe_inv)(inv, scratch[n - 1]);
+    if (blinded == 1) {
+        SFX(fe_inv_fast)(inv, scratch[n - 1]);
+    } else if (blinded == 2 && inv_vartime(inv, scratch[n - 1], P_) > 0) {
+        FE_MUL(inv, inv, R3P); /* public points: GMP on the Montgomery form, then fix R */
+    } else {
+        SFX(fe_inv)(inv, scratch[n - 1]);
+    }
     for (size_t i = n; i-- > 0;) {
         u64 inf = fe_zero_mask(in[i].Z);
         fe_select(z, in[i].Z, FE_ONE, inf);
@@ -295,27 +337,34 @@ static ATTR void SFX(var_table)(jac T[VAR_TABLE], const jac *p)
     }
 }
 
-/* out = k * P, k in [1, n-1] (secret) given as recoded signed digits (VAR_WINDOWS of them).
- * Constant time: the same doublings and additions for every k; the table entry is found by
- * scanning all 16 entries with masks; the sign is applied by a masked negation.
- * Why a = +-b cannot happen in pt_add_ct: after handling window i the accumulator is m*P where
- * m is the prefix of k's signed digits, |m| < 2^(5i) * 17/16; we add d*P with |d| <= 16 to
- * 32*m*P: 32m = +-d needs m = 0 (handled as infinity) since |32m| >= 32 > 16 otherwise, and
- * 32m, d are far below n, so no wrap-around. */
-static ATTR void SFX(scalar_mult_ct)(jac *out, const uint8_t dig[VAR_WINDOWS], const jac T[VAR_TABLE])
+/* out = k * P, k in [1, n-1] (secret) given as recoded signed digits (VAR_WINDOWS of them), over
+ * the affine table 1P .. 16P. Constant time: the same doublings and mixed additions for every
+ * k; the table entry is found by scanning all 16 entries with masks; the sign is applied by a
+ * masked negation; digit 0 and the initial infinity are handled by masks in pt_madd_ct.
+ * Before adding d_i*P (|d_i| <= 16) in window i the accumulator is A*P with A = the signed
+ * digits above i, A ~ k / 2^(5i). For i >= 1, |A| < n/16, so A = +-d_i mod n would need
+ * A = +-d_i as integers, impossible for A = 32M unless M = 0 (infinity, handled by masks). In
+ * the last window A ~ k can wrap: k = n - 2j (j <= 16) makes A = d_0 mod n, a doubling. That
+ * window therefore uses the complete pt_madd_complete_ct (the opposite case already gives
+ * Z = 0 = infinity in the raw formula). */
+static ATTR void SFX(scalar_mult_ct_aff)(jac *out, const uint8_t dig[VAR_WINDOWS],
+                                         const aff T[VAR_TABLE])
 {
-    jac acc, tmp;
-    u64 ny[4];
-    jac_select(&acc, T, VAR_TABLE, dig[VAR_WINDOWS - 1] >> 1);
-    fe_neg(ny, acc.Y);
-    fe_cmov(acc.Y, ny, 0 - (u64)(dig[VAR_WINDOWS - 1] & 1));
-    for (int i = VAR_WINDOWS - 2; i >= 0; i--) {
-        for (int j = 0; j < VAR_W; j++)
-            SFX(pt_dbl)(&acc, &acc);
-        jac_select(&tmp, T, VAR_TABLE, dig[i] >> 1);
-        fe_neg(ny, tmp.Y);
-        fe_cmov(tmp.Y, ny, 0 - (u64)(dig[i] & 1));
-        SFX(pt_add_ct)(&acc, &acc, &tmp);
+    jac acc;
+    u64 x[4], y[4], ny[4];
+    memset(&acc, 0, sizeof acc);
+    for (int i = VAR_WINDOWS - 1; i >= 0; i--) {
+        if (i != VAR_WINDOWS - 1)
+            for (int j = 0; j < VAR_W; j++)
+                SFX(pt_dbl)(&acc, &acc);
+        unsigned d = dig[i] >> 1;
+        aff_select(x, y, T, VAR_TABLE, d);
+        fe_neg(ny, y);
+        fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
+        if (i != 0)
+            SFX(pt_madd_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
+        else
+            SFX(pt_madd_complete_ct)(&acc, &acc, x, y, ct_eq_mask(d, 0));
     }
     *out = acc;
 }
@@ -383,7 +432,7 @@ static ATTR int SFX(build_comb)(aff *table, const jac *p, int w, int windows)
         for (int k = 0; k < w; k++)
             SFX(pt_dbl)(&base, &base);
     }
-    SFX(batch_to_affine)(table, tmp, total, scratch);
+    SFX(batch_to_affine)(table, tmp, total, scratch, 0);
     free(tmp);
     free(scratch);
     return 0;
@@ -423,21 +472,40 @@ static ATTR void SFX(odd_multiples)(jac *T, const jac *p)
         SFX(pt_add_vartime)(&T[i], &T[i - 1], &p2);
 }
 
-/* acc = u * P by wNAF with a Jacobian table (public u, P), variable time. */
-static ATTR void SFX(wnaf_mult_vartime)(jac *acc, const jac *p, const int8_t naf[NAF_LEN], int top)
+/* acc = u1 G + u2 P (public) in one doubling chain: width-8 wNAF of u1 over the precomputed odd
+ * multiples of G, width-5 wNAF of u2 over P's odd multiples made affine with one inversion. */
+static ATTR void SFX(double_wnaf_vartime)(jac *acc, const aff *tg, const int8_t *nafg, int topg,
+                                          const jac *p, const int8_t *nafp, int topp)
 {
-    jac T[WNAF_TABLE], neg;
+    jac T[WNAF_TABLE];
+    aff tp[WNAF_TABLE];
+    u64 scratch[WNAF_TABLE][4], ny[4];
     SFX(odd_multiples)(T, p);
+    SFX(batch_to_affine)(tp, T, WNAF_TABLE, scratch, 2);
     memset(acc, 0, sizeof *acc);
+    int top = topg > topp ? topg : topp;
     for (int bit = top; bit >= 0; bit--) {
-        SFX(pt_dbl)(acc, acc);
-        int d = naf[bit];
-        if (d > 0) {
-            SFX(pt_add_vartime)(acc, acc, &T[d >> 1]);
-        } else if (d < 0) {
-            neg = T[(-d) >> 1];
-            fe_neg(neg.Y, neg.Y);
-            SFX(pt_add_vartime)(acc, acc, &neg);
+        if (!fe_is_zero(acc->Z))
+            SFX(pt_dbl)(acc, acc);
+        int d = nafp[bit];
+        if (d != 0) {
+            const aff *e = &tp[(d < 0 ? -d : d) >> 1];
+            if (d < 0) {
+                fe_neg(ny, e->y);
+                SFX(pt_madd_vartime)(acc, acc, e->x, ny);
+            } else {
+                SFX(pt_madd_vartime)(acc, acc, e->x, e->y);
+            }
+        }
+        d = nafg[bit];
+        if (d != 0) {
+            const aff *e = &tg[(d < 0 ? -d : d) >> 1];
+            if (d < 0) {
+                fe_neg(ny, e->y);
+                SFX(pt_madd_vartime)(acc, acc, e->x, ny);
+            } else {
+                SFX(pt_madd_vartime)(acc, acc, e->x, e->y);
+            }
         }
     }
 }

@@ -1,0 +1,298 @@
+"""``riskshare demo``: a loopback consortium running every flow once, with a summary.
+
+Platform, key holder (each with one OPRF key share), three contributors, two brokers and an
+auditor, all over real gRPC with TLS on 127.0.0.1 and SQLite stores in a fresh directory.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api import client
+from api.consortium import Consortium, init_consortium
+from api.roles import start_keyholder, start_platform
+from incentive.adapter import IncentiveHook
+from ledger.audit import audit
+from ledger.entry import Role
+from ledger.storage import open_storage
+from mpc.records import RiskRecord, SubjectType, SyntheticSource
+
+MEMBERS = [
+    "platform:platform+admin",
+    "supervisor:keyholder+admin",
+    "huaxia-sec:contributor+broker+mirror",
+    "dongfang-sec:contributor+broker+mirror",
+    "nanhai-sec:contributor",
+    "audit-one:auditor",
+]
+CONTRIBUTORS = ["huaxia-sec", "dongfang-sec", "nanhai-sec"]
+BROKERS = ["huaxia-sec", "dongfang-sec"]
+
+
+@dataclass
+class Timings:
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, what: str, seconds: float, detail: str = "") -> None:
+        self.rows.append((what, f"{seconds:.2f} s" + (f"  ({detail})" if detail else "")))
+
+
+def _split(records: list[RiskRecord], n: int, rng: random.Random) -> list[list[RiskRecord]]:
+    """Split a synthetic list among contributors; some subjects are reported by two of them."""
+    parts: list[list[RiskRecord]] = [records[i::n] for i in range(n)]
+    src = SyntheticSource(seed="overlap")
+    for i in range(1, n):
+        for r in rng.sample(parts[0], max(1, len(parts[0]) // 50)):
+            parts[i].append(src.record(subject=(r.subject_type, r.subject_id)))
+    return parts
+
+
+def run_demo(
+    records: int = 30_000, directory: Path | None = None, lookups: int = 50, seed: int = 2026
+) -> int:
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    rng = random.Random(seed)
+    root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="riskshare-demo-"))
+    t = Timings()
+    console.rule("[bold]riskshare demo[/bold]")
+    console.print(f"consortium directory: {root} [dim](demo: every party's keys are generated here)[/dim]")
+    t0 = time.perf_counter()
+    c0 = init_consortium(
+        root / "consortium", MEMBERS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0"
+    )
+    c = Consortium.load(c0.root)
+    p_run, platform = start_platform(c)
+    k_run, keyholder = start_keyholder(c)
+    paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
+    t.add("consortium: keys, certificates, genesis, servers up", time.perf_counter() - t0)
+    sessions = {name: client.Session.connect(c, name, paddr, kaddr) for name in c.member_names()}
+    try:
+        # -- contributors ----------------------------------------------------------------------
+        data = SyntheticSource(seed=seed).records(records)
+        parts = _split(data, len(CONTRIBUTORS), rng)
+        summary: dict[str, client.ContributeSummary] = {}
+        with _progress(console) as progress:
+            for name, part in zip(CONTRIBUTORS, parts, strict=True):
+                task = progress.add_task(f"{name} contributes", total=len(part))
+                t1 = time.perf_counter()
+
+                def advance(n: int, task: TaskID = task) -> None:
+                    progress.advance(task, n)
+
+                summary[name] = client.contribute(
+                    sessions[name], part, named=name == "nanhai-sec", progress=advance
+                )
+                progress.update(task, completed=len(part))
+                t.add(
+                    f"{name}: contribute {len(part):,} records",
+                    time.perf_counter() - t1,
+                    "OPRF + seal + upload",
+                )
+        again = client.contribute(sessions["huaxia-sec"], parts[0][:200])
+        # -- publication, checkpoint, audit --------------------------------------------------------
+        t1 = time.perf_counter()
+        published = platform.publish()
+        platform.checkpoint()
+        auditor = sessions["audit-one"]
+        a_state = client.new_auditor(auditor, open_storage(str(c.state_dir("audit-one") / "ledger-copy.db")))
+        cp = client.audit_and_cosign(auditor, a_state)
+        t.add(
+            f"publish {published:,} index operations, checkpoint, auditor replay + co-sign",
+            time.perf_counter() - t1,
+        )
+        # -- brokers -----------------------------------------------------------------------------------
+        mirrors = {}
+        for name in BROKERS:
+            t1 = time.perf_counter()
+            mirrors[name] = client.Mirror()
+            client.sync(sessions[name], mirrors[name])
+            t.add(f"{name}: mirror sync ({mirrors[name].index.size:,} operations)", time.perf_counter() - t1)
+        others = {"huaxia-sec": parts[1] + parts[2], "dongfang-sec": parts[0] + parts[2]}
+        results: dict[str, list[tuple[bool, bool, float]]] = {
+            f"{n} ({mode})": [] for n in BROKERS for mode in ("mirror", "oblivious")
+        }
+        example: list[client.LookupOutcome] = []
+
+        def broker_run(name: str) -> None:
+            src = SyntheticSource(seed=f"miss-{name}")
+            oblivious_every = 5  # one lookup in five without the mirror: bucket + 1-of-N OT
+            for i in range(lookups):
+                if i % 2 == 0:
+                    r = rng.choice(others[name])
+                    st, sid, expect = r.subject_type, r.subject_id, True
+                else:
+                    st, sid, expect = SubjectType.PERSON, src.resident_id(), False
+                t2 = time.perf_counter()
+                if i % oblivious_every == oblivious_every - 1:
+                    out = client.lookup_oblivious(sessions[name], st, sid)
+                    key = f"{name} (oblivious)"
+                else:
+                    out = client.lookup_mirror(sessions[name], mirrors[name], st, sid)
+                    key = f"{name} (mirror)"
+                results[key].append(
+                    (expect, out.result.hit and not out.result.bad_slot, time.perf_counter() - t2)
+                )
+                if expect and not example and any(f.contributor for f in out.result.findings):
+                    example.append(out)
+
+        t1 = time.perf_counter()
+        threads = [threading.Thread(target=broker_run, args=(n,)) for n in BROKERS]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        t.add(f"{2 * lookups} private lookups by two brokers concurrently", time.perf_counter() - t1)
+        # -- second audit round and full verification -------------------------------------------------
+        t1 = time.perf_counter()
+        platform.checkpoint()
+        cp = client.audit_and_cosign(auditor, a_state)
+        report = audit(platform.ledger.storage, hook=platform_hook())
+        t.add("auditor co-signs again; full audit verify of the platform's ledger", time.perf_counter() - t1)
+        _print_summary(console, c, summary, again, results, example, report.ok, cp.size, platform, t)
+        return 0 if report.ok and _all_correct(results) else 1
+    finally:
+        for s in sessions.values():
+            s.close()
+        p_run.stop()
+        k_run.stop()
+        platform.close()
+        keyholder.meter.close()
+
+
+def platform_hook() -> IncentiveHook:
+    return IncentiveHook()
+
+
+def _all_correct(results: dict[str, list[tuple[bool, bool, float]]]) -> bool:
+    return all(expect == hit for rs in results.values() for expect, hit, _ in rs)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _print_summary(
+    console: Console,
+    c: Consortium,
+    summary: dict[str, client.ContributeSummary],
+    again: client.ContributeSummary,
+    results: dict[str, list[tuple[bool, bool, float]]],
+    example: list[client.LookupOutcome],
+    audit_ok: bool,
+    ledger_size: int,
+    platform: object,
+    t: Timings,
+) -> None:
+    tab = Table(
+        "contributor",
+        "submitted",
+        "accepted",
+        "duplicates",
+        "new distinct tags",
+        "OPRF evaluations",
+        title="Contributions (the platform never sees an ID or a record)",
+    )
+    for name, s in summary.items():
+        tab.add_row(
+            name,
+            f"{s.submitted:,}",
+            f"{s.accepted:,}",
+            f"{s.duplicates:,}",
+            f"{s.new_tags:,}",
+            f"{s.evaluations:,}",
+        )
+    tab.add_row(
+        "huaxia-sec (re-upload)",
+        f"{again.submitted:,}",
+        f"{again.accepted:,}",
+        f"{again.duplicates:,}",
+        "0",
+        f"{again.evaluations:,}",
+    )
+    console.print(tab)
+    tab = Table(
+        "broker (mode)",
+        "lookups",
+        "hits (expected)",
+        "misses (expected)",
+        "correct",
+        "p50",
+        "p99",
+        title="Private lookups (the servers learn 'one evaluation by member M'; oblivious: also the bucket)",
+    )
+    for name, rs in results.items():
+        if not rs:
+            continue
+        lat = sorted(x[2] for x in rs)
+        hits = sum(1 for e, h, _ in rs if h)
+        exp_hits = sum(1 for e, _, _ in rs if e)
+        correct = sum(1 for e, h, _ in rs if e == h)
+        tab.add_row(
+            name,
+            str(len(rs)),
+            f"{hits} ({exp_hits})",
+            f"{len(rs) - hits} ({len(rs) - exp_hits})",
+            f"{correct}/{len(rs)}",
+            f"{statistics.median(lat) * 1000:.1f} ms",
+            f"{lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000:.1f} ms",
+        )
+    console.print(tab)
+    if example:
+        out = example[0]
+        tab = Table(
+            "category",
+            "amount (fen)",
+            "date",
+            "reference",
+            "contributor",
+            "signature",
+            title="One hit, as the broker sees it",
+        )
+        for f in out.result.findings:
+            tab.add_row(
+                f.record.category.value,
+                f"{f.record.amount_fen:,}",
+                f.record.event_date.isoformat(),
+                f.record.reference,
+                f.contributor or "(anonymous)",
+                {True: "verified", False: "bad", None: "-"}[f.verified],
+            )
+        console.print(tab)
+    engine = platform.hook.engine  # type: ignore[attr-defined]
+    tab = Table("member", "roles", "points", title="Points (incentive rules, replayed by the auditor)")
+    for m in c.members:
+        tab.add_row(
+            m.name,
+            ", ".join(
+                n
+                for n in ("contributor", "broker", "auditor", "platform", "keyholder")
+                if m.roles & getattr(Role, n.upper())
+            ),
+            f"{engine.balance(m.id):,}",
+        )
+    console.print(tab)
+    tab = Table("step", "time", title="Timings (2 cores shared by every party)")
+    for what, secs in t.rows:
+        tab.add_row(what, secs)
+    console.print(tab)
+    verdict = (
+        "[green]all entries, roots, signatures and rules verify[/green]" if audit_ok else "[red]FAILED[/red]"
+    )
+    console.print(f"audit verify over {ledger_size} ledger entries: {verdict}")
