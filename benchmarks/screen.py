@@ -186,7 +186,10 @@ def _mirror_row(
         cpu = time.process_time() - cpu0
         scpu = servers.cpu_seconds() - scpu0
     s.close()
-    assert len(out.flagged) == n_ids // 10, (len(out.flagged), n_ids // 10)
+    # Synthetic IDs can repeat at 1M draws; the file is deduped, so count distinct hit subjects.
+    want = len(set(subjects[: n_ids // 10]))
+    if len(out.flagged) != want:
+        raise AssertionError(f"flagged {len(out.flagged):,} subjects; the intersection has {want:,}")
     target = n_ids / 1e5 * 15
     bench.record(
         Row(
