@@ -27,7 +27,7 @@ from api.errors import BadRequest, NotFound, PermissionDenied, Refused
 from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
 from api.meter import Meter
-from api.screen_wire import SCREEN_BILATERAL, check_bilateral
+from api.screen_wire import SCREEN_BILATERAL, check_bilateral, mirror_chunk_hash
 from incentive.adapter import IncentiveHook
 from incentive.params import PARAM_IDS
 from ledger.checkpoint import COSIGN_LABEL, Checkpoint, Receipt, SignedCheckpoint, valid_cosigners
@@ -509,6 +509,10 @@ class Platform:
             evaluated = self._check_receipts(req, [bytes(r) for r in receipts], req.kind)
             if req.int_field("evaluations") != evaluated:
                 raise BadRequest("the request's evaluation count differs from the servers' receipts")
+            if req.kind is Kind.SCREEN and req.fields["chunk_hash"] != mirror_chunk_hash(
+                [bytes(r) for r in receipts], self.member.id
+            ):
+                raise BadRequest("the screen entry's chunk hash does not match its receipts")
         if req.kind is Kind.CONTRIBUTE:
             raise BadRequest("contributions go through Contribute, with their entries")
         try:

@@ -26,10 +26,9 @@ from api import convert
 from api._generated import screen_pb2, screen_pb2_grpc
 from api.client import Mirror, Session, StaleState, sync
 from api.oprf_client import EvaluationResult
-from api.screen_wire import PART_BYTES, ScreenHello, ScreenReceipt, run_hash
+from api.screen_wire import PART_BYTES, ScreenHello, ScreenReceipt, mirror_chunk_hash, run_hash
 from ledger.checkpoint import Receipt
 from ledger.entry import Kind, Role
-from ledger.metering import EvaluationReceipt
 from mpc import psi
 from mpc import screen as sc
 from mpc.exceptions import ProtocolAbort
@@ -145,16 +144,13 @@ def screen_mirror(
                 continue
             idx = range(start, min(len(ranges), start + sc.SEGMENT_CHUNKS))
             seg_receipts = [r for i in idx for r in receipts[i]]
-            platform_id = s.c.the(Role.PLATFORM).id
-            opened = [EvaluationReceipt.open(r)[0] for r in seg_receipts]
-            req_hashes = [r.request_hash for r in opened if r.server == platform_id]
             receipt = _record(
                 s,
                 {
                     "epoch": s.c.epoch,
                     "evaluations": sum(ranges[i][1] - ranges[i][0] for i in idx),
                     "mode": sc.MODE_MIRROR,
-                    "chunk_hash": sc.segment_hash(req_hashes),
+                    "chunk_hash": mirror_chunk_hash(seg_receipts, s.c.the(Role.PLATFORM).id),
                     "counterpart": 0,
                     "receipts": tuple(seg_receipts),
                 },
@@ -230,7 +226,7 @@ def screen_bilateral(
     finally:
         if own:
             ch.close()
-    flagged = [sc.Flagged(ids.lines[i], *ids.subjects[i], sc.categories_of(label[0])) for i, label in hits]
+    flagged = [sc.Flagged(ids.lines[i], *ids.subjects[i], sc.label_categories(label)) for i, label in hits]
     entry = _record(
         s,
         {

@@ -12,17 +12,27 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from api.directory import Directory
 from ledger.entry import DecodeError, Kind, Request, Role
-from ledger.metering import SignedBlob
+from ledger.metering import EvaluationReceipt, SignedBlob
 from mpc.exceptions import InvalidSignature
+from mpc.screen import segment_hash
 from mpc.sm2 import SM2PrivateKey, SM2PublicKey
 from mpc.sm3 import sm3
 
-__all__ = ["PART_BYTES", "SCREEN_BILATERAL", "ScreenHello", "ScreenReceipt", "check_bilateral", "run_hash"]
+__all__ = [
+    "PART_BYTES",
+    "SCREEN_BILATERAL",
+    "ScreenHello",
+    "ScreenReceipt",
+    "check_bilateral",
+    "mirror_chunk_hash",
+    "run_hash",
+]
 
 VERSION = 1
 SCREEN_BILATERAL = 2  # the screen entry's mode for bilateral runs (1 is mirror)
@@ -110,6 +120,18 @@ class ScreenReceipt:
         blob = SignedBlob.split(data, cls.SIZE)
         blob.verify(key)
         return cls.decode(blob.body)
+
+
+def mirror_chunk_hash(receipts: Sequence[bytes], platform_id: int) -> bytes:
+    """The ``chunk_hash`` a mirror ``screen`` entry must carry: :func:`mpc.screen.segment_hash`
+    over the request hashes of the platform's receipts, in order (each request names the SM3 of
+    its chunk's blinded batch), so the ledger binds the entry to exactly those signed chunks."""
+    hashes = []
+    for raw in receipts:
+        r, _ = EvaluationReceipt.open(raw)
+        if r.server == platform_id:
+            hashes.append(r.request_hash)
+    return segment_hash(hashes)
 
 
 def check_bilateral(req: Request, directory: Directory, log_id: bytes) -> ScreenReceipt:

@@ -60,7 +60,7 @@ else:
     from api.contributor_server import start_contributor
     raw = open(sys.argv[3], "rb").read()
     items = [raw[i : i + 19] for i in range(0, len(raw), 19)]
-    labels = [bytes([1 + i % 15]) for i in range(len(items))]
+    labels = [bytes([1, 1 + i % 15]) for i in range(len(items))]
     run, _ = start_contributor(c, "firm", [], items=(items, labels), run_cap=10**8, period_cap=10**9)
 print("ready", run.port, flush=True)
 sys.stdin.read()

@@ -53,6 +53,7 @@ __all__ = [
     "category_mask",
     "chunk_ranges",
     "contributor_items",
+    "label_categories",
     "match_mirror",
     "parse_ids",
     "results_csv",
@@ -67,6 +68,11 @@ MAX_LINE = 256
 MODE_MIRROR = 1
 MODE_BILATERAL = 2
 JOURNAL_VERSION = 1
+LABEL_VERSION = 1
+# Labels are 2 bytes, never 1: mpc.psi's label decryption (ot_label_xor) builds its output with
+# PyBytes_FromStringAndSize(data, n) and XORs it in place, which for n == 1 (one hit with a
+# one-byte label) writes into CPython's shared one-byte bytes object.
+LABEL_SIZE = 2
 _SCREEN_DOMAIN = b"riskshare screen v1"
 
 # Label bits of the categories (bilateral screening): fixed forever, like the wire codes.
@@ -376,11 +382,19 @@ def results_csv(rows: Iterable[Flagged]) -> str:
 
 def contributor_items(records: Iterable[RiskRecord]) -> tuple[list[bytes], list[bytes]]:
     """The contributor's PSI items (canonical OPRF inputs of its subjects with an active record)
-    and, for each, a one-byte label: the bitmask of the subject's categories."""
+    and, for each, a two-byte label: format version ‖ the bitmask of the subject's categories.
+    (Two bytes also keep every label buffer longer than one byte: see :func:`label_categories`.)"""
     masks: dict[bytes, int] = {}
     for r in records:
         if r.status is Status.ACTIVE:
             x = oprf_input(r.subject_type, r.subject_id)
             masks[x] = masks.get(x, 0) | CATEGORY_BITS[r.category]
     items = sorted(masks)
-    return items, [bytes([masks[x]]) for x in items]
+    return items, [bytes([LABEL_VERSION, masks[x]]) for x in items]
+
+
+def label_categories(label: bytes) -> tuple[Category, ...]:
+    """The categories in a bilateral label (ValueError for another format)."""
+    if len(label) != LABEL_SIZE or label[0] != LABEL_VERSION or label[1] & ~0x0F:
+        raise ValueError("not a category label of version 1")
+    return categories_of(label[1])

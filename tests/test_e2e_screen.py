@@ -15,7 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from api import cli, client, screen_client
+from api import cli, client, convert, screen_client
 from api.consortium import Consortium, init_consortium
 from api.contributor_server import contributor_address, start_contributor
 from api.platform import Platform
@@ -140,6 +140,15 @@ def test_screen_mirror_resume_and_bilateral(consortium: Consortium, tmp_path: Pa
         assert entry.int_field("evaluations") == len(ids.subjects) and entry.int_field("mode") == 1
         receipts = entry.request.fields["receipts"]
         assert isinstance(receipts, tuple) and len(receipts) == 2 * nchunks
+        # The platform binds the entry to its chunks: another chunk hash with the same receipts fails.
+        raw, sigs = broker.request(
+            Kind.SCREEN,
+            {**entry.request.fields, "chunk_hash": bytes(32)},
+        )
+        with pytest.raises(grpc.RpcError) as bad:
+            broker.ledger.Submit(convert.signed_request(raw, sigs), timeout=30)
+        assert bad.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "chunk hash" in (bad.value.details() or "")
         # Running it again replays everything and records nothing new.
         again = screen_client.screen_mirror(broker, mirror, ids, journal, chunk=16)
         assert again.evaluated == 0 and again.entries == [] and again.flagged == out.flagged
