@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "api.cmd_members",
     "api.cmd_points",
     "api.cmd_stats",
+    "api.cmd_screen",
 ]
 
 EXIT_OK = 0

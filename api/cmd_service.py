@@ -112,8 +112,12 @@ def _serve(args: argparse.Namespace) -> int:
             stop.wait()
         running.stop()
         evaluator.meter.close()
+    elif args.role == "contributor":
+        from api.cmd_screen import serve_contributor
+
+        return serve_contributor(c, args.as_member, args.list, args.address)
     else:
-        raise ValueError(f"role {args.role!r} is not served by this build yet")
+        raise ValueError(f"role {args.role!r} is not served by this build")
     return EXIT_OK
 
 
@@ -343,6 +347,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("directory", metavar="DIR")
     p.add_argument("--role", default="platform", choices=["platform", "keyholder", "contributor"])
     p.add_argument("--address", metavar="HOST:PORT", help="default: the address in consortium.toml")
+    p.add_argument(
+        "--list", metavar="FILE", help="contributor: its raw risk list (CSV/JSONL) for bilateral screening"
+    )
     p.add_argument(
         "--publish-interval",
         type=float,

@@ -27,6 +27,7 @@ from api.errors import BadRequest, NotFound, PermissionDenied, Refused
 from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
 from api.meter import Meter
+from api.screen_wire import SCREEN_BILATERAL, check_bilateral, mirror_chunk_hash
 from incentive.adapter import IncentiveHook
 from incentive.params import PARAM_IDS
 from ledger.checkpoint import Receipt, SignedCheckpoint
@@ -544,12 +545,21 @@ class Platform:
         req, _ = self._authenticate(raw, signatures)
         if kind is not None and req.kind is not kind:
             raise BadRequest(f"expected a {kind.name.lower()} request")
-        if req.kind in (Kind.LOOKUP, Kind.SCREEN):
+        if req.kind is Kind.SCREEN and req.int_field("mode") == SCREEN_BILATERAL:
+            try:  # one receipt, signed by the contributor named as counterpart
+                check_bilateral(req, self.directory, self.c.log_id)
+            except ValueError as e:
+                raise BadRequest(str(e)) from None
+        elif req.kind in (Kind.LOOKUP, Kind.SCREEN):
             receipts = req.fields["receipts"]
             assert isinstance(receipts, tuple)
             evaluated = self._check_receipts(req, [bytes(r) for r in receipts], req.kind)
             if req.int_field("evaluations") != evaluated:
                 raise BadRequest("the request's evaluation count differs from the servers' receipts")
+            if req.kind is Kind.SCREEN and req.fields["chunk_hash"] != mirror_chunk_hash(
+                [bytes(r) for r in receipts], self.member.id
+            ):
+                raise BadRequest("the screen entry's chunk hash does not match its receipts")
         if req.kind in (Kind.STAT_ROUND, Kind.STAT_SUBMIT, Kind.STAT_CLOSE):
             raise BadRequest("statistics rounds, submissions and closes go through the Stats service")
         if req.kind in (Kind.CONTRIBUTE, Kind.REVOKE):

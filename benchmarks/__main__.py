@@ -24,6 +24,7 @@ AREAS = {
     "ec": "benchmarks.ec",
     "incentive": "benchmarks.incentive",
     "service": "benchmarks.service",
+    "screen": "benchmarks.screen",
 }
 
 

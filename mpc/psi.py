@@ -55,7 +55,15 @@ from mpc._binding import OT_KEY_SIZE, OT_KKRT_WIDTH, OT_POINT_SIZE, lib
 from mpc.exceptions import MalformedMessage, ProtocolAbort, ProtocolStateError
 from mpc.ot import _cipher_id, _new_session_id, _Role, expect_length, pack, unpack
 
-__all__ = ["EXPANSION", "CuckooFailure", "OPRFReceiver", "OPRFSender", "PSIReceiver", "PSISender"]
+__all__ = [
+    "EXPANSION",
+    "CuckooFailure",
+    "OPRFReceiver",
+    "OPRFSender",
+    "PSIReceiver",
+    "PSISender",
+    "item_digests",
+]
 
 T_PSI_SETUP = 0x20
 T_PSI_BASE = 0x21
@@ -100,6 +108,12 @@ def _items16(items: Items) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(arr)
 
 
+def item_digests(items: Items) -> npt.NDArray[np.uint8]:
+    """The (n, 16) array a party's items become (bytes are hashed): compute it once for a set
+    that serves many runs."""
+    return _items16(items)
+
+
 def _bins(n: int) -> int:
     return max(8, math.ceil(EXPANSION * n))
 
@@ -135,6 +149,14 @@ class PSIReceiver(_Role):
     @property
     def session_id(self) -> bytes:
         return self._sid
+
+    @property
+    def charge(self) -> int:
+        """Bins plus stash slots of the run (known after :meth:`request`): what a contributor
+        charges for bilateral screening."""
+        if self._state < 2:
+            raise ProtocolStateError("the bins are fixed by request()")
+        return self._nbins + self._stash_size
 
     def start(self) -> bytes:
         self._enter(0, "start")
@@ -322,11 +344,19 @@ class PSISender(_Role):
         self._cipher = _cipher_id(cipher)
         self._sid: bytes | None = None if session_id is None else _new_session_id(session_id)
         self._s = self._ks = self._code_keys = b""
+        self._charge = 0
         self._state = 0
 
     @property
     def session_id(self) -> bytes | None:
         return self._sid
+
+    @property
+    def charge(self) -> int:
+        """Bins plus stash slots of the run (known after :meth:`answer`)."""
+        if self._state < 2:
+            raise ProtocolStateError("the bins are known after answer()")
+        return self._charge
 
     def respond(self, msg: bytes) -> bytes:
         self._enter(0, "respond")
@@ -346,6 +376,7 @@ class PSISender(_Role):
         self._enter(1, "answer")
         assert self._sid is not None
         _, nbins, nst, payload = unpack(msg, T_PSI_MATRIX, self._sid)
+        self._charge = nbins + nst
         if not 8 <= nbins <= 2 * (1 << 24) or nst > MAX_STASH:
             raise MalformedMessage("PSI bins or stash out of range")
         padded = -(-(nbins + nst) // 128) * 128

@@ -1419,7 +1419,10 @@ static PyObject *py_label_xor(PyObject *self, PyObject *args)
         goto done;
     }
     size_t L = k ? (size_t)db.len / k : 0;
-    out = PyBytes_FromStringAndSize(db.buf, db.len);
+    /* A fresh object, never one of CPython's shared 0- or 1-byte bytes: it is written in place. */
+    out = PyBytes_FromStringAndSize(NULL, db.len);
+    if (out)
+        memcpy(PyBytes_AS_STRING(out), db.buf, (size_t)db.len);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int ok = out && ctx;
     if (ok) {
