@@ -100,9 +100,13 @@ def _serve(args: argparse.Namespace) -> int:
         # Tag-sorted batches hide which upload made which entry only if they gather many uploads:
         # hourly in production, a second in demo consortia.
         interval = args.publish_interval or (1.0 if c.demo else 3600.0)
+        next_publish = time.monotonic() + interval
         with contextlib.suppress(KeyboardInterrupt):
-            while not stop.wait(interval):
-                platform.publish()
+            while not stop.wait(min(interval, 5.0)):
+                if time.monotonic() >= next_publish:
+                    platform.publish()
+                    next_publish = time.monotonic() + interval
+                platform.heartbeat()  # keep a fresh checkpoint on a quiet ledger
         running.stop()
         platform.close()
     elif args.role == "keyholder":

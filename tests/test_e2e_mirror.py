@@ -254,3 +254,19 @@ def test_revoke_twice_before_publication_and_replays_are_refused(consortium: Con
         assert platform.index.size == 5
     finally:
         platform.close()
+
+
+def test_heartbeat_keeps_checkpoints_fresh_on_a_quiet_ledger(consortium: Consortium) -> None:
+    platform = Platform(consortium)
+    try:
+        assert not platform.heartbeat(max_age_s=3600)  # the genesis checkpoint is fresh
+        before = platform.ledger.size
+        cp0 = platform.ledger.latest_checkpoint()
+        assert platform.heartbeat(max_age_s=0)
+        cp = platform.ledger.checkpoint()
+        assert cp is not None and cp0 is not None
+        assert cp.checkpoint.size == before + 1 and cp.checkpoint.time_ms >= cp0.checkpoint.time_ms
+        assert cp.checkpoint.index_size == 0  # nothing published: the heartbeat changes no index
+
+    finally:
+        platform.close()
