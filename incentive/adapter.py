@@ -18,7 +18,8 @@ attested, the signers, ``sequenced_ms``) and state the engine derived from earli
 | dispute decide | ``DisputeDecidedEvent``: approvals = signers of the entry |
 | rule_change | ``RuleChangeEvent``: ``param_ids``/``param_values`` over the parameters in force |
 | corroboration | ``CorroborationEvent`` |
-| key_epoch, stat_* | nothing (accepted, no rule effect) |
+| stat_release | ``EvaluationEvent`` for the querier: one fee per released cell |
+| key_epoch, other stat_*, index_publish | nothing (accepted, no rule effect) |
 
 **Period clock.** The entry's ``sequenced_ms`` is the platform's attested clock, committed by
 every checkpoint (cut at least every second) and witnessed when auditors co-sign. When an entry's
@@ -69,6 +70,7 @@ MEMBER_ADD, MEMBER_REMOVE = 1, 4
 DISPUTE_FILE, DISPUTE_DECIDE = 1, 2
 DECISION_UPHELD, DECISION_DISMISSED = 1, 2
 SCREEN_BILATERAL = 2
+STAT_RELEASE_CODE = 3  # EvaluationEvent.kind_code of a statistic release
 
 ReceiptCounter = Callable[[Entry], tuple[int, int]]
 """(platform count, key-holder count) of an entry's evaluation receipts."""
@@ -228,7 +230,17 @@ def _event(
             raise ValueError("corroboration needs one count per contributor")
         pairs = tuple(zip(contributors, counts, strict=True))
         return CorroborationEvent(height, entry.int_field("period"), pairs)
-    return None  # key_epoch, stat_*, index_publish: no rule effect
+    if kind == Kind.STAT_RELEASE:
+        # A statistic release costs the querier one evaluation fee per released cell (DESIGN:
+        # every priced operation pays the same fee into the period's pool); the key holder signs
+        # the entry, the querier and the cell count are its fields.
+        cells = entry.int_field("cells")
+        if cells == 0:
+            return None
+        return EvaluationEvent(
+            height, entry.int_field("querier"), Receipts(cells, cells), kind_code=STAT_RELEASE_CODE
+        )
+    return None  # key_epoch, stat_key/round/submit/close, index_publish: no rule effect
 
 
 class IncentiveHook:

@@ -146,7 +146,8 @@ class ContributeEvent:
 @dataclass(frozen=True, slots=True)
 class EvaluationEvent:
     """A lookup or screening entry: ``receipts`` carry both servers' evaluation counts; ``kind_code``
-    says which (0 lookup, 1 screening, 2 bilateral screening) for statistics only."""
+    says which (0 lookup, 1 screening, 2 bilateral screening, 3 statistic release: one fee per
+    released cell) for statistics only."""
 
     height: int
     member: int

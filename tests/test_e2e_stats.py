@@ -119,8 +119,15 @@ def test_exact_sums_k_suppression_and_one_release_per_cell(env: Env) -> None:
     inputs = inputs_for(PARTS, rng, {0: {"sec-a", "sec-b"}, 1: {"sec-b", "sec-c", "sec-d"}, 2: set()})
     closed = [env.clients[n].submit(rid, inputs[n]).closed for n in PARTS]
     assert closed == [False, False, False, True]  # the last submission closes the round
+    querier = env.c.member("broker-x").id
+    engine = env.platform.hook.engine  # type: ignore[attr-defined]
+    before = engine.balance(querier)
     result, receipt = env.clients["broker-x"].release(rid)
     want = expected(inputs)
+    # the release pays one evaluation fee per released cell through the rules
+    fee = engine.params.evaluation_fee
+    assert engine.balance(querier) == before - fee * len(want)
+
     assert dict(result.values) == want
     assert 0 not in result.values and 1 in result.values and 2 not in result.values
     assert set(result.suppressed) == set(range(SPEC.cells)) - set(want)
