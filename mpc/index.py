@@ -94,11 +94,13 @@ DECISION_SIZE = 32
 MAX_NAME_BYTES = 40  # a member name; 13 CJK characters
 MAX_SIGNATURE_BYTES = 72  # DER of an SM2 signature: two 32-byte integers, each possibly 33 bytes
 MAX_EPOCH_BYTES = 64
-BLOCK_SIZE = 224  # the largest record (100 bytes) + a named, signed attribution (115) + length, padded
+# The largest record (100 bytes) + a named, signed attribution (115) + the u16 length is 217
+# bytes; 222 makes an add operation as published (2-byte op header + entry) exactly 320 bytes.
+BLOCK_SIZE = 222
 _FRAME = struct.Struct(">BBH")
 _HEADER_SIZE = _FRAME.size + ENTRY_ID_SIZE + TAG_SIZE + COMMIT_SIZE + NONCE_SIZE
 ENTRY_SIZE = _HEADER_SIZE + BLOCK_SIZE + GCM_TAG_SIZE
-assert ENTRY_SIZE <= 320, "an index entry must stay within 320 bytes with framing (ERRATA)"
+assert ENTRY_SIZE + 2 <= 320, "an entry framed as a published operation stays within 320 bytes (ERRATA)"
 _LABEL_INFO = b"riskshare label v1"
 _SIG_CONTEXT = b"riskshare entry signature v1"
 _TOMBSTONE_CONTEXT = b"riskshare tombstone v1"
