@@ -19,7 +19,7 @@ from api import convert
 from api._generated import index_pb2, index_pb2_grpc, ledger_pb2, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch
 from api.oprf_client import Identity, Server, TwoServerOprf
-from api.platform import build_snapshot, epoch_bytes, token_message, upload_hash
+from api.platform import build_snapshot, epoch_bytes, sync_message, token_message, upload_hash
 from api.roles import channel_credentials
 from api.server import channel
 from incentive.adapter import IncentiveHook
@@ -114,6 +114,16 @@ class Session:
             fields,  # type: ignore[arg-type]
         ).encode()
         return raw, (Signature(self.member.id, self.identity.signing_key.sign(raw)),)
+
+    def sync_request(self, from_size: int, to_size: int) -> index_pb2.SyncRequest:
+        """A signed request to read the index log (mirror brokers and auditors only)."""
+        ts = int(time.time() * 1000)
+        sig = self.identity.signing_key.sign(
+            sync_message(self.c.log_id, self.member.id, ts, from_size, to_size)
+        )
+        return index_pb2.SyncRequest(
+            from_size=from_size, to_size=to_size, member=self.member.id, timestamp_ms=ts, signature=sig
+        )
 
     def auditor_keys(self) -> dict[int, SM2PublicKey]:
         return {m.id: m.sign_public() for m in self.c.with_role(Role.AUDITOR)}
@@ -311,7 +321,7 @@ def sync(s: Session, mirror: Mirror) -> int:
     """Bring the mirror up to the newest witnessed checkpoint; returns operations applied."""
     ops: list[bytes] = []
     final: index_pb2.IndexDelta | None = None
-    for msg in s.index.SyncIndex(index_pb2.SyncRequest(from_size=mirror.index.size), timeout=300):
+    for msg in s.index.SyncIndex(s.sync_request(mirror.index.size, 0), timeout=300):
         ops.extend(bytes(o) for o in msg.operations)
         final = msg
     if final is None or not final.HasField("checkpoint"):
@@ -481,7 +491,7 @@ def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None)
     if cp.index_size > st.index.size:
         ops: list[bytes] = []
         root = b""
-        req = index_pb2.SyncRequest(from_size=st.index.size, to_size=cp.index_size)
+        req = s.sync_request(st.index.size, cp.index_size)
         for m in s.index.SyncIndex(req, timeout=300):
             ops.extend(bytes(o) for o in m.operations)
             root = bytes(m.new_root)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -66,6 +67,14 @@ def directory_of(c: Consortium) -> Directory:
 
 
 LOOKUP_OBLIVIOUS = 2
+SYNC_WINDOW_MS = 5 * 60 * 1000
+
+
+def sync_message(log_id: bytes, member: int, timestamp_ms: int, from_size: int, to_size: int) -> bytes:
+    """What a mirror broker or an auditor signs to read the index log."""
+    return (
+        b"riskshare index sync v1" + log_id + struct.pack(">QQQQ", member, timestamp_ms, from_size, to_size)
+    )
 
 
 def token_message(token: bytes, index_size: int, bucket: int) -> bytes:
@@ -547,6 +556,25 @@ class Platform:
             size, root, _ = self._durable_index
             self._sequence_publish(size, 0, root)
             return True
+
+    def authorize_sync(
+        self, member: int, timestamp_ms: int, from_size: int, to_size: int, signature: bytes
+    ) -> None:
+        """Only brokers granted mirror mode and auditors read the index log (a copy of every tag
+        and encrypted entry); the caller proves who it is with a fresh SM2 signature."""
+        m = self.directory.get(member)
+        if m is None:
+            raise PermissionDenied("unknown member")
+        if not (m.has(Role.MIRROR) and m.has(Role.BROKER)) and not m.has(Role.AUDITOR):
+            raise PermissionDenied(f"member {m.name!r} is neither a mirror broker nor an auditor")
+        if abs(time.time() * 1000 - timestamp_ms) > SYNC_WINDOW_MS:
+            raise Refused("the sync request's timestamp is outside the ±5 minute window")
+        try:
+            m.sign_key.verify(
+                signature, sync_message(self.c.log_id, member, timestamp_ms, from_size, to_size)
+            )
+        except InvalidSignature:
+            raise PermissionDenied("the sync request's signature does not verify") from None
 
     def index_delta(self, start: int, end: int) -> mindex.IndexDelta:
         with self._lock:

@@ -121,12 +121,20 @@ def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
         # a bad ID is a clear error before anything is evaluated or logged
         with pytest.raises(ValueError):
             client.lookup_mirror(broker, mirror, SubjectType.PERSON, "110101199003074515")
-        # a member without the broker role cannot look up
-        mirror_b = client.Mirror()
-        client.sync(b, mirror_b)
+        # a member without the broker role cannot look up, nor read the index log
         with pytest.raises(grpc.RpcError) as e:
-            client.lookup_mirror(b, mirror_b, SubjectType.PERSON, miss_id)
+            client.sync(b, client.Mirror())
+        assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.RpcError) as e:
+            client.lookup_oblivious(b, SubjectType.PERSON, miss_id)
         assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        # a forged or stale sync request is refused
+        forged = broker.sync_request(0, 0)
+        forged.member = b.member.id
+        with pytest.raises(grpc.RpcError) as e:
+            list(broker.index.SyncIndex(forged))
+        assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED
+
         assert recs_a[0].category in set(Category)
         # revoke: tombstones reveal t; the broker's mirror stops showing the records
         gone = [r for r in recs_a[20:25] if sum(x.subject_id == r.subject_id for x in recs_a + recs_b) == 1]

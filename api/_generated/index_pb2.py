@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0bindex.proto\x12\x0criskshare.v1\x1a\x0c\x63ommon.proto\"d\n\x0f\x43ontributeChunk\x12\x0f\n\x07\x65ntries\x18\x01 \x03(\x0c\x12\x12\n\ndedup_keys\x18\x02 \x03(\x0c\x12,\n\x07request\x18\x03 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\"\x92\x01\n\x10\x43ontributeResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x04\x12\x12\n\nduplicates\x18\x02 \x01(\x04\x12\x19\n\x11new_distinct_tags\x18\x03 \x01(\x04\x12&\n\x07receipt\x18\x04 \x01(\x0b\x32\x15.riskshare.v1.Receipt\x12\x15\n\raccepted_mask\x18\x05 \x01(\x0c\"o\n\rRevokeRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\x11\n\tentry_ids\x18\x02 \x03(\x0c\x12\x0f\n\x07secrets\x18\x03 \x03(\x0c\x12\x0c\n\x04salt\x18\x04 \x01(\x0c\"G\n\x0cRevokeResult\x12\x0f\n\x07revoked\x18\x01 \x01(\x04\x12&\n\x07receipt\x18\x02 \x01(\x0b\x32\x15.riskshare.v1.Receipt\"B\n\x0bSyncRequest\x12\x11\n\tfrom_size\x18\x01 \x01(\x04\x12\x0f\n\x07max_ops\x18\x02 \x01(\r\x12\x0f\n\x07to_size\x18\x03 \x01(\x04\"r\n\nIndexDelta\x12\x12\n\noperations\x18\x01 \x03(\x0c\x12\x10\n\x08new_size\x18\x02 \x01(\x04\x12\x10\n\x08new_root\x18\x03 \x01(\x0c\x12,\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x18.riskshare.v1.Checkpoint\"C\n\x13RecordLookupRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\"<\n\x12RecordLookupResult\x12&\n\x07receipt\x18\x01 \x01(\x0b\x32\x15.riskshare.v1.Receipt\"\x15\n\x13SnapshotInfoRequest\"q\n\x0cSnapshotInfo\x12\x0c\n\x04\x62its\x18\x01 \x01(\r\x12\x13\n\x0b\x62ucket_size\x18\x02 \x01(\r\x12\x10\n\x08slot_cap\x18\x03 \x01(\r\x12,\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x18.riskshare.v1.Checkpoint\"U\n\rBucketRequest\x12\r\n\x05token\x18\x01 \x01(\x0c\x12\x0e\n\x06\x62ucket\x18\x02 \x01(\r\x12\x12\n\nindex_size\x18\x03 \x01(\x04\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"M\n\x0e\x42ucketResponse\x12\x0c\n\x04tags\x18\x01 \x03(\x0c\x12\x16\n\x0eslot_tree_root\x18\x02 \x01(\x0c\x12\x15\n\rsnapshot_path\x18\x03 \x03(\x0c\"b\n\tOtMessage\x12\r\n\x05token\x18\x01 \x01(\x0c\x12\x0e\n\x06\x62ucket\x18\x02 \x01(\r\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12\x12\n\nindex_size\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\x32\x97\x04\n\x05Index\x12M\n\nContribute\x12\x1d.riskshare.v1.ContributeChunk\x1a\x1e.riskshare.v1.ContributeResult(\x01\x12\x41\n\x06Revoke\x12\x1b.riskshare.v1.RevokeRequest\x1a\x1a.riskshare.v1.RevokeResult\x12\x42\n\tSyncIndex\x12\x19.riskshare.v1.SyncRequest\x1a\x18.riskshare.v1.IndexDelta0\x01\x12S\n\x0cRecordLookup\x12!.riskshare.v1.RecordLookupRequest\x1a .riskshare.v1.RecordLookupResult\x12P\n\x0fGetSnapshotInfo\x12!.riskshare.v1.SnapshotInfoRequest\x1a\x1a.riskshare.v1.SnapshotInfo\x12\x46\n\tGetBucket\x12\x1b.riskshare.v1.BucketRequest\x1a\x1c.riskshare.v1.BucketResponse\x12I\n\x11ObliviousTransfer\x12\x17.riskshare.v1.OtMessage\x1a\x17.riskshare.v1.OtMessage(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0bindex.proto\x12\x0criskshare.v1\x1a\x0c\x63ommon.proto\"d\n\x0f\x43ontributeChunk\x12\x0f\n\x07\x65ntries\x18\x01 \x03(\x0c\x12\x12\n\ndedup_keys\x18\x02 \x03(\x0c\x12,\n\x07request\x18\x03 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\"\x92\x01\n\x10\x43ontributeResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x04\x12\x12\n\nduplicates\x18\x02 \x01(\x04\x12\x19\n\x11new_distinct_tags\x18\x03 \x01(\x04\x12&\n\x07receipt\x18\x04 \x01(\x0b\x32\x15.riskshare.v1.Receipt\x12\x15\n\raccepted_mask\x18\x05 \x01(\x0c\"o\n\rRevokeRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\x11\n\tentry_ids\x18\x02 \x03(\x0c\x12\x0f\n\x07secrets\x18\x03 \x03(\x0c\x12\x0c\n\x04salt\x18\x04 \x01(\x0c\"G\n\x0cRevokeResult\x12\x0f\n\x07revoked\x18\x01 \x01(\x04\x12&\n\x07receipt\x18\x02 \x01(\x0b\x32\x15.riskshare.v1.Receipt\"{\n\x0bSyncRequest\x12\x11\n\tfrom_size\x18\x01 \x01(\x04\x12\x0f\n\x07max_ops\x18\x02 \x01(\r\x12\x0f\n\x07to_size\x18\x03 \x01(\x04\x12\x0e\n\x06member\x18\x04 \x01(\x04\x12\x14\n\x0ctimestamp_ms\x18\x05 \x01(\x04\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"r\n\nIndexDelta\x12\x12\n\noperations\x18\x01 \x03(\x0c\x12\x10\n\x08new_size\x18\x02 \x01(\x04\x12\x10\n\x08new_root\x18\x03 \x01(\x0c\x12,\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x18.riskshare.v1.Checkpoint\"C\n\x13RecordLookupRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\"<\n\x12RecordLookupResult\x12&\n\x07receipt\x18\x01 \x01(\x0b\x32\x15.riskshare.v1.Receipt\"\x15\n\x13SnapshotInfoRequest\"q\n\x0cSnapshotInfo\x12\x0c\n\x04\x62its\x18\x01 \x01(\r\x12\x13\n\x0b\x62ucket_size\x18\x02 \x01(\r\x12\x10\n\x08slot_cap\x18\x03 \x01(\r\x12,\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x18.riskshare.v1.Checkpoint\"U\n\rBucketRequest\x12\r\n\x05token\x18\x01 \x01(\x0c\x12\x0e\n\x06\x62ucket\x18\x02 \x01(\r\x12\x12\n\nindex_size\x18\x03 \x01(\x04\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"M\n\x0e\x42ucketResponse\x12\x0c\n\x04tags\x18\x01 \x03(\x0c\x12\x16\n\x0eslot_tree_root\x18\x02 \x01(\x0c\x12\x15\n\rsnapshot_path\x18\x03 \x03(\x0c\"b\n\tOtMessage\x12\r\n\x05token\x18\x01 \x01(\x0c\x12\x0e\n\x06\x62ucket\x18\x02 \x01(\r\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12\x12\n\nindex_size\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\x32\x97\x04\n\x05Index\x12M\n\nContribute\x12\x1d.riskshare.v1.ContributeChunk\x1a\x1e.riskshare.v1.ContributeResult(\x01\x12\x41\n\x06Revoke\x12\x1b.riskshare.v1.RevokeRequest\x1a\x1a.riskshare.v1.RevokeResult\x12\x42\n\tSyncIndex\x12\x19.riskshare.v1.SyncRequest\x1a\x18.riskshare.v1.IndexDelta0\x01\x12S\n\x0cRecordLookup\x12!.riskshare.v1.RecordLookupRequest\x1a .riskshare.v1.RecordLookupResult\x12P\n\x0fGetSnapshotInfo\x12!.riskshare.v1.SnapshotInfoRequest\x1a\x1a.riskshare.v1.SnapshotInfo\x12\x46\n\tGetBucket\x12\x1b.riskshare.v1.BucketRequest\x1a\x1c.riskshare.v1.BucketResponse\x12I\n\x11ObliviousTransfer\x12\x17.riskshare.v1.OtMessage\x1a\x17.riskshare.v1.OtMessage(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,23 +41,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REVOKERESULT']._serialized_start=407
   _globals['_REVOKERESULT']._serialized_end=478
   _globals['_SYNCREQUEST']._serialized_start=480
-  _globals['_SYNCREQUEST']._serialized_end=546
-  _globals['_INDEXDELTA']._serialized_start=548
-  _globals['_INDEXDELTA']._serialized_end=662
-  _globals['_RECORDLOOKUPREQUEST']._serialized_start=664
-  _globals['_RECORDLOOKUPREQUEST']._serialized_end=731
-  _globals['_RECORDLOOKUPRESULT']._serialized_start=733
-  _globals['_RECORDLOOKUPRESULT']._serialized_end=793
-  _globals['_SNAPSHOTINFOREQUEST']._serialized_start=795
-  _globals['_SNAPSHOTINFOREQUEST']._serialized_end=816
-  _globals['_SNAPSHOTINFO']._serialized_start=818
-  _globals['_SNAPSHOTINFO']._serialized_end=931
-  _globals['_BUCKETREQUEST']._serialized_start=933
-  _globals['_BUCKETREQUEST']._serialized_end=1018
-  _globals['_BUCKETRESPONSE']._serialized_start=1020
-  _globals['_BUCKETRESPONSE']._serialized_end=1097
-  _globals['_OTMESSAGE']._serialized_start=1099
-  _globals['_OTMESSAGE']._serialized_end=1197
-  _globals['_INDEX']._serialized_start=1200
-  _globals['_INDEX']._serialized_end=1735
+  _globals['_SYNCREQUEST']._serialized_end=603
+  _globals['_INDEXDELTA']._serialized_start=605
+  _globals['_INDEXDELTA']._serialized_end=719
+  _globals['_RECORDLOOKUPREQUEST']._serialized_start=721
+  _globals['_RECORDLOOKUPREQUEST']._serialized_end=788
+  _globals['_RECORDLOOKUPRESULT']._serialized_start=790
+  _globals['_RECORDLOOKUPRESULT']._serialized_end=850
+  _globals['_SNAPSHOTINFOREQUEST']._serialized_start=852
+  _globals['_SNAPSHOTINFOREQUEST']._serialized_end=873
+  _globals['_SNAPSHOTINFO']._serialized_start=875
+  _globals['_SNAPSHOTINFO']._serialized_end=988
+  _globals['_BUCKETREQUEST']._serialized_start=990
+  _globals['_BUCKETREQUEST']._serialized_end=1075
+  _globals['_BUCKETRESPONSE']._serialized_start=1077
+  _globals['_BUCKETRESPONSE']._serialized_end=1154
+  _globals['_OTMESSAGE']._serialized_start=1156
+  _globals['_OTMESSAGE']._serialized_end=1254
+  _globals['_INDEX']._serialized_start=1257
+  _globals['_INDEX']._serialized_end=1792
 # @@protoc_insertion_point(module_scope)

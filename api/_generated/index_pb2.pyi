@@ -52,14 +52,20 @@ class RevokeResult(_message.Message):
     def __init__(self, revoked: _Optional[int] = ..., receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
-    __slots__ = ("from_size", "max_ops", "to_size")
+    __slots__ = ("from_size", "max_ops", "to_size", "member", "timestamp_ms", "signature")
     FROM_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_OPS_FIELD_NUMBER: _ClassVar[int]
     TO_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     from_size: int
     max_ops: int
     to_size: int
-    def __init__(self, from_size: _Optional[int] = ..., max_ops: _Optional[int] = ..., to_size: _Optional[int] = ...) -> None: ...
+    member: int
+    timestamp_ms: int
+    signature: bytes
+    def __init__(self, from_size: _Optional[int] = ..., max_ops: _Optional[int] = ..., to_size: _Optional[int] = ..., member: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class IndexDelta(_message.Message):
     __slots__ = ("operations", "new_size", "new_root", "checkpoint")

@@ -55,6 +55,9 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
     def SyncIndex(
         self, request: index_pb2.SyncRequest, context: grpc.ServicerContext
     ) -> Iterator[index_pb2.IndexDelta]:
+        self.platform.authorize_sync(
+            request.member, request.timestamp_ms, request.from_size, request.to_size, bytes(request.signature)
+        )
         if request.to_size:
             # Auditors verifying a checkpoint before co-signing it: any published prefix.
             w = None
