@@ -87,6 +87,21 @@ class StatsClient:
 
     # -- administrator ----------------------------------------------------------------------------
 
+    def ensure_key(self) -> StatLedger:
+        """The ledger view, after the key holder has published its Paillier key (the first round
+        asks it to make and publish one)."""
+        view = self.ledger()
+        holder = self.s.c.the(Role.KEYHOLDER).id
+        if holder not in view.current_key:
+            self.release_stub.PublishKey(common_pb2.Empty(), timeout=120)
+            deadline = time.monotonic() + 5  # the stat_key entry shows once a checkpoint covers it
+            while holder not in view.current_key and time.monotonic() < deadline:
+                time.sleep(0.2)
+                view = self.ledger()
+            if holder not in view.current_key:
+                raise ProtocolAbort("the key holder has not published its Paillier key yet")
+        return view
+
     def define(
         self,
         statistic: int | str,
@@ -100,16 +115,8 @@ class StatsClient:
         """Open a round of ``statistic`` for ``period`` with the named participants."""
         spec = get_statistic(statistic)  # ValueError names the known statistics
         ids = sorted({self.s.c.member(n).id for n in participants})
-        view = self.ledger()
+        view = self.ensure_key()
         holder = self.s.c.the(Role.KEYHOLDER).id
-        if holder not in view.current_key:  # first round: the key holder makes and publishes its key
-            self.release_stub.PublishKey(common_pb2.Empty(), timeout=120)
-            deadline = time.monotonic() + 5  # the stat_key entry shows once a checkpoint covers it
-            while holder not in view.current_key and time.monotonic() < deadline:
-                time.sleep(0.2)
-                view = self.ledger()
-            if holder not in view.current_key:
-                raise ProtocolAbort("the key holder has not published its Paillier key yet")
         rid = round_id if round_id is not None else max(view.rounds, default=0) + 1  # taken: refused
         raw, sigs = self.s.request(
             Kind.STAT_ROUND,
