@@ -28,6 +28,7 @@ from api.roles import Running, server_credentials
 from api.screen_wire import ScreenHello, ScreenReceipt, run_hash
 from api.server import Registration, create_server
 from ledger.entry import Role
+from ledger.log import WINDOW_MS
 from mpc import psi
 from mpc import screen as sc
 from mpc.exceptions import InvalidSignature
@@ -37,7 +38,6 @@ from mpc.sm2 import SM2PrivateKey
 
 log = logging.getLogger("riskshare.contributor")
 
-TIME_WINDOW_MS = 5 * 60 * 1000
 SESSION_TTL_S = 600.0
 MAX_SESSIONS = 4
 RUN_CAP = 4_000_000  # bins + stash per run: a 2^21-ID list needs 2.66M
@@ -107,7 +107,7 @@ class BilateralService:
             raise Unauthenticated("the hello's signature does not verify") from None
         if hello.log_id != self.log_id or hello.contributor != self.member_id:
             raise BadRequest("the hello names another log or contributor")
-        if abs(self._clock() - hello.timestamp_ms) > TIME_WINDOW_MS:
+        if abs(self._clock() - hello.timestamp_ms) > WINDOW_MS:
             raise Refused("the hello's timestamp is outside the ±5 minute window")
         if not broker.has(Role.BROKER):
             raise PermissionDenied(f"member {broker.name!r} is not a broker")

@@ -198,7 +198,7 @@ def run_demo(
         t1 = time.perf_counter()
         platform.checkpoint()
         cp = client.audit_and_cosign(auditor, a_state)
-        report = audit(platform.ledger.storage, hook=platform_hook())
+        report = audit(platform.ledger.storage, hook=IncentiveHook())
         t.add("auditor co-signs again; full audit verify of the platform's ledger", time.perf_counter() - t1)
         _print_summary(console, c, summary, again, results, example, report.ok, cp.size, platform, t, stat)
         return 0 if report.ok and _all_correct(results) and screen_ok else 1
@@ -209,10 +209,6 @@ def run_demo(
         k_run.stop()
         platform.close()
         keyholder.meter.close()
-
-
-def platform_hook() -> IncentiveHook:
-    return IncentiveHook()
 
 
 def _all_correct(results: dict[str, list[tuple[bool, bool, float]]]) -> bool:

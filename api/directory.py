@@ -63,12 +63,6 @@ class Directory:
             m = self._by_id.get(member_id)
         return m
 
-    def by_name(self, name: str) -> MemberRecord:
-        try:
-            return self._by_name[name]
-        except KeyError:
-            raise KeyError(f"no member named {name!r}") from None
-
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(sorted(self._by_id.values(), key=lambda m: m.id))
 

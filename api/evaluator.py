@@ -16,6 +16,7 @@ from api.directory import Directory
 from api.errors import BadRequest, Refused, Unauthenticated
 from api.meter import Meter, QuotaExceeded, ReplayedNonce
 from ledger.entry import Kind, Role
+from ledger.log import WINDOW_MS
 from ledger.metering import EvaluationReceipt, EvaluationRequest
 from mpc import oprf
 from mpc.exceptions import InvalidSignature
@@ -24,7 +25,6 @@ from mpc.sm3 import sm3
 
 log = logging.getLogger("riskshare.evaluator")
 
-TIME_WINDOW_MS = 5 * 60 * 1000
 DEFAULT_PERIOD_MS = 24 * 3600 * 1000
 _PURPOSE_ROLE = {Kind.CONTRIBUTE: Role.CONTRIBUTOR, Kind.LOOKUP: Role.BROKER, Kind.SCREEN: Role.BROKER}
 
@@ -82,7 +82,7 @@ class Evaluator:
         if req.epoch != self.epoch:
             self._count("refused_stale_epoch")
             raise Refused(f"stale key epoch {req.epoch}: the current epoch is {self.epoch}")
-        if abs(now - req.timestamp_ms) > TIME_WINDOW_MS:
+        if abs(now - req.timestamp_ms) > WINDOW_MS:
             self._count("refused_stale_timestamp")
             raise Refused("the request's timestamp is outside the ±5 minute window")
         if not member.has(_PURPOSE_ROLE[req.purpose]):
@@ -96,7 +96,7 @@ class Evaluator:
         period = now // self.period_ms
         try:
             charge = self.meter.charge(
-                req.member, period, req.count, req.nonce, req.timestamp_ms + TIME_WINDOW_MS, now
+                req.member, period, req.count, req.nonce, req.timestamp_ms + WINDOW_MS, now
             )
         except ReplayedNonce as e:
             self._count("refused_replay")

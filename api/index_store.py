@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.sqlite_db import open_db
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS index_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS published (pos INTEGER PRIMARY KEY, op BLOB NOT NULL);
@@ -57,15 +59,7 @@ class Registration:
 
 class IndexStore:
     def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
-        row = self._db.execute("SELECT version FROM index_version").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO index_version VALUES (?)", (VERSION,))
-        elif row[0] != VERSION:
-            raise RuntimeError(f"index database is version {row[0]}, this build knows {VERSION}")
+        self._db = open_db(path, SCHEMA, "index_version", VERSION, "index")
         self.lock = threading.RLock()
 
     @contextmanager

@@ -8,10 +8,11 @@ count it states is on disk.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from api.sqlite_db import open_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meter_version (version INTEGER NOT NULL);
@@ -47,15 +48,7 @@ class Meter:
     def __init__(self, path: Path | str, quota: int) -> None:
         self.quota = quota
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
-        row = self._db.execute("SELECT version FROM meter_version").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meter_version VALUES (?)", (VERSION,))
-        elif row[0] != VERSION:
-            raise RuntimeError(f"meter database is version {row[0]}, this build knows {VERSION}")
+        self._db = open_db(path, SCHEMA, "meter_version", VERSION, "meter")
 
     def used(self, member: int, period: int) -> int:
         row = self._db.execute(

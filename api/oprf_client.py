@@ -13,8 +13,6 @@ import os
 import time
 from dataclasses import dataclass
 
-import grpc
-
 from api._generated import oprf_pb2, oprf_pb2_grpc
 from ledger.entry import Kind
 from ledger.metering import EvaluationReceipt, EvaluationRequest
@@ -121,7 +119,3 @@ def fetch_key_epoch(
         ),
     )
     return oprf.KeyEpoch(suite, epoch_id, shares), msg.epoch
-
-
-def is_refusal(exc: grpc.RpcError) -> bool:
-    return exc.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED)

@@ -34,7 +34,7 @@ from incentive.params import PARAM_IDS
 from ledger.checkpoint import Receipt, SignedCheckpoint
 from ledger.entry import ATTESTED, Code, Entry, Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
-from ledger.log import Log
+from ledger.log import WINDOW_MS, Log
 from ledger.log import Refused as LedgerRefused
 from ledger.members import SUBMITTERS
 from ledger.metering import EvaluationReceipt
@@ -67,7 +67,6 @@ def directory_of(c: Consortium) -> Directory:
 
 
 LOOKUP_OBLIVIOUS = 2
-SYNC_WINDOW_MS = 5 * 60 * 1000
 
 
 def sync_message(log_id: bytes, member: int, timestamp_ms: int, from_size: int, to_size: int) -> bytes:
@@ -567,7 +566,7 @@ class Platform:
             raise PermissionDenied("unknown member")
         if not (m.has(Role.MIRROR) and m.has(Role.BROKER)) and not m.has(Role.AUDITOR):
             raise PermissionDenied(f"member {m.name!r} is neither a mirror broker nor an auditor")
-        if abs(time.time() * 1000 - timestamp_ms) > SYNC_WINDOW_MS:
+        if abs(time.time() * 1000 - timestamp_ms) > WINDOW_MS:
             raise Refused("the sync request's timestamp is outside the ±5 minute window")
         try:
             m.sign_key.verify(

@@ -43,6 +43,7 @@ from api.consortium import Consortium
 from api.errors import BadRequest, NotFound, PermissionDenied, Refused
 from api.platform import Platform, directory_of
 from api.server import Registration, channel
+from api.sqlite_db import open_db
 from api.stats_ledger import LedgerFollower, MemberKeys, RoundState, StatLedger
 from ledger.checkpoint import Receipt
 from ledger.entry import Code, Entry, FieldValue, Kind, Request, Role, Signature
@@ -103,16 +104,7 @@ CREATE TABLE IF NOT EXISTS deadlines (round_id INTEGER PRIMARY KEY, deadline_ms 
 
 
 def _open_db(path: Path, schema: str) -> sqlite3.Connection:
-    db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.executescript(schema)
-    row = db.execute("SELECT version FROM stats_version").fetchone()
-    if row is None:
-        db.execute("INSERT INTO stats_version VALUES (1)")
-    elif row[0] != 1:
-        raise RuntimeError(f"{path} is version {row[0]}, this build knows 1")
-    return db
+    return open_db(path, schema, "stats_version", 1, "statistics")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from api.errors import NotFound
 from api.platform import Platform
 from api.servicers import guarded, guarded_stream
 from ledger.checkpoint import Checkpoint, SignedCheckpoint
-from ledger.entry import Code, Entry
+from ledger.entry import Code
 
 ENTRY_CHUNK = 2048
 
@@ -27,7 +27,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
     ) -> ledger_pb2.SubmitResult:
         raw, sigs = convert.from_signed_request(request)
         r = self.platform.record(raw, sigs)
-        code = Entry.decode(self.platform.ledger.storage.entry(r.index)).code
+        code = self.platform.entry_code(r.index)
         return ledger_pb2.SubmitResult(
             accepted=code == Code.ACCEPTED,
             code=code,
