@@ -19,12 +19,21 @@ from api import convert
 from api._generated import index_pb2, index_pb2_grpc, ledger_pb2, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch
 from api.oprf_client import Identity, Server, TwoServerOprf
-from api.platform import build_snapshot, epoch_bytes, sync_message, token_message, upload_hash
+from api.platform import build_snapshot, epoch_bytes, token_message, upload_hash
+from api.reads import Reader, ReadMethod
 from api.roles import channel_credentials
 from api.server import channel
 from incentive.adapter import IncentiveHook
 from ledger.audit import Auditor
-from ledger.checkpoint import Checkpoint, NotWitnessed, Receipt, SignedCheckpoint, accept_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    NotWitnessed,
+    Receipt,
+    RestoreGuardError,
+    SignedCheckpoint,
+    accept_checkpoint,
+    check_restore_guard,
+)
 from ledger.entry import Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
 from ledger.metering import EvaluationReceipt
@@ -70,6 +79,7 @@ class Session:
         self.index = index_pb2_grpc.IndexStub(self.platform_channel)
         self.ledger = ledger_pb2_grpc.LedgerStub(self.platform_channel)
         self.platform_key = p.sign_public()
+        self.reader = Reader(self.c.log_id, m.id, self.identity.signing_key)
         self.epoch = epoch_bytes(self.c)
         self._rule_version = 0
 
@@ -97,11 +107,19 @@ class Session:
     def rule_version(self) -> int:
         """The rule version in force, from the newest signed checkpoint (requests must name it)."""
         if not self._rule_version:
-            msg = self.ledger.GetCheckpoint(ledger_pb2.CheckpointRequest(size=0), timeout=30)
-            signed, _ = convert.from_checkpoint(msg)
-            signed.verify(self.platform_key)
+            signed, _ = self.get_checkpoint()
             self._rule_version = signed.checkpoint.rule_version
         return self._rule_version
+
+    def get_checkpoint(self, *, witnessed: bool = False) -> tuple[SignedCheckpoint, dict[int, bytes]]:
+        """The platform's newest checkpoint (or newest witnessed one), its signature checked."""
+        auth = self.reader.ledger(ReadMethod.CHECKPOINT, 0, int(witnessed))
+        msg = self.ledger.GetCheckpoint(
+            ledger_pb2.CheckpointRequest(size=0, witnessed=witnessed, auth=auth), timeout=30
+        )
+        signed, cosigs = convert.from_checkpoint(msg)
+        signed.verify(self.platform_key)
+        return signed, cosigs
 
     def request(self, kind: Kind, fields: dict[str, object]) -> tuple[bytes, tuple[Signature, ...]]:
         raw = Request(
@@ -117,10 +135,7 @@ class Session:
 
     def sync_request(self, from_size: int, to_size: int) -> index_pb2.SyncRequest:
         """A signed request to read the index log (mirror brokers and auditors only)."""
-        ts = int(time.time() * 1000)
-        sig = self.identity.signing_key.sign(
-            sync_message(self.c.log_id, self.member.id, ts, from_size, to_size)
-        )
+        ts, sig = self.reader.sync(from_size, to_size)
         return index_pb2.SyncRequest(
             from_size=from_size, to_size=to_size, member=self.member.id, timestamp_ms=ts, signature=sig
         )
@@ -445,6 +460,25 @@ def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> 
 
 # ---- auditor ---------------------------------------------------------------------------------------
 
+# The auditor's restore guard, kept in its own copy of the log (durable with the SQLite store): the
+# newest checkpoint it co-signed. It never co-signs a smaller checkpoint or one whose log does not
+# extend that one.
+COSIGNED_META = "auditor_cosigned_checkpoint"
+
+
+class RestoreGuardRefusal(RestoreGuardError):
+    """The platform presents a checkpoint smaller than, or inconsistent with, one this auditor
+    already holds (the newest it co-signed, or the newest in its copy of the log): a platform
+    restored from an old backup, or a split view."""
+
+    def __init__(self, seen: Checkpoint, held: Checkpoint, why: str, held_as: str = "co-signed") -> None:
+        super().__init__(
+            f"refusing to co-sign: the platform presents a checkpoint of size {seen.size} "
+            f"(root {seen.root.hex()[:16]}…), but this auditor {held_as} the checkpoint of size "
+            f"{held.size} (root {held.root.hex()[:16]}…): {why}"
+        )
+        self.seen, self.held = seen, held
+
 
 @dataclass
 class AuditorState:
@@ -453,37 +487,84 @@ class AuditorState:
     index: mindex.MirrorIndex = field(default_factory=mindex.MirrorIndex)
 
 
+def last_cosigned(storage: Storage) -> Checkpoint | None:
+    """The newest checkpoint this auditor co-signed, from its own durable state."""
+    raw = storage.get_meta(COSIGNED_META)
+    return Checkpoint.decode(raw) if raw else None
+
+
 def new_auditor(s: Session, storage: Storage) -> AuditorState:
+    """An auditor over its own copy of the log; the newest checkpoint it co-signed (kept in that
+    copy) is the one every later checkpoint must extend."""
     key = s.identity.signing_key
-    return AuditorState(storage, Auditor(s.member.id, key, s.platform_key))
+    return AuditorState(storage, Auditor(s.member.id, key, s.platform_key, trusted=last_cosigned(storage)))
 
 
-def _pull_entries(s: Session, st: AuditorState) -> None:
-    start = st.storage.size()
-    for batch in s.ledger.GetEntries(ledger_pb2.EntriesRequest(start=start), timeout=300):
-        if batch.start != st.storage.size():
+def check_platform_extends(
+    s: Session, cp: Checkpoint, held: Checkpoint | None, held_as: str = "co-signed"
+) -> None:
+    """The restore guard: ``cp`` (platform-signed) must be at least as large as ``held`` (by
+    default the newest checkpoint this auditor co-signed) and extend it, by a consistency proof
+    from the platform; RestoreGuardRefusal names both checkpoints otherwise."""
+    if held is None:
+        return
+    proof: list[bytes] | None = None
+    if cp.log_id == held.log_id and cp.size > held.size:
+        auth = s.reader.ledger(ReadMethod.CONSISTENCY, held.size, cp.size)
+        out = s.ledger.GetConsistencyProof(
+            ledger_pb2.ConsistencyRequest(old_size=held.size, new_size=cp.size, auth=auth), timeout=30
+        )
+        proof = [bytes(h) for h in out.hashes]
+    try:
+        check_restore_guard(cp, held, proof)
+    except RestoreGuardError as e:
+        raise RestoreGuardRefusal(cp, held, str(e), held_as) from None
+
+
+def pull_ledger(s: Session, storage: Storage, *, cosignatures: bool = False) -> Checkpoint:
+    """Bring an auditor's own copy of the log up to the platform's newest checkpoint with signed
+    reads, after the restore guard: that checkpoint must extend the newest one this auditor
+    co-signed and the newest one its copy holds. Entries come with their leaf hashes recomputed;
+    checkpoints (and, with ``cosignatures``, the auditors' co-signatures) are stored beside them
+    for the replay to check. Returns the platform's newest checkpoint."""
+    signed, _ = s.get_checkpoint()
+    cp = signed.checkpoint
+    check_platform_extends(s, cp, last_cosigned(storage))
+    have = storage.latest_checkpoint()
+    if have is not None:
+        check_platform_extends(s, cp, Checkpoint.decode(have.body), "holds in its copy of the log")
+    start = storage.size()
+    auth = s.reader.ledger(ReadMethod.ENTRIES, start, 0)
+    for batch in s.ledger.GetEntries(ledger_pb2.EntriesRequest(start=start, auth=auth), timeout=300):
+        if batch.start != storage.size():
             raise InvalidProof("the platform sent entries out of order")
         entries = [(bytes(e), merkle.leaf_hash(bytes(e), "sm3")) for e in batch.entries]
-        st.storage.commit(Batch(batch.start, entries=entries))
+        # the service's ledger runs the incentive rules: `audit verify` replays the copy with them
+        meta = {"hook": b"incentive"} if batch.start == 0 else {}
+        storage.commit(Batch(batch.start, entries=entries, meta=meta))
+    rows: list[CheckpointRow] = []
+    sigs: list[tuple[int, int, bytes]] = []
+    size = have.size if have else 0
+    auth = s.reader.ledger(ReadMethod.CHECKPOINTS, size)
+    for m in s.ledger.GetCheckpoints(ledger_pb2.CheckpointRequest(size=size, auth=auth), timeout=60):
+        sc, co = convert.from_checkpoint(m)
+        if sc.checkpoint.size <= storage.size():
+            rows.append(CheckpointRow(sc.checkpoint.size, sc.checkpoint.encode(), sc.signature))
+            sigs.extend((sc.checkpoint.size, a, sig) for a, sig in co.items())
+    if rows:
+        storage.commit(Batch(storage.size(), checkpoints=rows))
+    if cosignatures:
+        for at, auditor, sig in sigs:
+            storage.add_cosignature(at, auditor, sig)
+    return cp
 
 
 def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None) -> Checkpoint:
     """Sync the ledger and the index up to the newest checkpoint, replay everything, recompute
-    the index root, and co-sign the checkpoint only if all of it agrees. The replay checks that
-    the log extends the checkpoint this auditor co-signed last (a rewritten history is refused)."""
-    msg = s.ledger.GetCheckpoint(ledger_pb2.CheckpointRequest(size=0), timeout=30)
-    signed, _ = convert.from_checkpoint(msg)
-    signed.verify(s.platform_key)
-    cp = signed.checkpoint
-    _pull_entries(s, st)
-    have = st.storage.latest_checkpoint()
-    rows = []
-    for m in s.ledger.GetCheckpoints(ledger_pb2.CheckpointRequest(size=have.size if have else 0), timeout=60):
-        sc, _ = convert.from_checkpoint(m)
-        if sc.checkpoint.size <= st.storage.size():
-            rows.append(CheckpointRow(sc.checkpoint.size, sc.checkpoint.encode(), sc.signature))
-    if rows:
-        st.storage.commit(Batch(st.storage.size(), checkpoints=rows))
+    the index root, and co-sign the checkpoint only if all of it agrees. The platform's newest
+    checkpoint must extend the one this auditor co-signed last (the restore guard, checked before
+    anything is pulled), and the replay checks the copied log against it too."""
+    pull_ledger(s, st.storage)
     latest = st.storage.latest_checkpoint()
     assert latest is not None
     cp = Checkpoint.decode(latest.body)
@@ -508,5 +589,7 @@ def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None)
         raise InvalidProof("the checkpoint's snapshot root differs from the published index")
     # replays everything with the rules; SplitView if anything differs
     sig = st.auditor.cosign(st.storage, hook if hook is not None else IncentiveHook())
+    # remember it durably before the platform can count it: the guard for every later checkpoint
+    st.storage.commit(Batch(st.storage.size(), meta={COSIGNED_META: cp.encode()}))
     s.ledger.CoSign(ledger_pb2.CoSignRequest(auditor=s.member.id, size=cp.size, signature=sig), timeout=30)
     return cp

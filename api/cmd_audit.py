@@ -8,7 +8,12 @@
 * ``consistency DB --old M [--new N]`` — consistency proof between two sizes;
 * ``checkpoint DB`` — the latest checkpoint with its signature and co-signatures;
 * ``sync SOURCE REPLICA`` — bring an auditor's own copy up to date from a node's store; a node
-  that rewrote history is refused naming the first differing height (exit 1).
+  that rewrote history is refused naming the first differing height (exit 1);
+* ``--dir DIR --as MEMBER audit fetch [REPLICA]`` — the same against the live platform, with the
+  member's signed ledger reads (default replica: the auditor's own copy, the one ``cosign`` keeps);
+  the restore guard refuses a platform whose newest checkpoint is smaller than, or inconsistent
+  with, the one this auditor co-signed or its copy holds (exit 1). ``audit verify REPLICA`` then
+  replays it offline.
 """
 
 from __future__ import annotations
@@ -187,6 +192,36 @@ def _sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fetch(args: argparse.Namespace) -> int:
+    from api import client
+    from api.cmd_service import _session
+    from ledger.storage.sqlite import SQLiteStorage
+
+    s = _session(args)
+    try:
+        path = args.replica or str(s.c.state_dir(s.name) / "ledger-copy.db")
+        replica = SQLiteStorage(path)
+        try:
+            before = replica.size()
+            cp = client.pull_ledger(s, replica, cosignatures=True)
+        except client.RestoreGuardRefusal as e:
+            print(f"RESTORE GUARD: {e}", file=sys.stderr)
+            return EXIT_REFUSED
+        finally:
+            size = replica.size()
+            replica.close()
+    finally:
+        s.close()
+    _print({"replica": path, "copied": size - before, "replica_size": size, "checkpoint": cp.as_json()})
+    return EXIT_OK
+
+
+def _fetch_cmd(args: argparse.Namespace) -> int:
+    from api.cmd_service import _run as service_run  # maps gRPC refusals to exit codes
+
+    return service_run(_fetch)(args)
+
+
 def _run(fn: object) -> object:
     def wrapped(args: argparse.Namespace) -> int:
         try:
@@ -225,3 +260,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     y.add_argument("source", metavar="SOURCE", help="the node's SQLite ledger")
     y.add_argument("replica", metavar="REPLICA", help="the auditor's SQLite copy (created if missing)")
     y.set_defaults(func=_run(_sync))
+    f = a.add_parser(
+        "fetch",
+        help="update an auditor's own copy of the log from the live platform (signed reads, restore guard)",
+    )
+    f.add_argument(
+        "replica", metavar="REPLICA", nargs="?", help="SQLite copy (default: the member's ledger-copy.db)"
+    )
+    f.set_defaults(func=_fetch_cmd)

@@ -24,6 +24,7 @@ from rich.table import Table
 from api import client, errors
 from api.consortium import Consortium, init_consortium, role_names
 from api.roles import start_keyholder, start_platform
+from ledger.audit import SplitView
 from ledger.entry import Role
 from ledger.storage import open_storage
 from mpc import index as mindex
@@ -323,8 +324,15 @@ def _cosign(args: argparse.Namespace) -> int:
         if not s.member.roles & Role.AUDITOR:
             raise ValueError(f"{s.name} is not an auditor")
         storage = open_storage(str(s.c.state_dir(s.name) / "ledger-copy.db"))
-        st = client.new_auditor(s, storage)
-        cp = client.audit_and_cosign(s, st)
+        try:
+            st = client.new_auditor(s, storage)
+            cp = client.audit_and_cosign(s, st)
+        except (client.RestoreGuardRefusal, SplitView) as e:
+            # a platform restored from an old backup, or a split view: evidence, not a retry
+            console.print(f"[red]refused:[/red] {e}")
+            return EXIT_REFUSED
+        finally:
+            storage.close()
     finally:
         s.close()
     console.print(f"replayed and co-signed the checkpoint of size {cp.size} (index size {cp.index_size})")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,17 +23,18 @@ from pathlib import Path
 
 from api.consortium import Consortium, key_epoch, oprf_share
 from api.directory import Directory, LedgerDirectory, MemberRecord
-from api.errors import BadRequest, NotFound, PermissionDenied, Refused
+from api.errors import BadRequest, NotFound, PermissionDenied, Refused, Unauthenticated
 from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
 from api.meter import Meter
+from api.reads import ReadMethod, authenticate, ledger_read_message, sync_message
 from api.screen_wire import SCREEN_BILATERAL, check_bilateral, mirror_chunk_hash
 from incentive.adapter import IncentiveHook
 from incentive.params import PARAM_IDS
 from ledger.checkpoint import Receipt, SignedCheckpoint
 from ledger.entry import ATTESTED, Code, Entry, Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
-from ledger.log import WINDOW_MS, Log
+from ledger.log import Log
 from ledger.log import Refused as LedgerRefused
 from ledger.members import SUBMITTERS
 from ledger.metering import EvaluationReceipt
@@ -67,13 +67,6 @@ def directory_of(c: Consortium) -> Directory:
 
 
 LOOKUP_OBLIVIOUS = 2
-
-
-def sync_message(log_id: bytes, member: int, timestamp_ms: int, from_size: int, to_size: int) -> bytes:
-    """What a mirror broker or an auditor signs to read the index log."""
-    return (
-        b"riskshare index sync v1" + log_id + struct.pack(">QQQQ", member, timestamp_ms, from_size, to_size)
-    )
 
 
 def token_message(token: bytes, index_size: int, bucket: int) -> bytes:
@@ -556,24 +549,36 @@ class Platform:
             self._sequence_publish(size, 0, root)
             return True
 
+    def _authenticate_read(
+        self, member: int, timestamp_ms: int, signature: bytes, message: bytes, what: str
+    ) -> MemberRecord:
+        """The caller of a read, by its fresh signature (api/reads.py); unauthenticated reads are
+        refused and only counted in the metrics."""
+        try:
+            return authenticate(
+                self.directory, member, timestamp_ms, signature, message, int(time.time() * 1000), what
+            )
+        except (Unauthenticated, Refused):
+            self.ledger.metrics.refused[f"{what}: unauthenticated"] += 1
+            raise
+
     def authorize_sync(
         self, member: int, timestamp_ms: int, from_size: int, to_size: int, signature: bytes
     ) -> None:
         """Only brokers granted mirror mode and auditors read the index log (a copy of every tag
         and encrypted entry); the caller proves who it is with a fresh SM2 signature."""
-        m = self.directory.get(member)
-        if m is None:
-            raise PermissionDenied("unknown member")
+        msg = sync_message(self.c.log_id, member, timestamp_ms, from_size, to_size)
+        m = self._authenticate_read(member, timestamp_ms, signature, msg, "sync request")
         if not (m.has(Role.MIRROR) and m.has(Role.BROKER)) and not m.has(Role.AUDITOR):
             raise PermissionDenied(f"member {m.name!r} is neither a mirror broker nor an auditor")
-        if abs(time.time() * 1000 - timestamp_ms) > WINDOW_MS:
-            raise Refused("the sync request's timestamp is outside the ±5 minute window")
-        try:
-            m.sign_key.verify(
-                signature, sync_message(self.c.log_id, member, timestamp_ms, from_size, to_size)
-            )
-        except InvalidSignature:
-            raise PermissionDenied("the sync request's signature does not verify") from None
+
+    def authorize_ledger_read(
+        self, method: ReadMethod, member: int, timestamp_ms: int, signature: bytes, a: int = 0, b: int = 0
+    ) -> MemberRecord:
+        """Any active member reads the ledger, with a fresh signature over the read (its method
+        and parameters ``a``, ``b``); anyone else who reaches the port learns nothing."""
+        msg = ledger_read_message(self.c.log_id, method, member, timestamp_ms, a, b)
+        return self._authenticate_read(member, timestamp_ms, signature, msg, "ledger read request")
 
     def index_delta(self, start: int, end: int) -> mindex.IndexDelta:
         with self._lock:

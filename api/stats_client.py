@@ -56,7 +56,7 @@ class StatsClient:
         self.s = s
         self.stats = stats_pb2_grpc.StatsStub(s.platform_channel)
         self.release_stub = stats_pb2_grpc.StatsReleaseStub(s.keyholder_channel)
-        self.follower = LedgerFollower(s.ledger, s.platform_key, s.c.log_id)
+        self.follower = LedgerFollower(s.ledger, s.platform_key, s.c.log_id, s.reader)
         self.members = member_keys(s.c)
         self._agree: SM2PrivateKey | None = None
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from api import convert
 from api._generated import ledger_pb2, ledger_pb2_grpc
+from api.reads import Reader, ReadMethod
 from ledger.checkpoint import Checkpoint
 from ledger.entry import Entry, FieldValue, Kind
 from ledger.log import HASH_ALGS
@@ -140,15 +141,20 @@ class LedgerFollower:
     checkpoints whose root it recomputes: the new entries are appended to the compact range of the
     prefix verified before, so a refresh costs only the new entries."""
 
-    def __init__(self, stub: ledger_pb2_grpc.LedgerStub, platform_key: SM2PublicKey, log_id: bytes) -> None:
-        self.stub, self.platform_key, self.log_id = stub, platform_key, log_id
+    def __init__(
+        self, stub: ledger_pb2_grpc.LedgerStub, platform_key: SM2PublicKey, log_id: bytes, reader: Reader
+    ) -> None:
+        self.stub, self.platform_key, self.log_id, self.reader = stub, platform_key, log_id, reader
         self.range: merkle.CompactRange | None = None  # O(log n) frontier of the verified prefix
         self.stats = StatLedger()
         self.checkpoint: Checkpoint | None = None
 
     def refresh(self, timeout: float = 60) -> StatLedger:
         signed, _ = convert.from_checkpoint(
-            self.stub.GetCheckpoint(ledger_pb2.CheckpointRequest(size=0), timeout=timeout)
+            self.stub.GetCheckpoint(
+                ledger_pb2.CheckpointRequest(size=0, auth=self.reader.ledger(ReadMethod.CHECKPOINT)),
+                timeout=timeout,
+            )
         )
         signed.verify(self.platform_key)
         cp = signed.checkpoint
@@ -163,7 +169,8 @@ class LedgerFollower:
             return self.stats
         new: list[tuple[int, Entry]] = []
         rng = self.range.copy() if self.range is not None else None
-        req = ledger_pb2.EntriesRequest(start=have, end=cp.size)
+        auth = self.reader.ledger(ReadMethod.ENTRIES, have, cp.size)
+        req = ledger_pb2.EntriesRequest(start=have, end=cp.size, auth=auth)
         for batch in self.stub.GetEntries(req, timeout=timeout):
             if batch.start != have + len(new):
                 raise InvalidProof("the platform sent ledger entries out of order")

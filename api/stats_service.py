@@ -42,6 +42,7 @@ from api._generated import ledger_pb2_grpc, stats_pb2, stats_pb2_grpc
 from api.consortium import Consortium
 from api.errors import BadRequest, NotFound, PermissionDenied, Refused
 from api.platform import Platform, directory_of
+from api.reads import Reader
 from api.server import Registration, channel
 from api.sqlite_db import open_db
 from api.stats_ledger import LedgerFollower, MemberKeys, RoundState, StatLedger
@@ -457,7 +458,8 @@ class KeyHolderStats:
 
             self._channel = channel(self._target or self.c.platform_address, channel_credentials(self.c))
             stub = ledger_pb2_grpc.LedgerStub(self._channel)
-            self._follower = LedgerFollower(stub, self.platform_key, self.c.log_id)
+            reader = Reader(self.c.log_id, self.me.id, self._sign)
+            self._follower = LedgerFollower(stub, self.platform_key, self.c.log_id, reader)
         return self._follower.stub, stats_pb2_grpc.StatsStub(self._channel), self._follower
 
     def _request(self, kind: Kind, fields: dict[str, FieldValue]) -> tuple[bytes, tuple[Signature, ...]]:

@@ -530,9 +530,9 @@ def test_follower_refuses_entries_that_do_not_match_the_signed_checkpoint(env: E
                     entries[-1] = bytes(entries[-1])[:-1] + bytes([entries[-1][-1] ^ 1])
                 yield ledger_pb2.EntryBatch(start=batch.start, entries=entries)
 
-    assert LedgerFollower(real, bx.s.platform_key, env.c.log_id).refresh().size > 0
+    assert LedgerFollower(real, bx.s.platform_key, env.c.log_id, bx.s.reader).refresh().size > 0
     for drop in (False, True):
-        f = LedgerFollower(Tampering(drop), bx.s.platform_key, env.c.log_id)  # type: ignore[arg-type]
+        f = LedgerFollower(Tampering(drop), bx.s.platform_key, env.c.log_id, bx.s.reader)  # type: ignore[arg-type]
         with pytest.raises(InvalidProof):
             f.refresh()
 

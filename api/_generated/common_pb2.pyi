@@ -60,6 +60,16 @@ class Receipt(_message.Message):
     signature: bytes
     def __init__(self, log_id: _Optional[bytes] = ..., index: _Optional[int] = ..., leaf_hash: _Optional[bytes] = ..., deadline_ms: _Optional[int] = ..., batch_start: _Optional[int] = ..., batch_size: _Optional[int] = ..., batch_path: _Optional[_Iterable[bytes]] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
+class ReadAuth(_message.Message):
+    __slots__ = ("member", "timestamp_ms", "signature")
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    member: int
+    timestamp_ms: int
+    signature: bytes
+    def __init__(self, member: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
 class Empty(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0cledger.proto\x12\x0criskshare.v1\x1a\x0c\x63ommon.proto\"f\n\x0cSubmitResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12&\n\x07receipt\x18\x04 \x01(\x0b\x32\x15.riskshare.v1.Receipt\"!\n\x11\x43heckpointRequest\x12\x0c\n\x04size\x18\x01 \x01(\x04\",\n\x0e\x45ntriesRequest\x12\r\n\x05start\x18\x01 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x04\",\n\nEntryBatch\x12\r\n\x05start\x18\x01 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x02 \x03(\x0c\"/\n\x10InclusionRequest\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04size\x18\x02 \x01(\x04\"8\n\x12\x43onsistencyRequest\x12\x10\n\x08old_size\x18\x01 \x01(\x04\x12\x10\n\x08new_size\x18\x02 \x01(\x04\"3\n\x05Proof\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12\x0e\n\x06hashes\x18\x02 \x03(\x0c\x12\x0c\n\x04root\x18\x03 \x01(\x0c\"A\n\rCoSignRequest\x12\x0f\n\x07\x61uditor\x18\x01 \x01(\x04\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"7\n\x0c\x43oSignResult\x12\x11\n\twitnessed\x18\x01 \x01(\x08\x12\x14\n\x0c\x63osignatures\x18\x02 \x01(\r2\x89\x04\n\x06Ledger\x12\x41\n\x06Submit\x12\x1b.riskshare.v1.SignedRequest\x1a\x1a.riskshare.v1.SubmitResult\x12J\n\rGetCheckpoint\x12\x1f.riskshare.v1.CheckpointRequest\x1a\x18.riskshare.v1.Checkpoint\x12M\n\x0eGetCheckpoints\x12\x1f.riskshare.v1.CheckpointRequest\x1a\x18.riskshare.v1.Checkpoint0\x01\x12\x46\n\nGetEntries\x12\x1c.riskshare.v1.EntriesRequest\x1a\x18.riskshare.v1.EntryBatch0\x01\x12H\n\x11GetInclusionProof\x12\x1e.riskshare.v1.InclusionRequest\x1a\x13.riskshare.v1.Proof\x12L\n\x13GetConsistencyProof\x12 .riskshare.v1.ConsistencyRequest\x1a\x13.riskshare.v1.Proof\x12\x41\n\x06\x43oSign\x12\x1b.riskshare.v1.CoSignRequest\x1a\x1a.riskshare.v1.CoSignResultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0cledger.proto\x12\x0criskshare.v1\x1a\x0c\x63ommon.proto\"f\n\x0cSubmitResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12&\n\x07receipt\x18\x04 \x01(\x0b\x32\x15.riskshare.v1.Receipt\"Z\n\x11\x43heckpointRequest\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12\x11\n\twitnessed\x18\x02 \x01(\x08\x12$\n\x04\x61uth\x18\x03 \x01(\x0b\x32\x16.riskshare.v1.ReadAuth\"R\n\x0e\x45ntriesRequest\x12\r\n\x05start\x18\x01 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x04\x12$\n\x04\x61uth\x18\x03 \x01(\x0b\x32\x16.riskshare.v1.ReadAuth\",\n\nEntryBatch\x12\r\n\x05start\x18\x01 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x02 \x03(\x0c\"U\n\x10InclusionRequest\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12$\n\x04\x61uth\x18\x03 \x01(\x0b\x32\x16.riskshare.v1.ReadAuth\"^\n\x12\x43onsistencyRequest\x12\x10\n\x08old_size\x18\x01 \x01(\x04\x12\x10\n\x08new_size\x18\x02 \x01(\x04\x12$\n\x04\x61uth\x18\x03 \x01(\x0b\x32\x16.riskshare.v1.ReadAuth\"3\n\x05Proof\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12\x0e\n\x06hashes\x18\x02 \x03(\x0c\x12\x0c\n\x04root\x18\x03 \x01(\x0c\"A\n\rCoSignRequest\x12\x0f\n\x07\x61uditor\x18\x01 \x01(\x04\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"7\n\x0c\x43oSignResult\x12\x11\n\twitnessed\x18\x01 \x01(\x08\x12\x14\n\x0c\x63osignatures\x18\x02 \x01(\r2\x89\x04\n\x06Ledger\x12\x41\n\x06Submit\x12\x1b.riskshare.v1.SignedRequest\x1a\x1a.riskshare.v1.SubmitResult\x12J\n\rGetCheckpoint\x12\x1f.riskshare.v1.CheckpointRequest\x1a\x18.riskshare.v1.Checkpoint\x12M\n\x0eGetCheckpoints\x12\x1f.riskshare.v1.CheckpointRequest\x1a\x18.riskshare.v1.Checkpoint0\x01\x12\x46\n\nGetEntries\x12\x1c.riskshare.v1.EntriesRequest\x1a\x18.riskshare.v1.EntryBatch0\x01\x12H\n\x11GetInclusionProof\x12\x1e.riskshare.v1.InclusionRequest\x1a\x13.riskshare.v1.Proof\x12L\n\x13GetConsistencyProof\x12 .riskshare.v1.ConsistencyRequest\x1a\x13.riskshare.v1.Proof\x12\x41\n\x06\x43oSign\x12\x1b.riskshare.v1.CoSignRequest\x1a\x1a.riskshare.v1.CoSignResultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,21 +35,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITRESULT']._serialized_start=44
   _globals['_SUBMITRESULT']._serialized_end=146
   _globals['_CHECKPOINTREQUEST']._serialized_start=148
-  _globals['_CHECKPOINTREQUEST']._serialized_end=181
-  _globals['_ENTRIESREQUEST']._serialized_start=183
-  _globals['_ENTRIESREQUEST']._serialized_end=227
-  _globals['_ENTRYBATCH']._serialized_start=229
-  _globals['_ENTRYBATCH']._serialized_end=273
-  _globals['_INCLUSIONREQUEST']._serialized_start=275
-  _globals['_INCLUSIONREQUEST']._serialized_end=322
-  _globals['_CONSISTENCYREQUEST']._serialized_start=324
-  _globals['_CONSISTENCYREQUEST']._serialized_end=380
-  _globals['_PROOF']._serialized_start=382
-  _globals['_PROOF']._serialized_end=433
-  _globals['_COSIGNREQUEST']._serialized_start=435
-  _globals['_COSIGNREQUEST']._serialized_end=500
-  _globals['_COSIGNRESULT']._serialized_start=502
-  _globals['_COSIGNRESULT']._serialized_end=557
-  _globals['_LEDGER']._serialized_start=560
-  _globals['_LEDGER']._serialized_end=1081
+  _globals['_CHECKPOINTREQUEST']._serialized_end=238
+  _globals['_ENTRIESREQUEST']._serialized_start=240
+  _globals['_ENTRIESREQUEST']._serialized_end=322
+  _globals['_ENTRYBATCH']._serialized_start=324
+  _globals['_ENTRYBATCH']._serialized_end=368
+  _globals['_INCLUSIONREQUEST']._serialized_start=370
+  _globals['_INCLUSIONREQUEST']._serialized_end=455
+  _globals['_CONSISTENCYREQUEST']._serialized_start=457
+  _globals['_CONSISTENCYREQUEST']._serialized_end=551
+  _globals['_PROOF']._serialized_start=553
+  _globals['_PROOF']._serialized_end=604
+  _globals['_COSIGNREQUEST']._serialized_start=606
+  _globals['_COSIGNREQUEST']._serialized_end=671
+  _globals['_COSIGNRESULT']._serialized_start=673
+  _globals['_COSIGNRESULT']._serialized_end=728
+  _globals['_LEDGER']._serialized_start=731
+  _globals['_LEDGER']._serialized_end=1252
 # @@protoc_insertion_point(module_scope)

@@ -20,18 +20,24 @@ class SubmitResult(_message.Message):
     def __init__(self, accepted: _Optional[bool] = ..., code: _Optional[int] = ..., reason: _Optional[str] = ..., receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ...) -> None: ...
 
 class CheckpointRequest(_message.Message):
-    __slots__ = ("size",)
+    __slots__ = ("size", "witnessed", "auth")
     SIZE_FIELD_NUMBER: _ClassVar[int]
+    WITNESSED_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
     size: int
-    def __init__(self, size: _Optional[int] = ...) -> None: ...
+    witnessed: bool
+    auth: _common_pb2.ReadAuth
+    def __init__(self, size: _Optional[int] = ..., witnessed: _Optional[bool] = ..., auth: _Optional[_Union[_common_pb2.ReadAuth, _Mapping]] = ...) -> None: ...
 
 class EntriesRequest(_message.Message):
-    __slots__ = ("start", "end")
+    __slots__ = ("start", "end", "auth")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
     start: int
     end: int
-    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
+    auth: _common_pb2.ReadAuth
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., auth: _Optional[_Union[_common_pb2.ReadAuth, _Mapping]] = ...) -> None: ...
 
 class EntryBatch(_message.Message):
     __slots__ = ("start", "entries")
@@ -42,20 +48,24 @@ class EntryBatch(_message.Message):
     def __init__(self, start: _Optional[int] = ..., entries: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class InclusionRequest(_message.Message):
-    __slots__ = ("index", "size")
+    __slots__ = ("index", "size", "auth")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
     index: int
     size: int
-    def __init__(self, index: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
+    auth: _common_pb2.ReadAuth
+    def __init__(self, index: _Optional[int] = ..., size: _Optional[int] = ..., auth: _Optional[_Union[_common_pb2.ReadAuth, _Mapping]] = ...) -> None: ...
 
 class ConsistencyRequest(_message.Message):
-    __slots__ = ("old_size", "new_size")
+    __slots__ = ("old_size", "new_size", "auth")
     OLD_SIZE_FIELD_NUMBER: _ClassVar[int]
     NEW_SIZE_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
     old_size: int
     new_size: int
-    def __init__(self, old_size: _Optional[int] = ..., new_size: _Optional[int] = ...) -> None: ...
+    auth: _common_pb2.ReadAuth
+    def __init__(self, old_size: _Optional[int] = ..., new_size: _Optional[int] = ..., auth: _Optional[_Union[_common_pb2.ReadAuth, _Mapping]] = ...) -> None: ...
 
 class Proof(_message.Message):
     __slots__ = ("size", "hashes", "root")

@@ -83,7 +83,9 @@ class LedgerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCheckpoint(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Every read below needs a member's fresh signed ReadAuth (api/reads.py); unknown members and
+        bad signatures are UNAUTHENTICATED, a timestamp outside ±5 minutes FAILED_PRECONDITION.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -1,4 +1,7 @@
-"""Ledger service on the platform: submit, checkpoints, entries, proofs, co-signing."""
+"""Ledger service on the platform: submit, checkpoints, entries, proofs, co-signing.
+
+Every read needs a member's fresh signed read request (api/reads.py) bound to the method and its
+parameters; Submit and CoSign carry their own signatures."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import grpc
 
 from api import convert
 from api._generated import common_pb2, ledger_pb2, ledger_pb2_grpc
-from api.errors import NotFound
+from api.errors import BadRequest, NotFound, Unauthenticated
 from api.platform import Platform
+from api.reads import ReadMethod
 from api.servicers import guarded, guarded_stream
 from ledger.checkpoint import Checkpoint, SignedCheckpoint
 from ledger.entry import Code
@@ -20,6 +24,14 @@ ENTRY_CHUNK = 2048
 class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
+
+    def _authorize(self, auth: common_pb2.ReadAuth | None, method: ReadMethod, a: int, b: int = 0) -> None:
+        if auth is None:
+            self.platform.ledger.metrics.refused["ledger read request: unauthenticated"] += 1
+            raise Unauthenticated("a ledger read needs a member's signed read request (auth)")
+        self.platform.authorize_ledger_read(
+            method, auth.member, auth.timestamp_ms, bytes(auth.signature), a, b
+        )
 
     @guarded
     def Submit(
@@ -39,7 +51,15 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
     def GetCheckpoint(
         self, request: ledger_pb2.CheckpointRequest, context: grpc.ServicerContext
     ) -> common_pb2.Checkpoint:
+        self._authorize(_auth(request), ReadMethod.CHECKPOINT, request.size, int(request.witnessed))
         storage = self.platform.ledger.storage
+        if request.witnessed:
+            if request.size:
+                raise BadRequest("ask for the newest witnessed checkpoint with size 0")
+            w = self.platform.witnessed()
+            if w is None:
+                raise NotFound("no witnessed checkpoint yet: auditors have not co-signed")
+            return convert.checkpoint(*w)
         row = storage.latest_checkpoint() if request.size == 0 else storage.checkpoint(request.size)
         if row is None:
             raise NotFound("no such checkpoint")
@@ -50,6 +70,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
     def GetCheckpoints(
         self, request: ledger_pb2.CheckpointRequest, context: grpc.ServicerContext
     ) -> Iterator[common_pb2.Checkpoint]:
+        self._authorize(_auth(request), ReadMethod.CHECKPOINTS, request.size)
         storage = self.platform.ledger.storage
         for row in storage.checkpoints():
             if row.size > request.size:
@@ -60,6 +81,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
     def GetEntries(
         self, request: ledger_pb2.EntriesRequest, context: grpc.ServicerContext
     ) -> Iterator[ledger_pb2.EntryBatch]:
+        self._authorize(_auth(request), ReadMethod.ENTRIES, request.start, request.end)
         storage = self.platform.ledger.storage
         end = self.platform.ledger.durable_size if request.end == 0 else request.end
         end = min(end, self.platform.ledger.durable_size)
@@ -77,6 +99,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
     def GetInclusionProof(
         self, request: ledger_pb2.InclusionRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.Proof:
+        self._authorize(_auth(request), ReadMethod.INCLUSION, request.index, request.size)
         size = request.size or None
         proof = self.platform.ledger.inclusion_proof(request.index, size)
         return ledger_pb2.Proof(
@@ -87,6 +110,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
     def GetConsistencyProof(
         self, request: ledger_pb2.ConsistencyRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.Proof:
+        self._authorize(_auth(request), ReadMethod.CONSISTENCY, request.old_size, request.new_size)
         size = request.new_size or None
         proof = self.platform.ledger.consistency_proof(request.old_size, size)
         return ledger_pb2.Proof(
@@ -101,6 +125,15 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
         return ledger_pb2.CoSignResult(
             witnessed=witnessed, cosignatures=len(self.platform.ledger.storage.cosignatures(request.size))
         )
+
+
+def _auth(
+    request: ledger_pb2.CheckpointRequest
+    | ledger_pb2.EntriesRequest
+    | ledger_pb2.InclusionRequest
+    | ledger_pb2.ConsistencyRequest,
+) -> common_pb2.ReadAuth | None:
+    return request.auth if request.HasField("auth") else None
 
 
 def _reason(code: int) -> str:
