@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -10,9 +11,11 @@ import grpc
 from api._generated import index_pb2_grpc, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch, oprf_share
 from api.evaluator import Evaluator
+from api.member_follower import FollowedDirectory, MemberFollower
 from api.meter import Meter
-from api.platform import Platform, directory_of
-from api.server import Registration, create_server
+from api.platform import Platform
+from api.reads import Reader
+from api.server import Registration, channel, create_server
 from api.servicers.index import IndexServicer
 from api.servicers.ledger import LedgerServicer
 from api.servicers.oprf import OprfServicer
@@ -39,9 +42,12 @@ def channel_credentials(c: Consortium) -> grpc.ChannelCredentials | None:
 class Running:
     server: grpc.Server
     port: int
+    on_stop: list[Callable[[], None]] = field(default_factory=list)  # background work to end
 
     def stop(self) -> None:
         self.server.stop(grace=1).wait()
+        for halt in self.on_stop:
+            halt()
 
 
 def start_platform(
@@ -71,18 +77,51 @@ def start_platform(
     return Running(server, port), platform
 
 
+def keyholder_directory(
+    c: Consortium, platform_target: str | None = None, *, min_interval_s: float = 1.0
+) -> FollowedDirectory:
+    """The key holder's members, followed from the platform's ledger (api/member_follower.py):
+    it reads as the key holder member; display names come from the consortium file."""
+    me = c.the(Role.KEYHOLDER)
+    target = platform_target or c.platform_address
+    ch = channel(target, channel_credentials(c))
+    stub = ledger_pb2_grpc.LedgerStub(ch)
+    admins = {m.id: m.sign_key for m in c.with_role(Role.ADMIN)}
+    follower = MemberFollower(
+        stub,
+        Reader(c.log_id, me.id, c.signing_key(me.name)),
+        c.log_id,
+        me=me.id,
+        my_key=me.sign_key,
+        genesis_admin_keys=lambda: admins,
+        min_interval_s=min_interval_s,
+        on_close=ch.close,
+    )
+    return FollowedDirectory(follower, lambda: {m.id: m.name for m in Consortium.load(c.root).members})
+
+
 def start_keyholder(
-    c: Consortium, address: str | None = None, *, quota: int = 1_000_000
+    c: Consortium,
+    address: str | None = None,
+    *,
+    quota: int = 1_000_000,
+    platform_target: str | None = None,
+    refresh_s: float = 5.0,
 ) -> tuple[Running, Evaluator]:
+    """The key holder's servers. Its members come from the platform's ledger (``platform_target``,
+    by default the platform's address in consortium.toml), refreshed every ``refresh_s`` and when
+    an unknown member calls."""
     me = c.the(Role.KEYHOLDER)
     state = c.state_dir(me.name)
+    directory = keyholder_directory(c, platform_target)
+    directory.follower.maybe_refresh()  # the platform may not be up yet: then on the first call
     evaluator = Evaluator(
         log_id=c.log_id,
         server_id=me.id,
         signing_key=c.signing_key(me.name),
         share=oprf_share(c, me.name),
         epoch=c.epoch,
-        directory=directory_of(c),
+        directory=directory,
         meter=Meter(state / "meter.db", quota),
     )
     regs = [
@@ -92,9 +131,10 @@ def start_keyholder(
             oprf_pb2_grpc.add_OprfServicer_to_server,
         )
     ]
-    regs += stats_keyholder_registrations(c)  # statistics: Paillier key, seeds, releases
+    # statistics: Paillier key, seeds, releases (authenticated against the same members)
+    regs += stats_keyholder_registrations(c, platform_target, directory)
     server, port = create_server(
         address or c.keyholder_address, regs, credentials=server_credentials(c, me.name)
     )
     server.start()
-    return Running(server, port), evaluator
+    return Running(server, port, [directory.follower.start(refresh_s)]), evaluator

@@ -40,6 +40,7 @@ import grpc
 from api import convert
 from api._generated import ledger_pb2_grpc, stats_pb2, stats_pb2_grpc
 from api.consortium import Consortium
+from api.directory import Directory
 from api.errors import BadRequest, NotFound, PermissionDenied, Refused
 from api.platform import Platform, directory_of
 from api.reads import Reader
@@ -410,6 +411,7 @@ class KeyHolderStats:
         platform_target: str | None = None,
         paillier_bits: int = PAILLIER_BITS,
         clock: Callable[[], float] = time.time,
+        directory: Directory | None = None,
     ) -> None:
         self.c = c
         self.me = c.the(Role.KEYHOLDER)
@@ -417,7 +419,8 @@ class KeyHolderStats:
         self._lock = threading.RLock()
         self._sk: paillier.PaillierPrivateKey | None = None
         self._bits = paillier_bits
-        self.directory = directory_of(c)
+        # who signs seed shares and release orders: the key holder's ledger-followed members
+        self.directory = directory if directory is not None else directory_of(c)
         self.members = member_keys(c)
         self.platform_key = c.the(Role.PLATFORM).sign_public()
         self.db = _open_db(c.state_dir(self.me.name) / "stats.db", _KEYHOLDER_SCHEMA)
@@ -624,12 +627,14 @@ def stats_platform_registrations(platform: Platform) -> list[Registration]:
     ]
 
 
-def stats_keyholder_registrations(c: Consortium, platform_target: str | None = None) -> list[Registration]:
+def stats_keyholder_registrations(
+    c: Consortium, platform_target: str | None = None, directory: Directory | None = None
+) -> list[Registration]:
     """The key holder's statistics service; it publishes its Paillier key now if the platform is
     reachable and the key exists, else on the first ``PublishKey`` call or release."""
     from api.servicers.stats import StatsReleaseServicer
 
-    kh = KeyHolderStats(c, platform_target=platform_target)
+    kh = KeyHolderStats(c, platform_target=platform_target, directory=directory)
     if kh.has_key:  # else the key is generated on the first PublishKey or release
         try:
             kh.publish_key()

@@ -86,7 +86,7 @@ class _Consortium:
         )
         self.c = Consortium.load(c0.root)
         self.p_run, self.platform = start_platform(self.c)
-        self.k_run, self.keyholder = start_keyholder(self.c)
+        self.k_run, self.keyholder = start_keyholder(self.c, platform_target=f"localhost:{self.p_run.port}")
         self.paddr, self.kaddr = f"localhost:{self.p_run.port}", f"localhost:{self.k_run.port}"
         self.sessions: list[client.Session] = []
         self.auditor = self.session("audit-1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -135,6 +136,15 @@ def test_cli_session(tmp_path: Path) -> None:
         assert denied.returncode == 2 and "not an administrator" in denied.stderr
         en = _cli("--dir", str(d), "--as", "platform", "enrol", str(req), "--mirror")
         assert en.returncode == 0 and "enrolled sec-new" in en.stderr, en.stderr
+        # the key holder follows the ledger's members: it serves sec-new once a witnessed
+        # checkpoint covers the member entry (the auditor co-signs it)
+        height = int(re.search(r"ledger entry (\d+)", en.stderr).group(1))  # type: ignore[union-attr]
+        for _ in range(40):
+            co = _cli("--dir", str(d), "--as", "audit-1", "cosign")
+            assert co.returncode == 0, co.stderr
+            if int(re.search(r"checkpoint of size (\d+)", co.stderr).group(1)) > height:  # type: ignore[union-attr]
+                break
+            time.sleep(0.25)
         new = _cli(
             "--dir",
             str(d),

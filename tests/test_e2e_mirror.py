@@ -41,7 +41,7 @@ def consortium(tmp_path: Path) -> Iterator[Consortium]:
 def test_contribute_audit_sync_lookup(consortium: Consortium) -> None:
     c = consortium
     p_run, platform = start_platform(c)
-    k_run, _ = start_keyholder(c)
+    k_run, _ = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
     paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
     sessions = []
     try:
@@ -183,7 +183,7 @@ def test_witnessed_needs_a_majority_of_auditors(tmp_path: Path) -> None:
         ).root
     )
     p_run, platform = start_platform(c)
-    k_run, _ = start_keyholder(c)
+    k_run, _ = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
     paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
     sessions = [
         client.Session.connect(c, n, paddr, kaddr) for n in ["sec-a"] + [f"audit-{i}" for i in range(4)]
@@ -216,7 +216,7 @@ def test_witnessed_needs_a_majority_of_auditors(tmp_path: Path) -> None:
 def test_revoke_twice_before_publication_and_replays_are_refused(consortium: Consortium) -> None:
     c = consortium
     p_run, platform = start_platform(c)
-    k_run, _ = start_keyholder(c)
+    k_run, _ = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
     paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
     a = client.Session.connect(c, "sec-a", paddr, kaddr)
     try:

@@ -78,7 +78,7 @@ def _id_file(records: list[RiskRecord], src: SyntheticSource, extra: int, seed: 
 def test_screen_mirror_resume_and_bilateral(consortium: Consortium, tmp_path: Path) -> None:
     c = consortium
     p_run, platform = start_platform(c)
-    k_run, keyholder = start_keyholder(c)
+    k_run, keyholder = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
     paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
     sessions: list[client.Session] = []
     contributor = None
@@ -192,7 +192,7 @@ def test_screen_mirror_resume_and_bilateral(consortium: Consortium, tmp_path: Pa
 def test_malformed_id_file_changes_nothing(consortium: Consortium, tmp_path: Path) -> None:
     c = consortium
     p_run, platform = start_platform(c)
-    k_run, _ = start_keyholder(c)
+    k_run, _ = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
     try:
         broker = client.Session.connect(c, "sec-c", f"localhost:{p_run.port}", f"localhost:{k_run.port}")
         ids = sc.parse_ids("110101199003074514\nnot-an-id\nperson,110101199003074515\n")
@@ -224,7 +224,7 @@ def test_cli_screen_mirror_and_bilateral(tmp_path: Path, capsys: pytest.CaptureF
     )
     c = Consortium.load(c.root)
     p_run, platform = start_platform(c)
-    k_run, _ = start_keyholder(c)
+    k_run, _ = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
     contributor = None
     try:
         a = client.Session.connect(c, "sec-a")
