@@ -34,6 +34,7 @@ class ReadMethod(IntEnum):
     ENTRIES = 3
     INCLUSION = 4
     CONSISTENCY = 5
+    ROUND = 6  # Stats.GetRound: a statistics round's state as the ledger holds it
 
 
 def read_message(label: bytes, log_id: bytes, member: int, timestamp_ms: int, *params: int) -> bytes:

@@ -19,6 +19,7 @@ from api import convert
 from api._generated import common_pb2, stats_pb2, stats_pb2_grpc
 from api.client import Session
 from api.consortium import Consortium
+from api.reads import ReadMethod
 from api.stats_ledger import LedgerFollower, StatLedger
 from api.stats_service import cells_hash, member_keys
 from ledger.checkpoint import Receipt
@@ -223,7 +224,8 @@ class StatsClient:
 
     def status(self, round_id: int) -> stats_pb2.RoundStatus:
         out: stats_pb2.RoundStatus = self.stats.GetRound(
-            stats_pb2.RoundRequest(round_id=round_id), timeout=30
+            stats_pb2.RoundRequest(round_id=round_id, auth=self.s.reader.ledger(ReadMethod.ROUND, round_id)),
+            timeout=30,
         )
         return out
 

@@ -19,7 +19,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from api import cli, client
-from api._generated import ledger_pb2
+from api._generated import ledger_pb2, stats_pb2, stats_pb2_grpc
 from api.consortium import Consortium, init_consortium
 from api.platform import Platform
 from api.reads import Reader, ReadMethod
@@ -245,3 +245,21 @@ def test_audit_fetch_copies_the_live_ledger_for_an_offline_replay(
         a.close()
         k_run.stop()
         _stop(run, platform, s)
+
+
+def test_reading_a_statistics_round_needs_a_signed_request(
+    node: tuple[Consortium, Platform, client.Session],
+) -> None:
+    _, _, s = node
+    stub = stats_pb2_grpc.StatsStub(s.platform_channel)
+    assert _code(lambda: stub.GetRound(stats_pb2.RoundRequest(round_id=1))) is grpc.StatusCode.UNAUTHENTICATED
+    forged = s.reader.ledger(ReadMethod.ROUND, 2)  # signed for another round
+    assert (
+        _code(lambda: stub.GetRound(stats_pb2.RoundRequest(round_id=1, auth=forged)))
+        is grpc.StatusCode.UNAUTHENTICATED
+    )
+    good = s.reader.ledger(ReadMethod.ROUND, 1)  # a member's read: the round does not exist
+    assert (
+        _code(lambda: stub.GetRound(stats_pb2.RoundRequest(round_id=1, auth=good)))
+        is grpc.StatusCode.NOT_FOUND
+    )

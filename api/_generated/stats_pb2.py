@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0bstats.proto\x12\x0criskshare.v1\x1a\x0c\x63ommon.proto\"W\n\x12\x44\x65\x66ineRoundRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x02 \x01(\x04\";\n\x11\x44\x65\x66ineRoundResult\x12&\n\x07receipt\x18\x01 \x01(\x0b\x32\x15.riskshare.v1.Receipt\"U\n\x11StatSubmitRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\x12\n\nsubmission\x18\x02 \x01(\x0c\"J\n\x10StatSubmitResult\x12&\n\x07receipt\x18\x01 \x01(\x0b\x32\x15.riskshare.v1.Receipt\x12\x0e\n\x06\x63losed\x18\x02 \x01(\x08\"A\n\x11\x43loseRoundRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\"*\n\x10\x43loseRoundResult\x12\x16\n\x0enon_submitters\x18\x01 \x03(\x04\" \n\x0cRoundRequest\x12\x10\n\x08round_id\x18\x01 \x01(\x04\"\xc5\x01\n\x0bRoundStatus\x12\x10\n\x08round_id\x18\x01 \x01(\x04\x12\x11\n\tstatistic\x18\x02 \x01(\x04\x12\x0e\n\x06period\x18\x03 \x01(\x04\x12\t\n\x01k\x18\x04 \x01(\x04\x12\x14\n\x0cparticipants\x18\x05 \x03(\x04\x12\x11\n\tsubmitted\x18\x06 \x03(\x04\x12\x0e\n\x06\x63losed\x18\x07 \x01(\x08\x12\x16\n\x0enon_submitters\x18\x08 \x03(\x04\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\t \x01(\x04\x12\x10\n\x08releases\x18\n \x01(\x04\"B\n\x12SubmissionsRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\"&\n\x0fSubmissionBatch\x12\x13\n\x0bsubmissions\x18\x01 \x03(\x0c\"5\n\x10PublishKeyResult\x12\x0e\n\x06key_id\x18\x01 \x01(\x04\x12\x11\n\tpublished\x18\x02 \x01(\x08\"!\n\x10SeedShareRequest\x12\r\n\x05share\x18\x01 \x01(\x0c\"!\n\x0fSeedShareResult\x12\x0e\n\x06stored\x18\x01 \x01(\x08\"M\n\x0eReleaseRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\r\n\x05\x63\x65lls\x18\x02 \x03(\r\"H\n\rReleaseResult\x12\x0f\n\x07release\x18\x01 \x01(\x0c\x12&\n\x07receipt\x18\x02 \x01(\x0b\x32\x15.riskshare.v1.Receipt2\x81\x03\n\x05Stats\x12K\n\x06\x44\x65\x66ine\x12 .riskshare.v1.DefineRoundRequest\x1a\x1f.riskshare.v1.DefineRoundResult\x12I\n\x06Submit\x12\x1f.riskshare.v1.StatSubmitRequest\x1a\x1e.riskshare.v1.StatSubmitResult\x12H\n\x05\x43lose\x12\x1f.riskshare.v1.CloseRoundRequest\x1a\x1e.riskshare.v1.CloseRoundResult\x12\x41\n\x08GetRound\x12\x1a.riskshare.v1.RoundRequest\x1a\x19.riskshare.v1.RoundStatus\x12S\n\x0eGetSubmissions\x12 .riskshare.v1.SubmissionsRequest\x1a\x1d.riskshare.v1.SubmissionBatch0\x01\x32\xe3\x01\n\x0cStatsRelease\x12\x41\n\nPublishKey\x12\x13.riskshare.v1.Empty\x1a\x1e.riskshare.v1.PublishKeyResult\x12J\n\tSendSeeds\x12\x1e.riskshare.v1.SeedShareRequest\x1a\x1d.riskshare.v1.SeedShareResult\x12\x44\n\x07Release\x12\x1c.riskshare.v1.ReleaseRequest\x1a\x1b.riskshare.v1.ReleaseResultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0bstats.proto\x12\x0criskshare.v1\x1a\x0c\x63ommon.proto\"W\n\x12\x44\x65\x66ineRoundRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x02 \x01(\x04\";\n\x11\x44\x65\x66ineRoundResult\x12&\n\x07receipt\x18\x01 \x01(\x0b\x32\x15.riskshare.v1.Receipt\"U\n\x11StatSubmitRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\x12\n\nsubmission\x18\x02 \x01(\x0c\"J\n\x10StatSubmitResult\x12&\n\x07receipt\x18\x01 \x01(\x0b\x32\x15.riskshare.v1.Receipt\x12\x0e\n\x06\x63losed\x18\x02 \x01(\x08\"A\n\x11\x43loseRoundRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\"*\n\x10\x43loseRoundResult\x12\x16\n\x0enon_submitters\x18\x01 \x03(\x04\"F\n\x0cRoundRequest\x12\x10\n\x08round_id\x18\x01 \x01(\x04\x12$\n\x04\x61uth\x18\x02 \x01(\x0b\x32\x16.riskshare.v1.ReadAuth\"\xc5\x01\n\x0bRoundStatus\x12\x10\n\x08round_id\x18\x01 \x01(\x04\x12\x11\n\tstatistic\x18\x02 \x01(\x04\x12\x0e\n\x06period\x18\x03 \x01(\x04\x12\t\n\x01k\x18\x04 \x01(\x04\x12\x14\n\x0cparticipants\x18\x05 \x03(\x04\x12\x11\n\tsubmitted\x18\x06 \x03(\x04\x12\x0e\n\x06\x63losed\x18\x07 \x01(\x08\x12\x16\n\x0enon_submitters\x18\x08 \x03(\x04\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\t \x01(\x04\x12\x10\n\x08releases\x18\n \x01(\x04\"B\n\x12SubmissionsRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\"&\n\x0fSubmissionBatch\x12\x13\n\x0bsubmissions\x18\x01 \x03(\x0c\"5\n\x10PublishKeyResult\x12\x0e\n\x06key_id\x18\x01 \x01(\x04\x12\x11\n\tpublished\x18\x02 \x01(\x08\"!\n\x10SeedShareRequest\x12\r\n\x05share\x18\x01 \x01(\x0c\"!\n\x0fSeedShareResult\x12\x0e\n\x06stored\x18\x01 \x01(\x08\"M\n\x0eReleaseRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.riskshare.v1.SignedRequest\x12\r\n\x05\x63\x65lls\x18\x02 \x03(\r\"H\n\rReleaseResult\x12\x0f\n\x07release\x18\x01 \x01(\x0c\x12&\n\x07receipt\x18\x02 \x01(\x0b\x32\x15.riskshare.v1.Receipt2\x81\x03\n\x05Stats\x12K\n\x06\x44\x65\x66ine\x12 .riskshare.v1.DefineRoundRequest\x1a\x1f.riskshare.v1.DefineRoundResult\x12I\n\x06Submit\x12\x1f.riskshare.v1.StatSubmitRequest\x1a\x1e.riskshare.v1.StatSubmitResult\x12H\n\x05\x43lose\x12\x1f.riskshare.v1.CloseRoundRequest\x1a\x1e.riskshare.v1.CloseRoundResult\x12\x41\n\x08GetRound\x12\x1a.riskshare.v1.RoundRequest\x1a\x19.riskshare.v1.RoundStatus\x12S\n\x0eGetSubmissions\x12 .riskshare.v1.SubmissionsRequest\x1a\x1d.riskshare.v1.SubmissionBatch0\x01\x32\xe3\x01\n\x0cStatsRelease\x12\x41\n\nPublishKey\x12\x13.riskshare.v1.Empty\x1a\x1e.riskshare.v1.PublishKeyResult\x12J\n\tSendSeeds\x12\x1e.riskshare.v1.SeedShareRequest\x1a\x1d.riskshare.v1.SeedShareResult\x12\x44\n\x07Release\x12\x1c.riskshare.v1.ReleaseRequest\x1a\x1b.riskshare.v1.ReleaseResultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,25 +45,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLOSEROUNDRESULT']._serialized_start=423
   _globals['_CLOSEROUNDRESULT']._serialized_end=465
   _globals['_ROUNDREQUEST']._serialized_start=467
-  _globals['_ROUNDREQUEST']._serialized_end=499
-  _globals['_ROUNDSTATUS']._serialized_start=502
-  _globals['_ROUNDSTATUS']._serialized_end=699
-  _globals['_SUBMISSIONSREQUEST']._serialized_start=701
-  _globals['_SUBMISSIONSREQUEST']._serialized_end=767
-  _globals['_SUBMISSIONBATCH']._serialized_start=769
-  _globals['_SUBMISSIONBATCH']._serialized_end=807
-  _globals['_PUBLISHKEYRESULT']._serialized_start=809
-  _globals['_PUBLISHKEYRESULT']._serialized_end=862
-  _globals['_SEEDSHAREREQUEST']._serialized_start=864
-  _globals['_SEEDSHAREREQUEST']._serialized_end=897
-  _globals['_SEEDSHARERESULT']._serialized_start=899
-  _globals['_SEEDSHARERESULT']._serialized_end=932
-  _globals['_RELEASEREQUEST']._serialized_start=934
-  _globals['_RELEASEREQUEST']._serialized_end=1011
-  _globals['_RELEASERESULT']._serialized_start=1013
-  _globals['_RELEASERESULT']._serialized_end=1085
-  _globals['_STATS']._serialized_start=1088
-  _globals['_STATS']._serialized_end=1473
-  _globals['_STATSRELEASE']._serialized_start=1476
-  _globals['_STATSRELEASE']._serialized_end=1703
+  _globals['_ROUNDREQUEST']._serialized_end=537
+  _globals['_ROUNDSTATUS']._serialized_start=540
+  _globals['_ROUNDSTATUS']._serialized_end=737
+  _globals['_SUBMISSIONSREQUEST']._serialized_start=739
+  _globals['_SUBMISSIONSREQUEST']._serialized_end=805
+  _globals['_SUBMISSIONBATCH']._serialized_start=807
+  _globals['_SUBMISSIONBATCH']._serialized_end=845
+  _globals['_PUBLISHKEYRESULT']._serialized_start=847
+  _globals['_PUBLISHKEYRESULT']._serialized_end=900
+  _globals['_SEEDSHAREREQUEST']._serialized_start=902
+  _globals['_SEEDSHAREREQUEST']._serialized_end=935
+  _globals['_SEEDSHARERESULT']._serialized_start=937
+  _globals['_SEEDSHARERESULT']._serialized_end=970
+  _globals['_RELEASEREQUEST']._serialized_start=972
+  _globals['_RELEASEREQUEST']._serialized_end=1049
+  _globals['_RELEASERESULT']._serialized_start=1051
+  _globals['_RELEASERESULT']._serialized_end=1123
+  _globals['_STATS']._serialized_start=1126
+  _globals['_STATS']._serialized_end=1511
+  _globals['_STATSRELEASE']._serialized_start=1514
+  _globals['_STATSRELEASE']._serialized_end=1741
 # @@protoc_insertion_point(module_scope)

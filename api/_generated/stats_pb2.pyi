@@ -50,10 +50,12 @@ class CloseRoundResult(_message.Message):
     def __init__(self, non_submitters: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class RoundRequest(_message.Message):
-    __slots__ = ("round_id",)
+    __slots__ = ("round_id", "auth")
     ROUND_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
     round_id: int
-    def __init__(self, round_id: _Optional[int] = ...) -> None: ...
+    auth: _common_pb2.ReadAuth
+    def __init__(self, round_id: _Optional[int] = ..., auth: _Optional[_Union[_common_pb2.ReadAuth, _Mapping]] = ...) -> None: ...
 
 class RoundStatus(_message.Message):
     __slots__ = ("round_id", "statistic", "period", "k", "participants", "submitted", "closed", "non_submitters", "deadline_ms", "releases")

@@ -8,7 +8,8 @@ import grpc
 
 from api import convert
 from api._generated import common_pb2, stats_pb2, stats_pb2_grpc
-from api.errors import BadRequest
+from api.errors import BadRequest, Unauthenticated
+from api.reads import ReadMethod
 from api.servicers import guarded, guarded_stream
 from api.stats_service import MAX_SUBMISSION_BYTES, KeyHolderStats, PlatformStats
 
@@ -49,6 +50,12 @@ class StatsServicer(stats_pb2_grpc.StatsServicer):
     def GetRound(
         self, request: stats_pb2.RoundRequest, context: grpc.ServicerContext
     ) -> stats_pb2.RoundStatus:
+        auth = request.auth if request.HasField("auth") else None
+        if auth is None:
+            raise Unauthenticated("reading a round needs a member's signed read request (auth)")
+        self.stats.p.authorize_ledger_read(
+            ReadMethod.ROUND, auth.member, auth.timestamp_ms, bytes(auth.signature), request.round_id
+        )
         r, deadline = self.stats.status(request.round_id)
         return stats_pb2.RoundStatus(
             round_id=r.int_field("round_id"),
