@@ -205,8 +205,12 @@ def test_an_auditor_refuses_a_platform_restored_from_an_old_backup(
         assert cli.main(["--dir", str(c.root), "--as", "audit-1", "cosign"]) == 1
         assert "restored from an old backup" in capsys.readouterr().err
         assert platform.witnessed() is not None and platform.witnessed()[0].checkpoint.size == first  # type: ignore[index]
-        # it grows past the co-signed size, but on a history that does not extend it (a split view)
-        forked = _grow(platform, newer - first + 2)
+        # it grows to the co-signed size, and past it, on a history that differs (a split view)
+        assert _grow(platform, newer - first) == newer
+        with pytest.raises(client.RestoreGuardRefusal) as e:
+            _cosign(c, s)
+        assert e.value.seen.size == newer and "not consistent" in str(e.value)
+        forked = _grow(platform, 2)
         assert forked > newer
         with pytest.raises(client.RestoreGuardRefusal) as e:
             _cosign(c, s)
