@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import grpc
 
@@ -46,6 +46,7 @@ log = logging.getLogger("riskshare.members")
 __all__ = ["MAX_WAITERS", "FollowedDirectory", "MemberFollower"]
 
 MAX_WAITERS = 4  # unknown callers waiting for the next refresh; more are refused at once
+ENTRIES_TIMEOUT_S = 300.0  # a first sync reads the whole log, as an auditor's does
 
 
 class MemberFollower:
@@ -128,24 +129,28 @@ class MemberFollower:
         self._last_ok = True
         return True
 
-    def _entries(self, start: int, end: int) -> list[bytes]:
+    def _entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """Entries ``start`` … ``end`` − 1 as they stream in (a long backlog is never held whole)."""
         auth = self.reader.ledger(ReadMethod.ENTRIES, start, end)
-        out: list[bytes] = []
+        height = start
         for batch in self.stub.GetEntries(
-            ledger_pb2.EntriesRequest(start=start, end=end, auth=auth), timeout=60
+            ledger_pb2.EntriesRequest(start=start, end=end, auth=auth), timeout=ENTRIES_TIMEOUT_S
         ):
-            if batch.start != start + len(out):
+            if batch.start != height:
                 raise InvalidProof("the platform sent ledger entries out of order")
-            out.extend(bytes(e) for e in batch.entries)
-        if len(out) != end - start:
-            raise InvalidProof(f"the platform sent {len(out)} of the entries {start}..{end - 1}")
-        return out
+            for body in batch.entries:
+                if height >= end:
+                    raise InvalidProof(f"the platform sent entries beyond {end - 1}")
+                yield height, bytes(body)
+                height += 1
+        if height != end:
+            raise InvalidProof(f"the platform sent {height - start} of the entries {start}..{end - 1}")
 
     def _refresh(self) -> None:
         registry = Registry(self.registry.members.values(), self.registry.threshold)
         rng = self.range.copy() if self.range is not None else None
         if rng is None:  # the trust anchor first: genesis alone, before anything is witnessed
-            (body,) = self._entries(0, 1)
+            ((_, body),) = list(self._entries(0, 1))
             registry, alg = self._genesis(body)
             rng = merkle.CompactRange(alg)
             rng.append(merkle.leaf_hash(body, alg))
@@ -170,7 +175,7 @@ class MemberFollower:
             )
         if cp.size == rng.size and self.checkpoint is not None:
             return
-        for height, body in enumerate(self._entries(rng.size, cp.size), start=rng.size):
+        for height, body in self._entries(rng.size, cp.size):
             rng.append(merkle.leaf_hash(body, rng.alg))
             if body[KIND_OFFSET] == Kind.MEMBER:
                 self._member_entry(registry, height, body)
@@ -217,11 +222,12 @@ class MemberFollower:
                 raise InvalidProof(f"genesis administrator {a} differs from the consortium's record")
         return registry, HASH_ALGS[req.int_field("hash_alg")]
 
-    @staticmethod
-    def _member_entry(registry: Registry, height: int, body: bytes) -> None:
+    def _member_entry(self, registry: Registry, height: int, body: bytes) -> None:
         e = Entry.decode(body)
         if not e.accepted:
             return  # a refusal changes nobody; the witnesses replayed the verdict
+        if e.request.log_id != self.log_id:
+            raise InvalidProof(f"member entry {height} names another log")
         raw = e.request.encode()
         try:
             registry.verify_signatures(raw, e.signatures)
@@ -237,10 +243,12 @@ class MemberFollower:
     # -- background refresh -------------------------------------------------------------------------
 
     def start(self, interval_s: float) -> Callable[[], None]:
-        """Refresh every ``interval_s`` in a daemon thread; returns the function that stops it."""
+        """Refresh now and then every ``interval_s`` in a daemon thread; returns the function that
+        stops it."""
         stop = threading.Event()
 
         def loop() -> None:
+            self.maybe_refresh()  # at once: the first sync may take a while on a long log
             while not stop.wait(interval_s):
                 self.refresh()
 

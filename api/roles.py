@@ -114,7 +114,6 @@ def start_keyholder(
     me = c.the(Role.KEYHOLDER)
     state = c.state_dir(me.name)
     directory = keyholder_directory(c, platform_target)
-    directory.follower.maybe_refresh()  # the platform may not be up yet: then on the first call
     evaluator = Evaluator(
         log_id=c.log_id,
         server_id=me.id,
