@@ -48,12 +48,17 @@ class Evaluator:
         meter: Meter,
         period_ms: int = DEFAULT_PERIOD_MS,
         clock: Callable[[], int] | None = None,
+        ledger_height: Callable[[], int] | None = None,
     ) -> None:
+        """``ledger_height`` is given by the server that sequences the ledger (the platform): its
+        meter then holds every lookup evaluation until a ledger entry carries its receipt, and
+        refuses a broker holding :data:`api.meter.MAX_UNRECORDED` unrecorded ones."""
         self.log_id, self.server_id, self.epoch = log_id, server_id, epoch
         self._key = signing_key
         self._server = oprf.Server(share, oprf.Mode.VOPRF, holder=str(server_id), production=True)
         self.directory, self.meter, self.period_ms = directory, meter, period_ms
         self._clock = clock or (lambda: int(time.time() * 1000))
+        self._ledger_height = ledger_height
         self.metrics: Counter[str] = Counter()
         self._metrics_lock = threading.Lock()
 
@@ -94,9 +99,13 @@ class Evaluator:
             raise BadRequest("the blinded batch holds a different number of elements than the request says")
         response = self._server.blind_evaluate(oprf_request)  # ProtocolAbort changes nothing
         period = now // self.period_ms
+        request_hash = sm3(signed_request)
+        held = None
+        if self._ledger_height is not None and req.purpose is Kind.LOOKUP:
+            held = (request_hash, self._ledger_height())
         try:
             charge = self.meter.charge(
-                req.member, period, req.count, req.nonce, req.timestamp_ms + WINDOW_MS, now
+                req.member, period, req.count, req.nonce, req.timestamp_ms + WINDOW_MS, now, unrecorded=held
             )
         except ReplayedNonce as e:
             self._count("refused_replay")
@@ -112,7 +121,7 @@ class Evaluator:
             req.epoch,
             req.purpose,
             req.count,
-            sm3(signed_request),
+            request_hash,
             period,
             charge.used,
             now,

@@ -228,7 +228,9 @@ class Platform:
             epoch=c.epoch,
             directory=self.directory,
             meter=Meter(state / "meter.db", quota),
+            ledger_height=lambda: self.ledger.size,
         )
+        self._recover_unrecorded()
         self.key_epoch = key_epoch(c)
         self.server_keys: dict[int, SM2PublicKey] = {
             m.id: m.sign_public() for m in c.with_role(Role.PLATFORM | Role.KEYHOLDER)
@@ -245,6 +247,42 @@ class Platform:
             if e.kind in (Kind.CONTRIBUTE, Kind.REVOKE) and e.code == Code.ACCEPTED:
                 out[sm3(e.request.encode())] = height
         return out
+
+    def _recover_unrecorded(self) -> None:
+        """Lookups evaluated before a crash whose ledger entry became durable before the meter
+        learnt it: settle them from the ledger (entries since the oldest held evaluation)."""
+        held = self.evaluator.meter.unrecorded()
+        if not held:
+            return
+        start = min(h for _, h in held.values())
+        done = [
+            h
+            for height, body, _ in self.ledger.storage.entries(max(start, 1))
+            for h in self._own_lookup_receipts(Entry.decode(body))
+            if h in held
+        ]
+        self.evaluator.meter.settle(done)
+        log.info("settled %d lookups recorded before a restart", len(done))
+
+    def _own_lookup_receipts(self, e: Entry) -> list[bytes]:
+        """Request hashes of this platform's receipts carried by an accepted lookup entry."""
+        if e.kind is not Kind.LOOKUP or e.code != Code.ACCEPTED:
+            return []
+        return self._own_receipt_hashes(e.request)
+
+    def _own_receipt_hashes(self, req: Request) -> list[bytes]:
+        out = []
+        for rb in self._receipts_of(req):
+            r = EvaluationReceipt.open(rb)[0]
+            if r.server == self.member.id:
+                out.append(r.request_hash)
+        return out
+
+    @staticmethod
+    def _receipts_of(req: Request) -> list[bytes]:
+        receipts = req.fields["receipts"]
+        assert isinstance(receipts, tuple)
+        return [bytes(rb) for rb in receipts]
 
     def _recover_staged(self) -> None:
         pending = self.store.staged_requests()
@@ -616,23 +654,33 @@ class Platform:
             )
         if ATTESTED[req.kind] or SUBMITTERS[req.kind] == Role.PLATFORM:
             raise BadRequest(f"{req.kind.name.lower()} entries are sequenced by the platform itself")
+        held: list[bytes] = []
+        if req.kind is Kind.LOOKUP:  # each lookup evaluation is recorded (and paid) exactly once
+            try:
+                held = self.evaluator.meter.claim(req.member, self._own_receipt_hashes(req))
+            except ValueError as e:
+                raise BadRequest(str(e)) from None
         try:
             receipt = self.ledger.submit(raw, signatures)
+            assert isinstance(receipt, Receipt)
+            code = self.entry_code(receipt.index)
         except LedgerRefused as e:
+            self.evaluator.meter.unclaim(held)
             raise Refused(f"ledger refused the request: {e}") from None
-        assert isinstance(receipt, Receipt)
-        code = self.entry_code(receipt.index)
+        except BaseException:
+            self.evaluator.meter.unclaim(held)
+            raise
         if code != Code.ACCEPTED:
+            self.evaluator.meter.unclaim(held)
             raise Refused(
                 f"{req.kind.name.lower()} entry rejected by the ledger (code {code}, entry {receipt.index})"
             )
         if req.kind is Kind.LOOKUP:
-            receipts = req.fields["receipts"]
-            assert isinstance(receipts, tuple)
-            for rb in receipts:
-                assert isinstance(rb, bytes)
-                if EvaluationReceipt.open(rb)[0].server == self.member.id:
-                    self.store.add_token(sm3(rb), oblivious=req.int_field("mode") == LOOKUP_OBLIVIOUS)
+            self.evaluator.meter.settle(held)
+            if req.int_field("mode") == LOOKUP_OBLIVIOUS:  # the receipt buys one bucket and one OT
+                for rb in self._receipts_of(req):
+                    if EvaluationReceipt.open(rb)[0].server == self.member.id:
+                        self.store.add_token(sm3(rb), oblivious=True)
         return receipt
 
     def entry_code(self, height: int) -> int:
