@@ -456,6 +456,12 @@ class Log:
             has_cp = bool(self._pending.checkpoints)
         if target >= self._durable or has_cp:
             self._flush_until(target, force=has_cp)
+        else:
+            # Another thread (the background tick) may have taken a checkpoint into a commit that
+            # is still running: wait for it, so a checkpoint cut before this call is durable (and
+            # visible to readers) when flush returns.
+            with self._flush_lock:
+                pass
 
     def _flush_until(self, height: int, force: bool = False) -> None:
         with self._flush_lock:
