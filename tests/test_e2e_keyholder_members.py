@@ -53,7 +53,10 @@ class Env:
     def witness(self) -> int:
         """Checkpoint what the ledger holds and have the auditor co-sign it."""
         self.platform.checkpoint()
-        return client.audit_and_cosign(self.auditor, self.audit).size
+        size = self.platform.ledger.storage.size()
+        cosigned = client.audit_and_cosign(self.auditor, self.audit).size
+        assert cosigned >= size, (cosigned, size)  # the checkpoint just cut is durable and witnessed
+        return cosigned
 
     def session(self, name: str) -> client.Session:
         return client.Session.connect(Consortium.load(self.c.root), name, self.c.platform_address, self.kaddr)
@@ -115,11 +118,13 @@ def _follower(e: Env) -> MemberFollower:
     return e.keyholder.directory.follower  # type: ignore[attr-defined, no-any-return]
 
 
-def _until(cond: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+def _until(
+    cond: Callable[[], bool], what: str, timeout: float = 5.0, why: Callable[[], object] | None = None
+) -> None:
     end = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}: {why() if why else ''}")
         time.sleep(0.05)
 
 
@@ -184,6 +189,13 @@ def test_a_broker_enrolled_after_start_is_served_and_a_removed_one_refused(
         _until(
             lambda: _follower(e).registry.get(a.member.id).sign_key != a.member.sign_key,  # type: ignore[union-attr]
             "the new key to reach the key holder",
+            why=lambda: (
+                _follower(e).checkpoint.size if _follower(e).checkpoint else None,  # type: ignore[union-attr]
+                _follower(e).refreshes,
+                _follower(e).last_error,
+                e.platform.ledger.storage.size(),
+                e.platform.witnessed()[0].checkpoint.size,  # type: ignore[index]
+            ),
         )
         bad_sig = kh.metrics["refused_bad_signature"]
         assert _refused(a).code() is grpc.StatusCode.UNAUTHENTICATED

@@ -45,7 +45,7 @@ def _lookup_entries(platform: object) -> list[Entry]:
 def test_lookup_fees_are_recorded_once(consortium: Consortium) -> None:
     c = consortium
     p_run, platform = start_platform(c)
-    k_run, keyholder = start_keyholder(c)
+    k_run, keyholder = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
     paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
     a = client.Session.connect(c, "sec-a", paddr, kaddr)
     broker = client.Session.connect(c, "broker", paddr, kaddr)
