@@ -132,8 +132,15 @@ def bootstrap_ledger(c: Consortium, storage_path: Path, rules: dict[str, int] | 
     ).encode()
     storage = open_storage(str(storage_path))
     storage.commit(Batch(0, meta={"hook": b"incentive"}))  # what auditors replay with
+    empty = mindex.IndexLog()  # genesis checkpoints commit the empty index, as auditors rebuild it
+    roots = (0, empty.root(), build_snapshot(c, empty.state, empty.root()).root)
     ledger = Log.create(
-        storage, genesis, _sign_admins(c, genesis), c.signing_key(platform.name), hook=IncentiveHook()
+        storage,
+        genesis,
+        _sign_admins(c, genesis),
+        c.signing_key(platform.name),
+        hook=IncentiveHook(),
+        index_roots=lambda: roots,
     )
     epoch = key_epoch(c)
     req = Request(
