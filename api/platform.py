@@ -811,9 +811,10 @@ class Platform:
                 receipt = self._sequence_staged(
                     raw, signatures, sm3(raw), ops, [], {"height": reg.height}, "dispute"
                 )
-            except BaseException:
-                store.forget(did)
+            except (Refused, BadRequest):
+                store.forget(did)  # the ledger did not take it
                 raise
+            # any other failure leaves the row as "filing": the restart settles it against the ledger
             store.opened(did, receipt.index)
         log.info("dispute %d filed by member %d%s", did, member.id, " (entry frozen)" if ops else "")
         out = store.get(did)

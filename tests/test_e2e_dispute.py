@@ -212,6 +212,11 @@ def test_file_freeze_decide_and_audit(consortium: Consortium) -> None:
                 DecisionBook.from_entries(entries).check_ops([*published, forged_op.to_bytes()])
         with pytest.raises(InvalidIndexOperation):  # one operation per decision
             DecisionBook.from_entries(entries).check_ops([*published, published[-1]])
+        # a freezing filing whose operation is still queued when the platform stops
+        eid4 = _entry_of(broker, mirror, recs_b[3])
+        assert eid4 is not None
+        d4 = open_dispute(broker, eid4, cosigners=ADMINS).dispute
+        assert d4.frozen_by_filing and platform.index.pending == 1
     finally:
         for s in sessions.values():
             s.close()
@@ -227,9 +232,11 @@ def test_file_freeze_decide_and_audit(consortium: Consortium) -> None:
         assert sorted(r.status for r in platform._dispute_store().all()) == [
             "dismissed",
             "dismissed",
+            "open",
             "upheld",
         ]
-        platform.heartbeat(0)
+        assert platform.publish() == 1  # the queued freeze survived the restart
+        assert platform.index.state.status(eid4) is mindex.EntryStatus.FROZEN
         platform.checkpoint()
         client.audit_and_cosign(auditor, client.new_auditor(auditor, MemoryStorage()))
         hook = IncentiveHook()
@@ -241,4 +248,41 @@ def test_file_freeze_decide_and_audit(consortium: Consortium) -> None:
     finally:
         auditor.close()
         p_run.stop()
+        platform.close()
+
+
+def test_a_crash_after_the_ledger_accepted_a_filing_is_recovered(
+    consortium: Consortium, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = consortium
+    p_run, platform = start_platform(c)
+    k_run, _ = start_keyholder(c)
+    paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
+    b = client.Session.connect(c, "sec-b", paddr, kaddr)
+    broker = client.Session.connect(c, "sec-c", paddr, kaddr)
+    try:
+        client.contribute(b, SyntheticSource(seed=4).records(3))
+        platform.publish()
+        eid = next(iter(platform.index.state.live_by_tag().values()))[0].entry_id
+
+        def crash(request_hash: bytes, height: int) -> None:
+            raise OSError("disk gone")
+
+        monkeypatch.setattr(platform.store, "confirm", crash)
+        with pytest.raises(grpc.RpcError) as e:  # the ledger took the filing, the index store did not
+            open_dispute(broker, eid, cosigners=ADMINS)
+        assert _code(e) is grpc.StatusCode.INTERNAL
+        assert [r.status for r in platform._dispute_store().all()] == ["filing"]
+    finally:
+        b.close()
+        broker.close()
+        p_run.stop()
+        k_run.stop()
+        platform.close()
+    platform = Platform(Consortium.load(c.root))
+    try:  # the staged freeze is confirmed against the ledger, the filing opens
+        assert [r.status for r in platform._dispute_store().all()] == ["open"]
+        assert platform.publish() == 1
+        assert platform.index.state.status(eid) is mindex.EntryStatus.FROZEN
+    finally:
         platform.close()
