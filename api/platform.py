@@ -903,7 +903,8 @@ class Platform:
         """Attest the newest closed period's corroboration counts (per contributor, its distinct
         tags that another contributor also holds, records held past the holding period) as a
         platform-signed ``corroboration`` entry that the rules pay. Call after publication; does
-        nothing while no period is due or when nobody corroborates anybody."""
+        nothing while no period is due or when nobody corroborates anybody. The published index
+        is read under the platform lock; the registry look-ups and the count run outside it."""
         hook = self.hook
         if not isinstance(hook, IncentiveHook):
             return None
@@ -912,33 +913,39 @@ class Platform:
             if due is None or getattr(self, "_corroboration_tried", None) == due.period:
                 return None
             self._corroboration_tried = due.period
-            times: dict[int, int] = {}
-            holdings = []
-            for tag, entries in self.index.state.live_by_tag().items():
-                for e in entries:
-                    reg = self.store.owner(e.entry_id)
-                    if reg is not None and reg.height > 0:
-                        holdings.append((tag, reg.owner, self._upload_time_s(reg.height, times)))
-            counts = corroboration_counts(holdings, due.cutoff_s)
-            if not counts:
-                return None
-            raw = Request(
-                Kind.CORROBORATION,
-                self.c.log_id,
-                self.member.id,
-                os.urandom(16),
-                int(time.time() * 1000),
-                self.ledger.state.rule_version,
-                {"period": due.period, "contributors": tuple(counts), "counts": tuple(counts.values())},
-            ).encode()
-            receipt = self.ledger.submit(raw, (Signature(self.member.id, self._key.sign(raw)),))
-            assert isinstance(receipt, Receipt)
-            code = self.entry_code(receipt.index)
-            if code != Code.ACCEPTED:
-                log.warning("corroboration of period %d rejected (code %d)", due.period, code)
-                return None
-            log.info("corroboration of period %d: %d contributors", due.period, len(counts))
-            return receipt
+            # only a tag with two live entries or more can be corroborated
+            live = [
+                (tag, e.entry_id)
+                for tag, es in self.index.state.live_by_tag().items()
+                if len(es) > 1
+                for e in es
+            ]
+        times: dict[int, int] = {}
+        holdings = []
+        for tag, eid in live:
+            reg = self.store.owner(eid)
+            if reg is not None and reg.height > 0:
+                holdings.append((tag, reg.owner, self._upload_time_s(reg.height, times)))
+        counts = corroboration_counts(holdings, due.cutoff_s)
+        if not counts:
+            return None
+        raw = Request(
+            Kind.CORROBORATION,
+            self.c.log_id,
+            self.member.id,
+            os.urandom(16),
+            int(time.time() * 1000),
+            self.ledger.state.rule_version,
+            {"period": due.period, "contributors": tuple(counts), "counts": tuple(counts.values())},
+        ).encode()
+        receipt = self.ledger.submit(raw, (Signature(self.member.id, self._key.sign(raw)),))
+        assert isinstance(receipt, Receipt)
+        code = self.entry_code(receipt.index)
+        if code != Code.ACCEPTED:
+            log.warning("corroboration of period %d rejected (code %d)", due.period, code)
+            return None
+        log.info("corroboration of period %d: %d contributors", due.period, len(counts))
+        return receipt
 
     def close(self) -> None:
         self.ledger.close()
