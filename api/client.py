@@ -19,6 +19,7 @@ import grpc
 from api import convert
 from api._generated import index_pb2, index_pb2_grpc, ledger_pb2, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch
+from api.disputes import DecisionBook
 from api.oprf_client import Identity, Server, TwoServerOprf
 from api.platform import build_snapshot, epoch_bytes, sync_message, token_message, upload_hash
 from api.roles import channel_credentials
@@ -561,6 +562,11 @@ def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None)
         for m in s.index.SyncIndex(req, timeout=300):
             ops.extend(bytes(o) for o in m.operations)
             root = bytes(m.new_root)
+        # every freeze, unfreeze and remove must be backed by its dispute entry on the ledger
+        try:
+            DecisionBook.from_entries(st.storage.entries()).check_ops([*st.index.delta_since(0).ops, *ops])
+        except ValueError as e:
+            raise InvalidProof(f"the index log's dispute operations: {e}") from None
         st.index.apply_delta(
             mindex.IndexDelta(st.index.size, tuple(ops), root),
             mindex.IndexCheckpoint(cp.index_size, cp.index_root),

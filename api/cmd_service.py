@@ -105,6 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
             while not stop.wait(min(interval, 5.0)):
                 if time.monotonic() >= next_publish:
                     platform.publish()
+                    platform.corroborate()  # attests the last closed period once it is due
                     next_publish = time.monotonic() + interval
                 platform.heartbeat()  # keep a fresh checkpoint on a quiet ledger
         running.stop()
@@ -297,9 +298,19 @@ def _lookup(args: argparse.Namespace) -> int:
                 for f in out.result.findings
             ]
             if args.json:
+                # the entry id is what a dispute names (riskshare dispute open ENTRY_ID)
+                records = [
+                    {**r, "entry_id": f.entry_id.hex()}
+                    for r, f in zip(rows, out.result.findings, strict=True)
+                ]
                 print(
                     json.dumps(
-                        {"id": sid, "hit": out.result.hit, "records": rows, "ledger_index": out.receipt.index}
+                        {
+                            "id": sid,
+                            "hit": out.result.hit,
+                            "records": records,
+                            "ledger_index": out.receipt.index,
+                        }
                     )
                 )
             elif not rows:

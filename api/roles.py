@@ -7,12 +7,13 @@ from pathlib import Path
 
 import grpc
 
-from api._generated import index_pb2_grpc, ledger_pb2_grpc, oprf_pb2_grpc
+from api._generated import dispute_pb2_grpc, index_pb2_grpc, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch, oprf_share
 from api.evaluator import Evaluator
 from api.meter import Meter
 from api.platform import Platform, directory_of
 from api.server import Registration, create_server
+from api.servicers.dispute import DisputeServicer
 from api.servicers.index import IndexServicer
 from api.servicers.ledger import LedgerServicer
 from api.servicers.oprf import OprfServicer
@@ -62,6 +63,11 @@ def start_platform(
         ),
     ]
     regs += stats_platform_registrations(platform)  # statistics (api/stats_service.py)
+    regs.append(  # disputes (api/disputes.py)
+        Registration(
+            "riskshare.v1.Dispute", DisputeServicer(platform), dispute_pb2_grpc.add_DisputeServicer_to_server
+        )
+    )
     me = c.the(Role.PLATFORM)
     server, port = create_server(
         address or c.platform_address, regs, credentials=server_credentials(c, me.name)
