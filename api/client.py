@@ -86,7 +86,7 @@ class Session:
         platform_address: str | None = None,
         keyholder_address: str | None = None,
     ) -> Session:
-        creds = channel_credentials(c)
+        creds = channel_credentials(c, name)
         return cls(
             c,
             name,

@@ -23,17 +23,32 @@ from ledger.hooks import RuleHook
 
 
 def server_credentials(c: Consortium, name: str) -> grpc.ServerCredentials | None:
+    """Mutual TLS: the server presents its certificate and requires one from the consortium CA
+    of every client (members only reach the servers; requests are SM2-signed on top)."""
     if not c.tls:
         return None
-    _, cert, key = c.tls_paths(name)
-    return grpc.ssl_server_credentials([(Path(key).read_bytes(), Path(cert).read_bytes())])
+    ca, cert, key = c.tls_paths(name)
+    return grpc.ssl_server_credentials(
+        [(Path(key).read_bytes(), Path(cert).read_bytes())],
+        root_certificates=Path(ca).read_bytes(),
+        require_client_auth=True,
+    )
 
 
-def channel_credentials(c: Consortium) -> grpc.ChannelCredentials | None:
+def channel_credentials(c: Consortium, name: str) -> grpc.ChannelCredentials | None:
+    """TLS for member ``name``: the consortium CA as trust root and the member's client certificate."""
     if not c.tls:
         return None
-    ca, _, _ = c.tls_paths("ca")
-    return grpc.ssl_channel_credentials(root_certificates=Path(ca).read_bytes())
+    ca, cert, key = c.tls_paths(name)
+    if not Path(cert).exists() or not Path(key).exists():
+        raise FileNotFoundError(
+            f"no TLS client certificate for {name!r} ({cert}): the administrators issue it at enrolment"
+        )
+    return grpc.ssl_channel_credentials(
+        root_certificates=Path(ca).read_bytes(),
+        private_key=Path(key).read_bytes(),
+        certificate_chain=Path(cert).read_bytes(),
+    )
 
 
 @dataclass
