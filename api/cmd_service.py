@@ -21,9 +21,10 @@ import grpc
 from rich.console import Console
 from rich.table import Table
 
-from api import client, errors
+from api import client, errors, keystore
 from api.consortium import Consortium, init_consortium, role_names
 from api.roles import start_keyholder, start_platform
+from api.slot_report import SlotReport
 from ledger.entry import Role
 from ledger.storage import open_storage
 from mpc import index as mindex
@@ -64,6 +65,14 @@ def _run(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespac
             return EXIT_REFUSED
 
     return wrapper
+
+
+def _save_slot_report(c: Consortium, name: str, report: SlotReport) -> Path:
+    d = c.state_dir(name) / "slot-reports"
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{int(time.time() * 1000)}-bucket{report.bucket}.json"
+    keystore.write_private(path, report.to_json().encode())  # 0600: it reveals the slot
+    return path
 
 
 # ---- init / serve ------------------------------------------------------------------------------------
@@ -281,9 +290,11 @@ def _lookup(args: argparse.Namespace) -> int:
                 out = client.lookup_mirror(s, m, stype, sid)
             else:
                 out = client.lookup_oblivious(s, stype, sid)
-                if out.result.bad_slot:
+                if out.result.bad_slot and out.slot_report is not None:
+                    path = _save_slot_report(s.c, s.name, out.slot_report)
                     console.print(
-                        f"[red]{sid}: the platform sent a slot that fails its proof; evidence kept[/red]"
+                        f"[red]{sid}: the platform sent a slot that fails its proof; report for the"
+                        f" auditors (reveals the slot, not the ID): {path}[/red]"
                     )
             found_any |= out.result.hit
             rows = [

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from api import slot_report
 from api.consortium import Consortium, key_epoch, oprf_share
 from api.directory import Directory, LedgerDirectory, MemberRecord
 from api.disputes import (
@@ -1001,6 +1002,12 @@ class Platform:
             return None
         log.info("corroboration of period %d: %d contributors", due.period, len(counts))
         return receipt
+
+    def sign_ot_transcript(
+        self, token: bytes, index_size: int, bucket: int, m1: bytes, m2: bytes, m3: bytes
+    ) -> bytes:
+        """The platform's signature over one oblivious-lookup OT run (api/slot_report.py)."""
+        return self._key.sign(slot_report.transcript_message(token, index_size, bucket, m1, m2, m3))
 
     def close(self) -> None:
         self.ledger.close()
