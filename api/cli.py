@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "api.cmd_points",
     "api.cmd_stats",
     "api.cmd_screen",
+    "api.cmd_dispute",
 ]
 
 EXIT_OK = 0

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from api import convert
+from api import convert, slot_report
 from api._generated import index_pb2, index_pb2_grpc, ledger_pb2, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch
+from api.disputes import DecisionBook
 from api.oprf_client import Identity, Server, TwoServerOprf
 from api.platform import build_snapshot, epoch_bytes, token_message, upload_hash
 from api.reads import Reader, ReadMethod
@@ -41,7 +42,7 @@ from ledger.metering import EvaluationReceipt
 from ledger.storage import Batch, CheckpointRow, Storage
 from mpc import index as mindex
 from mpc import merkle, ot
-from mpc.exceptions import InvalidProof, ProtocolAbort
+from mpc.exceptions import InvalidProof, InvalidSignature, ProtocolAbort
 from mpc.lookup import LookupResult, ObliviousLookup, mirror_lookup
 from mpc.records import RiskRecord, SubjectType, normalize_subject_id, oprf_input
 from mpc.sm2 import SM2PublicKey
@@ -95,7 +96,7 @@ class Session:
         platform_address: str | None = None,
         keyholder_address: str | None = None,
     ) -> Session:
-        creds = channel_credentials(c)
+        creds = channel_credentials(c, name)
         return cls(
             c,
             name,
@@ -361,6 +362,8 @@ class LookupOutcome:
     receipt: Receipt  # of the ledger entry that recorded (and paid for) this lookup
     checkpoint_age_ms: int
     batched_with: int = 1  # lookups of this session evaluated and recorded together
+    # oblivious mode, bad slot: what the broker may report to the auditors (reveals the slot)
+    slot_report: slot_report.SlotReport | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -511,17 +514,47 @@ def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> 
             yield m
 
     payload = b""
+    transcript: list[bytes] = []
+    platform_signature = b""
     try:
         for n, msg in enumerate(s.index.ObliviousTransfer(requests(), timeout=60)):
             if n == 0:
-                outbox.put(index_pb2.OtMessage(payload=receiver.respond(bytes(msg.payload))))
+                transcript.append(bytes(msg.payload))
+                transcript.append(receiver.respond(transcript[0]))
+                outbox.put(index_pb2.OtMessage(payload=transcript[1]))
             else:
-                payload = receiver.receive(bytes(msg.payload))
+                transcript.append(bytes(msg.payload))
+                platform_signature = bytes(msg.signature)
+                signed_msg = slot_report.transcript_message(
+                    token, cp.index_size, q.bucket, transcript[0], transcript[1], transcript[2]
+                )
+                try:  # without the platform's signature a bad slot could not be proven
+                    s.platform_key.verify(platform_signature, signed_msg)
+                except InvalidSignature:
+                    raise ProtocolAbort("the platform did not sign the OT transcript") from None
+                payload = receiver.receive(transcript[2])
     finally:
         outbox.put(None)
-    keys = {m.name: m.sign_public() for m in s.c.with_role(Role.CONTRIBUTOR)}
-    result = q.receive_slot(payload, keys)
-    return LookupOutcome(result, receipt, int(time.time() * 1000) - cp.time_ms)
+    result = q.receive_slot(payload, s.contributor_keys)
+    report = None
+    if result.bad_slot:
+        assert q.evidence is not None and q.choice is not None
+        report = slot_report.SlotReport(
+            member=s.member.id,
+            token=token,
+            index_size=cp.index_size,
+            snapshot_root=cp.snapshot_root,
+            bucket=q.bucket,
+            tags=tuple(bytes(t) for t in b.tags),
+            slot_root=bytes(b.slot_tree_root),
+            path=tuple(bytes(p) for p in b.snapshot_path),
+            choice=q.choice,
+            messages=(transcript[0], transcript[1], transcript[2]),
+            platform_signature=platform_signature,
+            ot_randomness=receiver.evidence(),
+            reason=q.evidence.reason,
+        )
+    return LookupOutcome(result, receipt, int(time.time() * 1000) - cp.time_ms, slot_report=report)
 
 
 # ---- auditor ---------------------------------------------------------------------------------------
@@ -642,6 +675,11 @@ def audit_and_cosign(s: Session, st: AuditorState, hook: RuleHook | None = None)
         for m in s.index.SyncIndex(req, timeout=300):
             ops.extend(bytes(o) for o in m.operations)
             root = bytes(m.new_root)
+        # every freeze, unfreeze and remove must be backed by its dispute entry on the ledger
+        try:
+            DecisionBook.from_entries(st.storage.entries()).check_ops([*st.index.delta_since(0).ops, *ops])
+        except ValueError as e:
+            raise InvalidProof(f"the index log's dispute operations: {e}") from None
         st.index.apply_delta(
             mindex.IndexDelta(st.index.size, tuple(ops), root),
             mindex.IndexCheckpoint(cp.index_size, cp.index_root),

@@ -13,7 +13,10 @@
   member's signed ledger reads (default replica: the auditor's own copy, the one ``cosign`` keeps);
   the restore guard refuses a platform whose newest checkpoint is smaller than, or inconsistent
   with, the one this auditor co-signed or its copy holds (exit 1). ``audit verify REPLICA`` then
-  replays it offline.
+  replays it offline;
+* ``--dir DIR audit slot REPORT.json DB`` — check a broker's report of a bad oblivious-lookup
+  slot (exit 0 when the platform is shown to have sent a bad slot, 1 when the report is unfounded
+  or not genuine).
 """
 
 from __future__ import annotations
@@ -222,6 +225,51 @@ def _fetch_cmd(args: argparse.Namespace) -> int:
     return service_run(_fetch)(args)
 
 
+def _slot(args: argparse.Namespace) -> int:
+    """Check a broker's bad-slot report against the auditor's ledger copy and the consortium."""
+    from api import slot_report
+    from api.consortium import Consortium
+    from ledger.checkpoint import Checkpoint
+    from ledger.entry import Role
+
+    if not args.dir:
+        print("audit slot needs --dir DIR (the consortium: platform key, bucket shape)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    c = Consortium.load(args.dir)
+    try:
+        with open(args.report, encoding="utf-8") as f:
+            report = slot_report.SlotReport.from_json(f.read())
+    except (OSError, ValueError) as e:
+        print(f"{args.report}: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with _open(args.db) as s:
+        committed = any(
+            (cp := Checkpoint.decode(row.body)).index_size == report.index_size
+            and cp.snapshot_root == report.snapshot_root
+            for row in s.checkpoints()
+        )
+    if not committed:
+        print("no checkpoint of this ledger commits the report's snapshot root", file=sys.stderr)
+        return EXIT_REFUSED
+    from mpc.exceptions import InvalidProof
+
+    try:
+        verdict = slot_report.check(
+            report,
+            c.the(Role.PLATFORM).sign_public(),
+            bits=len(report.path),
+            bucket_size=c.bucket_size,
+            cap=c.slot_cap,
+        )
+    except InvalidProof as e:
+        _print({"verdict": "invalid report", "reason": str(e)})
+        return EXIT_REFUSED
+    _print(
+        {"verdict": verdict.value, "bucket": report.bucket, "member": report.member, "reason": report.reason}
+    )
+    return EXIT_OK if verdict is slot_report.Verdict.CONFIRMED else EXIT_REFUSED
+
+
 def _run(fn: object) -> object:
     def wrapped(args: argparse.Namespace) -> int:
         try:
@@ -268,3 +316,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "replica", metavar="REPLICA", nargs="?", help="SQLite copy (default: the member's ledger-copy.db)"
     )
     f.set_defaults(func=_fetch_cmd)
+    sl = a.add_parser(
+        "slot",
+        help="check a broker's bad-slot report (exit 0: the platform sent a bad slot; 1: unfounded)",
+    )
+    sl.add_argument("report", metavar="REPORT.json", help="written by `lookup` when a slot fails its proof")
+    sl.add_argument("db", metavar="DB", help="the auditor's copy of the ledger (its checkpoints)")
+    sl.set_defaults(func=_run(_slot))

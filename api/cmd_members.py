@@ -17,11 +17,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from api import convert
+from api import convert, tls
 from api._generated import ledger_pb2_grpc
 from api.client import Session
 from api.cmd_service import _run, _session
-from api.consortium import MemberConfig, _roles, keygen, parse_member_spec
+from api.consortium import Consortium, MemberConfig, _roles, keygen, parse_member_spec
 from ledger.entry import Kind, Request, Role, Signature
 from ledger.members import Action
 
@@ -92,9 +92,30 @@ def _enrol(args: argparse.Namespace) -> int:
             return 1
         c.add_member(MemberConfig(new_id, name, roles, sign_key, agree_key))
         console.print(f"enrolled {name} as member {new_id} (ledger entry {out.receipt.index})")
+        if c.tls:
+            _issue_tls(c, name, str(doc.get("tls_csr", "")))
         return 0
     finally:
         s.close()
+
+
+def _issue_tls(c: Consortium, name: str, csr: str) -> None:
+    """Issue the new member's TLS client certificate (mutual TLS) if this directory holds the
+    consortium CA; otherwise say who must."""
+    ca_path, _, _ = c.tls_paths("ca")
+    ca_key = ca_path.with_name("ca.key")
+    if not csr:
+        console.print(
+            f"[yellow]{name}'s request carries no TLS certificate request: it cannot connect[/yellow]"
+        )
+        return
+    if not ca_key.exists():
+        console.print(f"send {name}'s TLS certificate request to the holder of the consortium CA")
+        return
+    ca = tls.CertKey(ca_path.read_bytes(), ca_key.read_bytes())
+    _, cert_path, _ = c.tls_paths(name)
+    cert_path.write_bytes(tls.issue_from_csr(ca, csr.encode(), name))
+    console.print(f"issued {name}'s TLS client certificate: {cert_path}")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -21,9 +21,10 @@ import grpc
 from rich.console import Console
 from rich.table import Table
 
-from api import client, errors
+from api import client, errors, keystore
 from api.consortium import Consortium, init_consortium, role_names
 from api.roles import start_keyholder, start_platform
+from api.slot_report import SlotReport
 from ledger.audit import SplitView
 from ledger.entry import Role
 from ledger.storage import open_storage
@@ -67,6 +68,14 @@ def _run(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespac
     return wrapper
 
 
+def _save_slot_report(c: Consortium, name: str, report: SlotReport) -> Path:
+    d = c.state_dir(name) / "slot-reports"
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{int(time.time() * 1000)}-bucket{report.bucket}.json"
+    keystore.write_private(path, report.to_json().encode())  # 0600: it reveals the slot
+    return path
+
+
 # ---- init / serve ------------------------------------------------------------------------------------
 
 
@@ -106,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
             while not stop.wait(min(interval, 5.0)):
                 if time.monotonic() >= next_publish:
                     platform.publish()
+                    platform.corroborate()  # attests the last closed period once it is due
                     next_publish = time.monotonic() + interval
                 platform.heartbeat()  # keep a fresh checkpoint on a quiet ledger
         running.stop()
@@ -281,9 +291,11 @@ def _lookup(args: argparse.Namespace) -> int:
                 out = client.lookup_mirror(s, m, stype, sid)
             else:
                 out = client.lookup_oblivious(s, stype, sid)
-                if out.result.bad_slot:
+                if out.result.bad_slot and out.slot_report is not None:
+                    path = _save_slot_report(s.c, s.name, out.slot_report)
                     console.print(
-                        f"[red]{sid}: the platform sent a slot that fails its proof; evidence kept[/red]"
+                        f"[red]{sid}: the platform sent a slot that fails its proof; report for the"
+                        f" auditors (reveals the slot, not the ID): {path}[/red]"
                     )
             found_any |= out.result.hit
             rows = [
@@ -298,9 +310,19 @@ def _lookup(args: argparse.Namespace) -> int:
                 for f in out.result.findings
             ]
             if args.json:
+                # the entry id is what a dispute names (riskshare dispute open ENTRY_ID)
+                records = [
+                    {**r, "entry_id": f.entry_id.hex()}
+                    for r, f in zip(rows, out.result.findings, strict=True)
+                ]
                 print(
                     json.dumps(
-                        {"id": sid, "hit": out.result.hit, "records": rows, "ledger_index": out.receipt.index}
+                        {
+                            "id": sid,
+                            "hit": out.result.hit,
+                            "records": records,
+                            "ledger_index": out.receipt.index,
+                        }
                     )
                 )
             elif not rows:

@@ -356,7 +356,8 @@ def key_epoch(c: Consortium) -> oprf.KeyEpoch:
 
 def keygen(root: Path | str, name: str, roles: Role, passphrase: bytes) -> dict[str, object]:
     """Generate a member's own signing and key-agreement keys into ``root/keys/NAME`` (encrypted
-    PKCS#8, 0600) and return the public enrolment request the administrators enrol."""
+    PKCS#8, 0600) and a TLS key into ``root/tls/NAME.key``; return the public enrolment request
+    the administrators enrol (public keys and the TLS certificate signing request)."""
     if not _NAME.match(name):
         raise ValueError(f"bad member name {name!r}: 1–40 lower-case letters, digits, '.', '_' or '-'")
     if len(passphrase) < 12:
@@ -367,11 +368,14 @@ def keygen(root: Path | str, name: str, roles: Role, passphrase: bytes) -> dict[
     sign, agree = SM2PrivateKey.generate(), SM2PrivateKey.generate()
     keystore.write_private(d / "sign.pem", sign.private_bytes_pem(passphrase))
     keystore.write_private(d / "agree.pem", agree.private_bytes_pem(passphrase))
+    tls_key, csr = tls.make_csr(name)  # the transport's client certificate, issued at enrolment
+    keystore.write_private(Path(root) / "tls" / f"{name}.key", tls_key)
     doc: dict[str, object] = {
         "name": name,
         "roles": role_names(roles),
         "sign_key": sign.public_key().to_bytes().hex(),
         "agree_key": agree.public_key().to_bytes().hex(),
+        "tls_csr": csr.decode(),
     }
     return doc
 

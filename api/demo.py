@@ -21,13 +21,17 @@ from rich.table import Table
 
 from api import client
 from api.consortium import Consortium, init_consortium
+from api.dispute_client import decide_dispute, open_dispute
+from api.platform import Platform
 from api.roles import start_keyholder, start_platform
 from api.screen_client import screen_mirror
 from api.stats_client import DemoRound, demo_round, format_result
 from incentive.adapter import IncentiveHook
 from ledger.audit import audit
-from ledger.entry import Role
+from ledger.checkpoint import Receipt
+from ledger.entry import Entry, Role
 from ledger.storage import open_storage
+from mpc import index as mindex
 from mpc.records import RiskRecord, SubjectType, SyntheticSource
 from mpc.screen import parse_ids
 
@@ -194,14 +198,46 @@ def run_demo(
             f"statistic: {len(stat.submitted)} contributors submit, key holder releases",
             time.perf_counter() - t1,
         )
+        # -- a dispute, decided by the administrators; the period's corroboration ----------------------
+        t1 = time.perf_counter()
+        disputed = _demo_dispute(sessions, mirrors["huaxia-sec"], parts[2], platform)
+        t.add(
+            "dispute: huaxia-sec files (administrator co-signs: frozen), upheld (removed)",
+            time.perf_counter() - t1,
+        )
+        corroborated = _demo_corroboration(platform, console)
         # -- second audit round and full verification -------------------------------------------------
         t1 = time.perf_counter()
         platform.checkpoint()
-        cp = client.audit_and_cosign(auditor, a_state)
+        cp = client.audit_and_cosign(auditor, a_state)  # checks the freeze and removal against the ledger
         report = audit(platform.ledger.storage, hook=IncentiveHook())
         t.add("auditor co-signs again; full audit verify of the platform's ledger", time.perf_counter() - t1)
+        client.sync(sessions["huaxia-sec"], mirrors["huaxia-sec"])
+        dispute_ok = disputed is None or (
+            mirrors["huaxia-sec"].index.state.status(disputed) is mindex.EntryStatus.REMOVED
+        )
+        console.print(
+            "dispute: the upheld entry is gone from the brokers' mirrors"
+            if disputed is not None and dispute_ok
+            else "dispute: [red]the upheld entry is still in the mirror[/red]"
+            if disputed is not None
+            else "dispute: no record found to dispute"
+        )
+        if corroborated is None:
+            console.print("corroboration: no closed period with records past the holding period yet")
+        else:
+            e = Entry.decode(platform.ledger.storage.entry(corroborated.index))
+            names = {m.id: m.name for m in c.members}
+            counts = ", ".join(
+                f"{names.get(m, m)} {n}"
+                for m, n in zip(e.ints_field("contributors"), e.ints_field("counts"), strict=True)
+            )
+            console.print(
+                f"corroboration of period {e.int_field('period')} (ledger entry {corroborated.index}): "
+                f"distinct tags another contributor also reports: {counts}"
+            )
         _print_summary(console, c, summary, again, results, example, report.ok, cp.size, platform, t, stat)
-        return 0 if report.ok and _all_correct(results) and screen_ok else 1
+        return 0 if report.ok and _all_correct(results) and screen_ok and dispute_ok else 1
     finally:
         for s in sessions.values():
             s.close()
@@ -209,6 +245,42 @@ def run_demo(
         k_run.stop()
         platform.close()
         keyholder.meter.close()
+
+
+def _demo_dispute(
+    sessions: dict[str, client.Session], mirror: client.Mirror, records: list[RiskRecord], platform: Platform
+) -> bytes | None:
+    """A data subject contests one of nanhai-sec's records with huaxia-sec, which found it: the
+    broker files (the platform administrator co-signs, so the entry freezes at once), the
+    administrators uphold, the entry is removed. Returns the entry id (None if none was found)."""
+    broker, admin = sessions["huaxia-sec"], sessions["platform"]
+    for r in records[:20]:
+        out = client.lookup_mirror(broker, mirror, r.subject_type, r.subject_id)
+        found = [f for f in out.result.findings if f.record == r]
+        if found:
+            break
+    else:
+        return None
+    eid = found[0].entry_id
+    filed = open_dispute(broker, eid, evidence=b"the subject's complaint", cosigners=["platform"])
+    platform.publish()
+    decide_dispute(admin, filed.dispute, upheld=True)
+    platform.publish()
+    return eid
+
+
+def _demo_corroboration(platform: Platform, console: Console, wait_s: float = 20.0) -> Receipt | None:
+    """The platform attests corroboration once a period closed with records held past the
+    holding period (demo rules: 15-second periods, one holding period): wait for it, bounded."""
+    out = platform.corroborate()
+    deadline = time.monotonic() + wait_s
+    if out is None:
+        console.print("[dim]waiting for an incentive period to close (corroboration)…[/dim]")
+    while out is None and time.monotonic() < deadline:
+        time.sleep(1.0)
+        platform.heartbeat(0)  # an entry, so that the period clock moves
+        out = platform.corroborate()
+    return out
 
 
 def _all_correct(results: dict[str, list[tuple[bool, bool, float]]]) -> bool:

@@ -47,6 +47,7 @@ __all__ = ["MAX_WAITERS", "FollowedDirectory", "MemberFollower"]
 
 MAX_WAITERS = 4  # unknown callers waiting for the next refresh; more are refused at once
 ENTRIES_TIMEOUT_S = 300.0  # a first sync reads the whole log, as an auditor's does
+CONNECT_TIMEOUT_S = 5.0  # how long a refresh waits for the platform to answer at all
 
 
 class MemberFollower:
@@ -134,7 +135,9 @@ class MemberFollower:
         auth = self.reader.ledger(ReadMethod.ENTRIES, start, end)
         height = start
         for batch in self.stub.GetEntries(
-            ledger_pb2.EntriesRequest(start=start, end=end, auth=auth), timeout=ENTRIES_TIMEOUT_S
+            ledger_pb2.EntriesRequest(start=start, end=end, auth=auth),
+            timeout=CONNECT_TIMEOUT_S if end - start == 1 else ENTRIES_TIMEOUT_S,
+            wait_for_ready=True,
         ):
             if batch.start != height:
                 raise InvalidProof("the platform sent ledger entries out of order")
@@ -158,7 +161,9 @@ class MemberFollower:
         auth = self.reader.ledger(ReadMethod.CHECKPOINT, 0, 1)
         try:
             msg = self.stub.GetCheckpoint(
-                ledger_pb2.CheckpointRequest(size=0, witnessed=True, auth=auth), timeout=30
+                ledger_pb2.CheckpointRequest(size=0, witnessed=True, auth=auth),
+                timeout=CONNECT_TIMEOUT_S,
+                wait_for_ready=True,  # a platform starting up is waited for, briefly
             )
         except grpc.RpcError as e:
             if e.code() is grpc.StatusCode.NOT_FOUND:  # nothing witnessed yet: genesis is all we know

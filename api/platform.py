@@ -21,8 +21,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from api import slot_report
 from api.consortium import Consortium, key_epoch, oprf_share
 from api.directory import Directory, LedgerDirectory, MemberRecord
+from api.disputes import (
+    DECISION_DISMISSED,
+    DECISION_PENDING,
+    DECISION_UPHELD,
+    DisputeRecord,
+    DisputeStore,
+    dispute_binding,
+    list_message,
+)
 from api.errors import BadRequest, NotFound, PermissionDenied, Refused, Unauthenticated
 from api.evaluator import Evaluator
 from api.index_store import IndexStore, Registration
@@ -30,13 +40,14 @@ from api.meter import Meter
 from api.reads import ReadMethod, authenticate, ledger_read_message, sync_message
 from api.screen_wire import SCREEN_BILATERAL, check_bilateral, mirror_chunk_hash
 from incentive.adapter import IncentiveHook
+from incentive.corroboration import corroboration_counts, due_period
 from incentive.params import PARAM_IDS
 from ledger.checkpoint import Receipt, SignedCheckpoint
-from ledger.entry import ATTESTED, Code, Entry, Kind, Request, Role, Signature
+from ledger.entry import ATTESTED, KIND_OFFSET, Code, Entry, Kind, Request, Role, Signature
 from ledger.hooks import RuleHook
 from ledger.log import Log
 from ledger.log import Refused as LedgerRefused
-from ledger.members import SUBMITTERS
+from ledger.members import SUBMITTERS, DisputeAction
 from ledger.metering import EvaluationReceipt
 from ledger.storage import Batch, open_storage
 from mpc import index as mindex
@@ -125,8 +136,15 @@ def bootstrap_ledger(c: Consortium, storage_path: Path, rules: dict[str, int] | 
     ).encode()
     storage = open_storage(str(storage_path))
     storage.commit(Batch(0, meta={"hook": b"incentive"}))  # what auditors replay with
+    empty = mindex.IndexLog()  # genesis checkpoints commit the empty index, as auditors rebuild it
+    roots = (0, empty.root(), build_snapshot(c, empty.state, empty.root()).root)
     ledger = Log.create(
-        storage, genesis, _sign_admins(c, genesis), c.signing_key(platform.name), hook=IncentiveHook()
+        storage,
+        genesis,
+        _sign_admins(c, genesis),
+        c.signing_key(platform.name),
+        hook=IncentiveHook(),
+        index_roots=lambda: roots,
     )
     epoch = key_epoch(c)
     req = Request(
@@ -244,7 +262,7 @@ class Platform:
             if height == 0:
                 continue
             e = Entry.decode(body)
-            if e.kind in (Kind.CONTRIBUTE, Kind.REVOKE) and e.code == Code.ACCEPTED:
+            if e.kind in (Kind.CONTRIBUTE, Kind.REVOKE, Kind.DISPUTE) and e.code == Code.ACCEPTED:
                 out[sm3(e.request.encode())] = height
         return out
 
@@ -761,7 +779,238 @@ class Platform:
             raise Refused("a token pays for one OT of the bucket it fetched")
         return ot.OneOfNSender(snap.ot_messages(bucket))
 
+    # -- disputes (api/disputes.py) ----------------------------------------------------------------
+
+    def _dispute_store(self) -> DisputeStore:
+        """The private book of disputes, opened on first use and settled against the ledger."""
+        with self._lock:
+            store: DisputeStore | None = getattr(self, "_disputes", None)
+            if store is None:
+                store = DisputeStore(self.c.state_dir("platform") / "disputes.db")
+                filed: dict[bytes, int] = {}
+                decided: dict[int, tuple[bool, int]] = {}
+                for height, body, _ in self.ledger.storage.entries(1):
+                    if body[KIND_OFFSET] != Kind.DISPUTE:
+                        continue
+                    e = Entry.decode(body)
+                    if e.code != Code.ACCEPTED:
+                        continue
+                    if e.int_field("action") == DisputeAction.FILE:
+                        filed[sm3(e.request.encode())] = height
+                    else:
+                        decided[e.int_field("dispute_id")] = (
+                            e.int_field("decision") == DECISION_UPHELD,
+                            height,
+                        )
+                store.settle(filed)
+                for r in store.all():
+                    if r.status == "open" and r.dispute_id in decided:
+                        store.decided(r.dispute_id, *decided[r.dispute_id])
+                self._disputes = store
+            return store
+
+    def _admin_threshold_signed(self, signatures: Sequence[Signature]) -> bool:
+        registry = self.ledger.state.registry
+        return len({s.signer for s in signatures} & registry.admins()) >= registry.threshold
+
+    def file_dispute(
+        self, raw: bytes, signatures: Sequence[Signature], entry_id: bytes, evidence: bytes
+    ) -> tuple[DisputeRecord, Receipt]:
+        """A member files a data subject's complaint against an index entry. The ledger entry binds
+        the entry id only through its evidence hash; the platform attests the upload height (the
+        rules freeze the contributor's pending reward). Co-signed by the administrators' threshold,
+        the filing also freezes the entry in the index."""
+        req, member = self._authenticate(raw, signatures)
+        if req.kind is not Kind.DISPUTE or req.int_field("action") != DisputeAction.FILE:
+            raise BadRequest("filing a dispute needs a dispute request with action 1 (file)")
+        if not member.has(Role.BROKER | Role.CONTRIBUTOR | Role.ADMIN):
+            raise PermissionDenied(f"member {member.name!r} may not file disputes")
+        if req.int_field("decision") != DECISION_PENDING or req.fields["heights"]:
+            raise BadRequest("a filing names no decision and no heights (the platform attests the height)")
+        if len(entry_id) != 16:
+            raise BadRequest("an entry id is 16 bytes")
+        if evidence and len(evidence) != 32:
+            raise BadRequest("the evidence digest is 32 bytes (SM3 of the salted document)")
+        if req.fields["evidence_hash"] != dispute_binding(entry_id):
+            raise BadRequest("the request's evidence hash does not bind this entry id")
+        did = req.int_field("dispute_id")
+        store = self._dispute_store()
+        with self._lock:
+            reg = self.store.owner(entry_id)
+            status = self.index.state.status(entry_id)
+            if reg is None or reg.height < 0:
+                raise NotFound("no such index entry")
+            if status is None:
+                raise Refused("the entry is not published yet: file the dispute after the next publication")
+            if status not in (mindex.EntryStatus.LIVE, mindex.EntryStatus.FROZEN):
+                raise Refused(f"the entry is {status.value}: nothing to dispute")
+            if store.get(did) is not None:
+                raise Refused(f"dispute {did} exists already")
+            ops: list[mindex.IndexOp] = []
+            if self._admin_threshold_signed(signatures):
+                op = mindex.IndexOp.dispute(mindex.OpKind.FREEZE, entry_id, sm3(raw))
+                try:
+                    self.index.check_pending([op])
+                    ops.append(op)
+                except ValueError:
+                    pass  # already frozen (another dispute), or a pending change: keep the filing
+            rec = DisputeRecord(
+                did,
+                entry_id,
+                member.id,
+                reg.owner,
+                reg.height,
+                evidence,
+                "filing",
+                bool(ops),
+                None,
+                None,
+                sm3(raw),
+            )
+            store.add(rec)
+            try:
+                receipt = self._sequence_staged(
+                    raw, signatures, sm3(raw), ops, [], {"height": reg.height}, "dispute"
+                )
+            except (Refused, BadRequest):
+                store.forget(did)  # the ledger did not take it
+                raise
+            # any other failure leaves the row as "filing": the restart settles it against the ledger
+            store.opened(did, receipt.index)
+        log.info("dispute %d filed by member %d%s", did, member.id, " (entry frozen)" if ops else "")
+        out = store.get(did)
+        assert out is not None
+        return out, receipt
+
+    def decide_dispute(self, raw: bytes, signatures: Sequence[Signature]) -> tuple[DisputeRecord, Receipt]:
+        """The administrators' threshold decides an open dispute: upheld removes the entry from the
+        index (the rules claw back and penalise), dismissed unfreezes it if the filing froze it."""
+        req, _ = self._authenticate(raw, signatures)
+        if req.kind is not Kind.DISPUTE or req.int_field("action") != DisputeAction.DECIDE:
+            raise BadRequest("deciding a dispute needs a dispute request with action 2 (decide)")
+        decision = req.int_field("decision")
+        if decision not in (DECISION_UPHELD, DECISION_DISMISSED):
+            raise BadRequest("a decision is 1 (upheld) or 2 (dismissed)")
+        if not self._admin_threshold_signed(signatures):
+            raise PermissionDenied("a dispute is decided by the administrators' threshold")
+        did = req.int_field("dispute_id")
+        store = self._dispute_store()
+        with self._lock:
+            rec = store.get(did)
+            if rec is None:
+                raise NotFound(f"no dispute {did}")
+            if rec.status != "open":
+                raise Refused(f"dispute {did} is {rec.status}")
+            if req.fields["evidence_hash"] != dispute_binding(rec.entry_id):
+                raise BadRequest("the decision's evidence hash does not bind the disputed entry")
+            if tuple(req.fields["heights"]) != (rec.height,):  # type: ignore[arg-type]
+                raise BadRequest(f"the decision must name the disputed upload height {rec.height}")
+            upheld = decision == DECISION_UPHELD
+            kind = mindex.OpKind.REMOVE if upheld else mindex.OpKind.UNFREEZE
+            ops: list[mindex.IndexOp] = []
+            if upheld or rec.froze:
+                op = mindex.IndexOp.dispute(kind, rec.entry_id, sm3(raw))
+                try:
+                    self.index.check_pending([op])
+                    ops.append(op)
+                except ValueError:
+                    pass  # withdrawn or removed meanwhile: the decision stands, the index has nothing to do
+            removed = 0
+            if upheld and ops:
+                tag = self.index.state.tag_of_entry(rec.entry_id)
+                others = [
+                    e
+                    for e in self.index.state.lookup(tag or b"", include_frozen=True)
+                    if e.entry_id != rec.entry_id
+                    and (o := self.store.owner(e.entry_id)) is not None
+                    and o.owner == rec.owner
+                ]
+                removed = int(not others)
+            receipt = self._sequence_staged(
+                raw, signatures, sm3(raw), ops, [], {"removed": removed}, "decision"
+            )
+            store.decided(did, upheld, receipt.index)
+            self._tags_cache.pop(rec.owner, None)
+        log.info("dispute %d %s", did, "upheld" if upheld else "dismissed")
+        out = store.get(did)
+        assert out is not None
+        return out, receipt
+
+    def list_disputes(self, member: int, timestamp_ms: int, signature: bytes) -> list[DisputeRecord]:
+        """Administrators see every dispute; a member sees those it filed and those against its
+        own entries (so that it can answer them)."""
+        msg = list_message(self.c.log_id, member, timestamp_ms)
+        m = self._authenticate_read(member, timestamp_ms, signature, msg, "dispute list request")
+        rows = self._dispute_store().all()
+        if m.has(Role.ADMIN):
+            return rows
+        return [r for r in rows if member in (r.filer, r.owner)]
+
+    # -- corroboration (incentive/corroboration.py) -------------------------------------------------
+
+    def _upload_time_s(self, height: int, cache: dict[int, int]) -> int:
+        if height not in cache:
+            cache[height] = Entry.decode(self.ledger.storage.entry(height)).sequenced_ms // 1000
+        return cache[height]
+
+    def corroborate(self) -> Receipt | None:
+        """Attest the newest closed period's corroboration counts (per contributor, its distinct
+        tags that another contributor also holds, records held past the holding period) as a
+        platform-signed ``corroboration`` entry that the rules pay. Call after publication; does
+        nothing while no period is due or when nobody corroborates anybody. The published index
+        is read under the platform lock; the registry look-ups and the count run outside it."""
+        hook = self.hook
+        if not isinstance(hook, IncentiveHook):
+            return None
+        with self._lock:
+            due = due_period(hook.engine)
+            if due is None or getattr(self, "_corroboration_tried", None) == due.period:
+                return None
+            self._corroboration_tried = due.period
+            # only a tag with two live entries or more can be corroborated
+            live = [
+                (tag, e.entry_id)
+                for tag, es in self.index.state.live_by_tag().items()
+                if len(es) > 1
+                for e in es
+            ]
+        times: dict[int, int] = {}
+        holdings = []
+        for tag, eid in live:
+            reg = self.store.owner(eid)
+            if reg is not None and reg.height > 0:
+                holdings.append((tag, reg.owner, self._upload_time_s(reg.height, times)))
+        counts = corroboration_counts(holdings, due.cutoff_s)
+        if not counts:
+            return None
+        raw = Request(
+            Kind.CORROBORATION,
+            self.c.log_id,
+            self.member.id,
+            os.urandom(16),
+            int(time.time() * 1000),
+            self.ledger.state.rule_version,
+            {"period": due.period, "contributors": tuple(counts), "counts": tuple(counts.values())},
+        ).encode()
+        receipt = self.ledger.submit(raw, (Signature(self.member.id, self._key.sign(raw)),))
+        assert isinstance(receipt, Receipt)
+        code = self.entry_code(receipt.index)
+        if code != Code.ACCEPTED:
+            log.warning("corroboration of period %d rejected (code %d)", due.period, code)
+            return None
+        log.info("corroboration of period %d: %d contributors", due.period, len(counts))
+        return receipt
+
+    def sign_ot_transcript(
+        self, token: bytes, index_size: int, bucket: int, m1: bytes, m2: bytes, m3: bytes
+    ) -> bytes:
+        """The platform's signature over one oblivious-lookup OT run (api/slot_report.py)."""
+        return self._key.sign(slot_report.transcript_message(token, index_size, bucket, m1, m2, m3))
+
     def close(self) -> None:
         self.ledger.close()
         self.store.close()
         self.evaluator.meter.close()
+        disputes: DisputeStore | None = getattr(self, "_disputes", None)
+        if disputes is not None:
+            disputes.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import grpc
 
-from api._generated import index_pb2_grpc, ledger_pb2_grpc, oprf_pb2_grpc
+from api._generated import dispute_pb2_grpc, index_pb2_grpc, ledger_pb2_grpc, oprf_pb2_grpc
 from api.consortium import Consortium, key_epoch, oprf_share
 from api.evaluator import Evaluator
 from api.member_follower import FollowedDirectory, MemberFollower
@@ -16,6 +16,7 @@ from api.meter import Meter
 from api.platform import Platform
 from api.reads import Reader
 from api.server import Registration, channel, create_server
+from api.servicers.dispute import DisputeServicer
 from api.servicers.index import IndexServicer
 from api.servicers.ledger import LedgerServicer
 from api.servicers.oprf import OprfServicer
@@ -25,17 +26,32 @@ from ledger.hooks import RuleHook
 
 
 def server_credentials(c: Consortium, name: str) -> grpc.ServerCredentials | None:
+    """Mutual TLS: the server presents its certificate and requires one from the consortium CA
+    of every client (members only reach the servers; requests are SM2-signed on top)."""
     if not c.tls:
         return None
-    _, cert, key = c.tls_paths(name)
-    return grpc.ssl_server_credentials([(Path(key).read_bytes(), Path(cert).read_bytes())])
+    ca, cert, key = c.tls_paths(name)
+    return grpc.ssl_server_credentials(
+        [(Path(key).read_bytes(), Path(cert).read_bytes())],
+        root_certificates=Path(ca).read_bytes(),
+        require_client_auth=True,
+    )
 
 
-def channel_credentials(c: Consortium) -> grpc.ChannelCredentials | None:
+def channel_credentials(c: Consortium, name: str) -> grpc.ChannelCredentials | None:
+    """TLS for member ``name``: the consortium CA as trust root and the member's client certificate."""
     if not c.tls:
         return None
-    ca, _, _ = c.tls_paths("ca")
-    return grpc.ssl_channel_credentials(root_certificates=Path(ca).read_bytes())
+    ca, cert, key = c.tls_paths(name)
+    if not Path(cert).exists() or not Path(key).exists():
+        raise FileNotFoundError(
+            f"no TLS client certificate for {name!r} ({cert}): the administrators issue it at enrolment"
+        )
+    return grpc.ssl_channel_credentials(
+        root_certificates=Path(ca).read_bytes(),
+        private_key=Path(key).read_bytes(),
+        certificate_chain=Path(cert).read_bytes(),
+    )
 
 
 @dataclass
@@ -68,6 +84,11 @@ def start_platform(
         ),
     ]
     regs += stats_platform_registrations(platform)  # statistics (api/stats_service.py)
+    regs.append(  # disputes (api/disputes.py)
+        Registration(
+            "riskshare.v1.Dispute", DisputeServicer(platform), dispute_pb2_grpc.add_DisputeServicer_to_server
+        )
+    )
     me = c.the(Role.PLATFORM)
     server, port = create_server(
         address or c.platform_address, regs, credentials=server_credentials(c, me.name)
@@ -77,6 +98,13 @@ def start_platform(
     return Running(server, port), platform
 
 
+RECONNECT_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
+
+
 def keyholder_directory(
     c: Consortium, platform_target: str | None = None, *, min_interval_s: float = 1.0
 ) -> FollowedDirectory:
@@ -84,7 +112,9 @@ def keyholder_directory(
     it reads as the key holder member; display names come from the consortium file."""
     me = c.the(Role.KEYHOLDER)
     target = platform_target or c.platform_address
-    ch = channel(target, channel_credentials(c))
+    # reconnect quickly: the key holder may start before the platform, and a channel in a long
+    # reconnect backoff would refuse every member until it ends
+    ch = channel(target, channel_credentials(c, me.name), RECONNECT_OPTIONS)
     stub = ledger_pb2_grpc.LedgerStub(ch)
     admins = {m.id: m.sign_key for m in c.with_role(Role.ADMIN)}
     follower = MemberFollower(

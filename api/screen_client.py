@@ -190,7 +190,7 @@ def screen_bilateral(
     if not peer.roles & Role.CONTRIBUTOR:
         raise ValueError(f"{contributor!r} is not a contributor")
     own = channel is None
-    ch = channel or make_channel(address, channel_credentials(s.c))
+    ch = channel or make_channel(address, channel_credentials(s.c, s.name))
     try:
         stub = screen_pb2_grpc.BilateralScreenStub(ch)
         inputs = ids.inputs()

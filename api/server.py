@@ -7,7 +7,7 @@ it. TLS is used when credentials are given; plaintext is only for loopback tests
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -63,11 +63,16 @@ def create_server(
     return server, port
 
 
-def channel(target: str, credentials: grpc.ChannelCredentials | None = None) -> grpc.Channel:
+def channel(
+    target: str,
+    credentials: grpc.ChannelCredentials | None = None,
+    extra_options: Sequence[tuple[str, int]] = (),
+) -> grpc.Channel:
     """A client channel with the same message bounds as the server."""
     options = [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        *extra_options,
     ]
     if credentials is None:
         if not _is_loopback(target):

@@ -459,7 +459,10 @@ class KeyHolderStats:
         if self._channel is None or self._follower is None:
             from api.roles import channel_credentials  # roles imports this module
 
-            self._channel = channel(self._target or self.c.platform_address, channel_credentials(self.c))
+            self._channel = channel(
+                self._target or self.c.platform_address,
+                channel_credentials(self.c, self.c.the(Role.KEYHOLDER).name),
+            )
             stub = ledger_pb2_grpc.LedgerStub(self._channel)
             reader = Reader(self.c.log_id, self.me.id, self._sign)
             self._follower = LedgerFollower(stub, self.platform_key, self.c.log_id, reader)

@@ -73,13 +73,18 @@ def make_ca(name: str = "riskshare consortium CA") -> CertKey:
     return CertKey(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
-def issue(ca: CertKey, common_name: str, hosts: list[str], *, server: bool) -> CertKey:
-    """A leaf certificate signed by ``ca`` for ``hosts`` (DNS names or IP addresses)."""
+def _ca_parts(ca: CertKey) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
     ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise ValueError("consortium CA key must be an EC key")
-    key = ec.generate_private_key(ec.SECP256R1())
+    return ca_cert, ca_key
+
+
+def _leaf(
+    ca: CertKey, common_name: str, public_key: ec.EllipticCurvePublicKey, hosts: list[str], server: bool
+) -> bytes:
+    ca_cert, ca_key = _ca_parts(ca)
     sans: list[x509.GeneralName] = []
     for h in hosts:
         try:
@@ -87,19 +92,53 @@ def issue(ca: CertKey, common_name: str, hosts: list[str], *, server: bool) -> C
         except ValueError:
             sans.append(x509.DNSName(h))
     now = dt.datetime.now(dt.UTC)
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    # Every member is a TLS client (mutual TLS); servers are clients of each other too.
+    usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+    if server:
+        usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
         .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
-    return CertKey(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+    return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def issue(ca: CertKey, common_name: str, hosts: list[str], *, server: bool) -> CertKey:
+    """A leaf certificate signed by ``ca`` for ``hosts`` (DNS names or IP addresses), with a fresh
+    key; client authentication always, server authentication when ``server``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return CertKey(_leaf(ca, common_name, key.public_key(), hosts, server), _key_pem(key))
+
+
+def make_csr(common_name: str) -> tuple[bytes, bytes]:
+    """A member's own TLS key and certificate signing request: (key PEM, CSR PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = x509.CertificateSigningRequestBuilder().subject_name(_name(common_name)).sign(key, hashes.SHA256())
+    return _key_pem(key), csr.public_bytes(serialization.Encoding.PEM)
+
+
+def issue_from_csr(ca: CertKey, csr_pem: bytes, common_name: str) -> bytes:
+    """A client certificate for the member's own key: the CSR must be self-signed and name exactly
+    the member being enrolled."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError as e:
+        raise ValueError(f"the TLS certificate request does not parse: {e}") from None
+    if not csr.is_signature_valid:
+        raise ValueError("the TLS certificate request's signature does not verify")
+    names = [a.value for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if names != [common_name]:
+        raise ValueError(f"the TLS certificate request names {names!r}, not {common_name!r}")
+    key = csr.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise ValueError("the TLS certificate request must carry a P-256 key")
+    return _leaf(ca, common_name, key, [], server=False)

@@ -8,20 +8,19 @@ cores, as in the issue's targets ("loopback, 2 cores shared by client and server
 Measured: contributing N records (two-server OPRF + seal + streamed upload + ledger entry, then
 the platform's publication and checkpoint), the index size a record, lookup latency p50/p99 in
 ``mirror`` mode and in ``oblivious`` mode (bucket of 1,024 slots, 1-of-N OT), and the throughput
-of 16 concurrent mirror-mode clients (16 threads, each with its own member and ``Session``; one
-process, see the note on the row). No reference library exists: the rows leave the reference
+of 16 concurrent mirror-mode clients with every party in its own process
+(``benchmarks/service_load.py``: 16 brokers with one lookup in flight each, and 2 broker nodes
+with 8 desks each). No reference library exists: the rows leave the reference
 empty and state the issue's target (``DESIGN.md``/ERRATA wording) in the note. Latency rows are
 rates (lookups/s of one client, 1 / p50) with the millisecond figures in the note.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +30,7 @@ from api.consortium import Consortium, init_consortium
 from api.platform import Platform
 from api.roles import start_keyholder, start_platform
 from benchmarks._harness import Bench, Row
+from benchmarks.service_load import LoadConsortium
 from ledger.storage.memory import MemoryStorage
 from mpc import index as mindex
 from mpc.records import RiskRecord, SubjectType, SyntheticSource
@@ -40,7 +40,8 @@ SIZES: dict[str, tuple[float, float]] = {
     "records": (5_000, 100_000),  # contributed by one contributor in one call
     "mirror_lookups": (100, 1_000),  # sequential, one client; half hits, half misses
     "oblivious_lookups": (10, 100),
-    "throughput_s": (1.5, 5.0),  # duration of the 16-client run
+    "throughput_s": (1.5, 5.0),  # duration of each 16-client run
+    "load_records": (1_000, 10_000),  # contributed before the 16-client runs
 }
 CLIENTS = 16
 BUCKET_SIZE = 1024
@@ -121,9 +122,9 @@ def run(bench: Bench) -> None:
             records = _contribute(bench, cs, setup_s)
             _index_size(bench, cs.platform, len(records))
             _latency(bench, cs, records)
-            _throughput(bench, cs, records)
         finally:
             cs.close()
+    _throughput(bench)
 
 
 def _contribute(bench: Bench, cs: _Consortium, setup_s: float) -> list[RiskRecord]:
@@ -262,63 +263,32 @@ def _latency(bench: Bench, cs: _Consortium, records: list[RiskRecord]) -> None:
     _latency_row(bench, f"oblivious N={BUCKET_SIZE:,}", samples, OBLIVIOUS_TARGET)
 
 
-def _throughput(bench: Bench, cs: _Consortium, records: list[RiskRecord]) -> None:
-    sessions = [cs.session(f"broker-{i:02d}") for i in range(CLIENTS)]
-    cs.witness()
-    mirror = client.Mirror()  # synced once, read by every thread (lookups do not change it)
-    client.sync(sessions[0], mirror)
-    for s in sessions:
-        s.rule_version  # noqa: B018 - one checkpoint fetch per session, outside the timed part
-    duration = _size(bench, "throughput_s")
-    queries = _lookups(records, 4096, "throughput")
-    counts = [0] * CLIENTS
-    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(CLIENTS + 1)
-
-    def work(i: int) -> None:
-        s = sessions[i]
-        start.wait()
-        end = time.perf_counter() + duration
-        j = i
-        try:
-            while not counts[i] or time.perf_counter() < end:  # at least one each
-                st, sid, expect = queries[j % len(queries)]
-                j += CLIENTS
-                t = time.perf_counter()
-                out = client.lookup_mirror(s, mirror, st, sid)
-                latencies[i].append(time.perf_counter() - t)
-                if out.result.hit != expect:
-                    raise RuntimeError("a concurrent lookup returned a wrong result")
-                counts[i] += 1
-        except BaseException as e:  # reported after the join
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(CLIENTS)]
-    for th in threads:
-        th.start()
-    cpu0 = os.times()
-    start.wait()
-    t0 = time.perf_counter()
-    for th in threads:
-        th.join()
-    elapsed = time.perf_counter() - t0
-    cpu1 = os.times()
-    if errors:
-        raise errors[0]
-    n = sum(counts)
-    cpu_ms = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / max(n, 1) * 1e3
-    p50, p99 = _percentiles([x for lat in latencies for x in lat])
-    bench.record(
-        Row(
-            area=bench.area,
-            operation=f"mirror lookups, {CLIENTS} concurrent clients",
-            unit="lookup/s",
-            ours=n / elapsed,
-            note=(
-                f"{n:,} lookups in {elapsed:.1f} s; {CLIENTS} threads, each its own member and"
-                f" Session, servers in the same process (GIL shared); latency p50 {p50:.0f} ms,"
-                f" p99 {p99:.0f} ms; process CPU {cpu_ms:.1f} ms a lookup; {THROUGHPUT_TARGET}"
-            ),
+def _throughput(bench: Bench) -> None:
+    """16 concurrent clients, each party in its own process (benchmarks/service_load.py)."""
+    brokers = [f"broker-{i:02d}" for i in range(CLIENTS)]
+    load = LoadConsortium(CLIENTS, int(_size(bench, "load_records")))
+    try:
+        duration = _size(bench, "throughput_s")
+        half = CLIENTS // 2
+        shapes = (
+            ("brokers", f"{CLIENTS} brokers, one lookup in flight each", [brokers[:half], brokers[half:]], 1),
+            ("desks", f"2 broker nodes × {half} desks", [brokers[:1], brokers[1:2]], half),
         )
-    )
+        for shape, what, members, desks in shapes:
+            r = load.run(shape, members, desks, duration)
+            cpu = ", ".join(f"{k} {v:.2f}" for k, v in r.cpu_ms.items())
+            bench.record(
+                Row(
+                    area=bench.area,
+                    operation=f"mirror lookups, {CLIENTS} concurrent clients: {what}",
+                    unit="lookup/s",
+                    ours=r.rate,
+                    note=(
+                        f"{r.lookups:,} lookups in {r.seconds:.1f} s; servers and 2 client processes on"
+                        f" the same cores; latency p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms;"
+                        f" CPU ms a lookup: {cpu}; mean batch {r.batch_mean:.1f}; {THROUGHPUT_TARGET}"
+                    ),
+                )
+            )
+    finally:
+        load.close()

@@ -14,7 +14,7 @@ attested, the signers, ``sequenced_ms``) and state the engine derived from earli
 | contribute | ``ContributeEvent``: attested ``accepted`` and ``new_tags``, receipts' counts |
 | lookup, screen | ``EvaluationEvent``: receipts' counts (bilateral screens: bins + stash) |
 | revoke | ``RevokeEvent``: ``heights`` (one per removed record), attested ``removed`` distinct tags |
-| dispute file | ``DisputeFiledEvent``: the contributor is the uploader of ``heights[0]`` |
+| dispute file | ``DisputeFiledEvent``: the contributor is the uploader of ``heights[0]`` or ``height`` |
 | dispute decide | ``DisputeDecidedEvent``: approvals = signers of the entry |
 | rule_change | ``RuleChangeEvent``: ``param_ids``/``param_values`` over the parameters in force |
 | corroboration | ``CorroborationEvent`` |
@@ -193,19 +193,21 @@ def _event(
     if kind == Kind.DISPUTE:
         action, did = entry.int_field("action"), entry.int_field("dispute_id")
         if action == DISPUTE_FILE:
-            heights = entry.ints_field("heights")
-            if len(heights) != 1:
+            # the filer names the height, or (the service's way) the platform attests it
+            named = entry.request.fields["heights"]
+            filed = named if named else (entry.attested.get("height", 0),)
+            if not isinstance(filed, tuple) or len(filed) != 1 or not isinstance(filed[0], int):
                 raise ValueError("a dispute names the upload height of exactly one record")
-            uploader = engine.book.get(key(NS.UPLOADER, heights[0]))
+            uploader = engine.book.get(key(NS.UPLOADER, filed[0]))
             if not uploader:
-                raise ValueError(f"height {heights[0]} is not an upload")
-            return DisputeFiledEvent(height, did, member, uploader - 1, heights[0])
+                raise ValueError(f"height {filed[0]} is not an upload")
+            return DisputeFiledEvent(height, did, member, uploader - 1, filed[0])
         if action == DISPUTE_DECIDE:
             decision = entry.int_field("decision")
             if decision not in (DECISION_UPHELD, DECISION_DISMISSED):
                 raise ValueError(f"unknown dispute decision {decision}")
             upheld = decision == DECISION_UPHELD
-            # the ledger does not (yet) attest a removed-tag count on disputes; use it if it does
+            # the platform attests the distinct tags the removal leaves without an active record
             removed = entry.attested.get("removed", 0) if upheld else 0
             if not isinstance(removed, int):
                 raise ValueError("attested removed count must be an integer")

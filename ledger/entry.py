@@ -254,7 +254,10 @@ ATTESTED: Final[Mapping[Kind, Schema]] = MappingProxyType(
         **{k: () for k in Kind},
         Kind.CONTRIBUTE: (("accepted", "u64"), ("new_tags", "u64")),
         Kind.REVOKE: (("removed", "u64"),),  # distinct tags left with no active record
-        Kind.DISPUTE: (("removed", "u64"),),  # the same, for an upheld decision's removal
+        # removed: the same, for an upheld decision's removal; height: the upload height of the
+        # disputed entry, attested on filing (the filer cannot know it: the platform keeps entry
+        # id → contributor privately), 0 when the request names it itself
+        Kind.DISPUTE: (("removed", "u64"), ("height", "u64")),
     }
 )
 

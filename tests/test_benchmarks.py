@@ -76,10 +76,11 @@ def test_service_area_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             "mirror_lookups": (6, 6),
             "oblivious_lookups": (2, 2),
             "throughput_s": (0.2, 0.2),
+            "load_records": (200, 200),
         },
     )
     out = tmp_path / "service.json"
     assert main(["service", "--quick", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())
-    assert len(rows) == 5 and all(r["ours"] > 0 for r in rows)
-    assert any("16 concurrent clients" in r["operation"] for r in rows)
+    assert len(rows) == 6 and all(r["ours"] > 0 for r in rows)
+    assert sum("16 concurrent clients" in r["operation"] for r in rows) == 2

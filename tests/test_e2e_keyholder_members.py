@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -237,14 +238,14 @@ def test_the_follower_trusts_only_witnessed_and_well_signed_entries(env: Env) ->
         def __init__(self, how: str) -> None:
             self.how = how
 
-        def GetCheckpoint(self, req: ledger_pb2.CheckpointRequest, timeout: float) -> object:
-            msg = real.GetCheckpoint(req, timeout=timeout)
+        def GetCheckpoint(self, req: ledger_pb2.CheckpointRequest, **kw: Any) -> object:
+            msg = real.GetCheckpoint(req, **kw)
             if self.how == "unwitnessed":
                 del msg.cosignatures[:]
             return msg
 
-        def GetEntries(self, req: ledger_pb2.EntriesRequest, timeout: float) -> Iterator[object]:
-            for batch in real.GetEntries(req, timeout=timeout):
+        def GetEntries(self, req: ledger_pb2.EntriesRequest, **kw: Any) -> Iterator[object]:
+            for batch in real.GetEntries(req, **kw):
                 entries = [bytes(x) for x in batch.entries]
                 if self.how == "withheld" and len(entries) > 2:
                     entries.pop(1)

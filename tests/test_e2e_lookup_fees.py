@@ -51,12 +51,15 @@ def test_lookup_fees_are_recorded_once(consortium: Consortium) -> None:
     broker = client.Session.connect(c, "broker", paddr, kaddr)
     auditor = client.Session.connect(c, "audit-1", paddr, kaddr)
     try:
+        # an auditor can witness the genesis checkpoints before anything is published
+        audit_state = client.new_auditor(auditor, MemoryStorage())
+        assert client.audit_and_cosign(auditor, audit_state).index_size == 0
         src = SyntheticSource(seed=11)
         recs = src.records(60)
         assert client.contribute(a, recs).accepted == 60
         platform.publish()
         platform.checkpoint()
-        client.audit_and_cosign(auditor, client.new_auditor(auditor, MemoryStorage()))
+        client.audit_and_cosign(auditor, audit_state)
         mirror = client.Mirror()
         client.sync(broker, mirror)
 

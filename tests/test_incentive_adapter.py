@@ -234,3 +234,20 @@ def test_bilateral_screening_is_charged_from_its_count() -> None:
     )
     assert hook.apply(e, 1) == 0
     assert hook.engine.cell(NS.QUOTA_USED, BROKER) == 7
+
+
+def test_a_filing_may_leave_the_height_to_the_platform() -> None:
+    """The service's filers cannot know the upload height of the entry they dispute: the request's
+    ``heights`` stays empty and the platform attests ``height``; the rules see the same event."""
+    named, _ = run(history())
+    attested_history = history()
+    attested_history[7] = entry(
+        Kind.DISPUTE, BROKER, T0_MS + 7, action=1, dispute_id=5, attested={"height": 2, "removed": 0}
+    )
+    attested, codes = run(attested_history)
+    assert codes == [0] * len(codes)
+    assert attested.engine.balances() == named.engine.balances()
+    assert attested.engine.cell(NS.DISPUTE, 5) == 2
+    hook, _ = run(history()[:4])
+    missing = entry(Kind.DISPUTE, BROKER, T0_MS + 10, action=1, dispute_id=6)  # neither
+    assert hook.apply(missing, 4) == RULE_CODES["malformed_entry"]

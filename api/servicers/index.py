@@ -136,9 +136,15 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
             sender = self.platform.ot_sender(
                 bytes(first.token), first.index_size, first.bucket, bytes(first.signature)
             )
-            yield index_pb2.OtMessage(payload=sender.start())
-            second = next(request_iterator)
-            yield index_pb2.OtMessage(payload=sender.finish(bytes(second.payload)))
+            m1 = sender.start()
+            yield index_pb2.OtMessage(payload=m1)
+            m2 = bytes(next(request_iterator).payload)
+            m3 = sender.finish(m2)
+            # the signed transcript lets the broker prove a bad slot to the auditors
+            signature = self.platform.sign_ot_transcript(
+                bytes(first.token), first.index_size, first.bucket, m1, m2, m3
+            )
+            yield index_pb2.OtMessage(payload=m3, signature=signature)
         except StopIteration:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the OT stream ended early")
         except Exception as exc:
