@@ -64,9 +64,6 @@ static const u64 R3P[4] = {0x0000001200000016ULL, 0x0000000efffffff8ULL, 0x00000
                            0x0000001b00000009ULL}; /* R^3 mod p */
 static const u64 R3N[4] = {0x6ff874c70eaa0b85ULL, 0x87d0c315aabe8d32ULL, 0x4c4fbbb397185afcULL,
                            0xc813249cd574ea14ULL}; /* R^3 mod n */
-static const uint8_t SQRT_EXP[32] = {  /* (p + 1) / 4 */
-    0x3f, 0xff, 0xff, 0xff, 0xbf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xc0, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
 static const uint8_t N_MINUS_2[32] = {
     0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0x72, 0x03, 0xdf, 0x6b, 0x21, 0xc6, 0x05, 0x2b, 0x53, 0xbb, 0xf4, 0x09, 0x39, 0xd5, 0x41, 0x21};
@@ -96,7 +93,7 @@ static const uint8_t CURVE_ABG[128] = {
 #define NAF_LEN 258
 #define CACHE_SLOTS 16
 
-static aff *g_table;  /* G_WINDOWS * G_TABLE */
+static aff *g_table;  /* G_WINDOWS * G_TABLE odd multiples: [i][j] = (2j + 1) 2^(G_W i) G */
 #define G_ODD 64       /* G, 3G, ..., 127G for the width-8 wNAF of verification */
 static aff *g_odd;
 
@@ -1011,6 +1008,42 @@ static void recode(uint8_t *dig, const u64 k[4], int w, int windows)
     rs_secure_zero(kk, sizeof kk);
 }
 
+/* Odd-digit recoding: an odd k < 2^(w windows) is sum d_i 2^(w i) with every d_i odd in
+ * [-(2^w - 1), 2^w - 1], d_i = 2 v_i - (2^w - 1) where v_i = bits [w i + 1, w i + w] of
+ * k + 2^(w windows) (the added top bit makes the top digit positive). Stored as j << 1 | sign
+ * with |d_i| = 2j + 1; `flip` (0 or 1, possibly secret) inverts every sign, i.e. recodes -k.
+ * No digit is zero, so no table entry is ever the point at infinity. Constant time. */
+static void recode_odd(uint8_t *dig, const u64 k[4], int w, int windows, u64 flip)
+{
+    u64 kk[5] = {k[0], k[1], k[2], k[3], 0};
+    int top = w * windows;
+    kk[top >> 6] |= (u64)1 << (top & 63);
+    u64 mask = ((u64)1 << w) - 1, low = ((u64)1 << (w - 1)) - 1;
+    for (int i = 0; i < windows; i++) {
+        int pos = w * i + 1, limb = pos >> 6, off = pos & 63;
+        u64 v = kk[limb] >> off;
+        if (off + w > 64 && limb < 4)
+            v |= kk[limb + 1] << (64 - off);
+        v &= mask;
+        u64 neg = ((v >> (w - 1)) & 1) ^ 1;
+        u64 j = (v & low) ^ ((0 - neg) & low);
+        dig[i] = (uint8_t)((j << 1) | (neg ^ flip));
+    }
+    rs_secure_zero(kk, sizeof kk);
+}
+
+/* k' = k when k is odd, else n - k (odd, since n is odd); *flip = 1 in the second case, so that
+ * k P = -(k' P). k in [1, n-1], secret: masks only. */
+static void make_odd(u64 out[4], u64 *flip, const u64 k[4])
+{
+    u64 nk[4];
+    mod_sub(nk, N_, k, N_);
+    u64 even = (k[0] & 1) ^ 1;
+    fe_select(out, k, nk, 0 - even);
+    *flip = even;
+    rs_secure_zero(nk, sizeof nk);
+}
+
 /* Width-w NAF of a public scalar; returns the index of the top digit, -1 for zero. */
 static int wnaf(int8_t naf[NAF_LEN], const u64 k[4], int w)
 {
@@ -1089,7 +1122,7 @@ static int decode_point(aff *pt, const uint8_t *in, size_t len)
             return RS_SM2C_ERR_POINT;
         fe_mul_port(x, x, R2P);
         curve_rhs(rhs, x);
-        DISPATCH(fe_pow, y, rhs, SQRT_EXP);
+        DISPATCH(fe_sqrt_cand, y, rhs);
         fe_sqr_port(t, y);
         if (!fe_equal(t, rhs))
             return RS_SM2C_ERR_POINT;
@@ -1149,7 +1182,7 @@ int rs_sm2c_init(void)
     aff *o = malloc(G_ODD * sizeof(aff));
     jac *oj = malloc(G_ODD * sizeof(jac));
     u64(*scratch)[4] = malloc(G_ODD * 32);
-    if (o == NULL || oj == NULL || scratch == NULL || build_comb_port(t, &g, G_W, G_WINDOWS) != 0) {
+    if (o == NULL || oj == NULL || scratch == NULL || build_comb_odd_port(t, &g, G_W, G_WINDOWS) != 0) {
         free(t);
         free(o);
         free(oj);
@@ -1230,17 +1263,26 @@ int rs_sm2c_point_negate(uint8_t out[65], const uint8_t a[65])
 }
 
 /* ---- scalar multiplication ------------------------------------------------------------- */
-/* k*P: the table 1P..16P of the public P goes affine with one variable-time inversion (P is
- * public), then the constant-time window loop. */
+/* k*P: the odd multiples P, 3P, ..., 31P of the public P (co-Z) go affine with one
+ * variable-time inversion (P is public), then the constant-time odd-digit window loop. */
 static void scalar_mult_jac(jac *r, const uint8_t dig[VAR_WINDOWS], const aff *p)
 {
-    jac T[VAR_TABLE], pj;
+    jac T[VAR_TABLE];
     aff ta[VAR_TABLE];
     u64 scratch[VAR_TABLE][4];
-    aff_to_jac(&pj, p);
-    DISPATCH(var_table, T, &pj);
+    DISPATCH(odd_table_coz, T, p);
     DISPATCH(batch_to_affine, ta, T, VAR_TABLE, scratch, 2);
-    DISPATCH(scalar_mult_ct_aff, r, dig, ta);
+    DISPATCH(scalar_mult_odd_ct, r, dig, ta);
+}
+
+/* Odd digits of a secret k in [1, n-1] for the variable-base window. */
+static void recode_var(uint8_t dig[VAR_WINDOWS], const u64 k[4])
+{
+    u64 ko[4], flip;
+    make_odd(ko, &flip, k);
+    recode_odd(dig, ko, VAR_W, VAR_WINDOWS, flip);
+    rs_secure_zero(ko, sizeof ko);
+    rs_secure_zero(&flip, sizeof flip);
 }
 
 int rs_sm2c_scalar_mult(uint8_t out[65], const uint8_t k[32], const uint8_t in[65])
@@ -1255,7 +1297,7 @@ int rs_sm2c_scalar_mult(uint8_t out[65], const uint8_t k[32], const uint8_t in[6
     st = load_secret_scalar(kk, k, 0);
     if (st != RS_SM2C_OK)
         return st;
-    recode(dig, kk, VAR_W, VAR_WINDOWS);
+    recode_var(dig, kk);
     scalar_mult_jac(&r, dig, &p);
     st = finish_point(out, &r, 1);
     rs_secure_zero(kk, sizeof kk);
@@ -1266,9 +1308,13 @@ int rs_sm2c_scalar_mult(uint8_t out[65], const uint8_t k[32], const uint8_t in[6
 static void base_mult_jac(jac *r, const u64 k[4])
 {
     uint8_t dig[G_WINDOWS];
-    recode(dig, k, G_W, G_WINDOWS);
-    DISPATCH(base_mult_ct, r, dig);
+    u64 ko[4], flip;
+    make_odd(ko, &flip, k);
+    recode_odd(dig, ko, G_W, G_WINDOWS, flip);
+    DISPATCH(base_mult_odd_ct, r, dig);
     rs_secure_zero(dig, sizeof dig);
+    rs_secure_zero(ko, sizeof ko);
+    rs_secure_zero(&flip, sizeof flip);
 }
 
 int rs_sm2c_scalar_base_mult(uint8_t out[65], const uint8_t k[32])
@@ -1328,17 +1374,14 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
             goto done;
         }
     }
-    recode(dig, kk, VAR_W, VAR_WINDOWS);
+    recode_var(dig, kk);
     for (size_t base = 0; base < count; base += BATCH_CHUNK) {
         size_t m = count - base < BATCH_CHUNK ? count - base : BATCH_CHUNK;
-        for (size_t i = 0; i < m; i++) {
-            jac pj;
-            aff_to_jac(&pj, &pts[base + i]);
-            DISPATCH(var_table, tj + i * VAR_TABLE, &pj);
-        }
+        for (size_t i = 0; i < m; i++)
+            DISPATCH(odd_table_coz, tj + i * VAR_TABLE, &pts[base + i]);
         DISPATCH(batch_to_affine, ta, tj, m * VAR_TABLE, scratch, 2); /* public multiples */
         for (size_t i = 0; i < m; i++)
-            DISPATCH(scalar_mult_ct_aff, &res[base + i], dig, ta + i * VAR_TABLE);
+            DISPATCH(scalar_mult_odd_ct, &res[base + i], dig, ta + i * VAR_TABLE);
     }
     DISPATCH(batch_to_affine, pts, res, count, scratch, 1);
     for (size_t i = 0; i < count; i++)
@@ -1361,6 +1404,56 @@ static int load_public_scalar(u64 k[4], const uint8_t in[32])
     return lt_mask(k, N_) ? RS_SM2C_OK : RS_SM2C_ERR_SCALAR;
 }
 
+/* Signed base-2^w digits of a public scalar < 2^256, least significant first, each in
+ * [-2^(w-1), 2^(w-1)]; nwin = 256 / w + 1 digits. */
+static void recode_signed(int16_t *dig, const u64 k[4], int w, int nwin)
+{
+    u64 kk[5] = {k[0], k[1], k[2], k[3], 0};
+    int carry = 0;
+    u64 mask = ((u64)1 << w) - 1;
+    for (int i = 0; i < nwin; i++) {
+        int pos = w * i, limb = pos >> 6, off = pos & 63;
+        u64 v = limb < 5 ? kk[limb] >> off : 0;
+        if (off + w > 64 && limb < 4)
+            v |= kk[limb + 1] << (64 - off);
+        int d = (int)(v & mask) + carry;
+        carry = d > (1 << (w - 1));
+        dig[i] = (int16_t)(carry ? d - (1 << w) : d);
+    }
+}
+
+/* Pippenger for large public multi-scalar multiplications (the OPRF composites): no per-point
+ * table, about 256/w mixed additions per point plus 2^w additions per window. */
+static int multi_mult_pippenger(jac *acc, const uint8_t *scalars, const uint8_t *points, size_t count)
+{
+    int w = count < 700 ? 6 : count < 2500 ? 7 : count < 8000 ? 8 : 9;
+    int nwin = 256 / w + 1, st = RS_SM2C_OK;
+    if (count > SIZE_MAX / ((size_t)nwin * sizeof(int16_t)) || count > SIZE_MAX / sizeof(aff))
+        return RS_SM2C_ERR_NOMEM;
+    aff *pts = malloc(count * sizeof(aff));
+    int16_t *dig = malloc(count * (size_t)nwin * sizeof(int16_t));
+    jac *buckets = malloc(((size_t)1 << (w - 1)) * sizeof(jac));
+    if (pts == NULL || dig == NULL || buckets == NULL) {
+        st = RS_SM2C_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        u64 k[4];
+        st = load_public_scalar(k, scalars + 32 * i);
+        if (st == RS_SM2C_OK)
+            st = decode_point(&pts[i], points + 65 * i, 65);
+        if (st != RS_SM2C_OK)
+            goto done;
+        recode_signed(dig + (size_t)nwin * i, k, w, nwin);
+    }
+    DISPATCH(pippenger_vartime, acc, pts, dig, count, w, nwin, buckets);
+done:
+    free(pts);
+    free(dig);
+    free(buckets);
+    return st;
+}
+
 int rs_sm2c_multi_mult_vartime(uint8_t out[65], const uint8_t *scalars, const uint8_t *points,
                                size_t count)
 {
@@ -1373,6 +1466,10 @@ int rs_sm2c_multi_mult_vartime(uint8_t out[65], const uint8_t *scalars, const ui
     u64(*scratch)[4] = NULL;
     if (count == 0)
         return RS_SM2C_ERR_INFINITY;
+    if (count >= 256) {
+        st = multi_mult_pippenger(&acc, scalars, points, count);
+        return st == RS_SM2C_OK ? finish_point(out, &acc, 0) : st;
+    }
     if (count > SIZE_MAX / (WNAF_TABLE * sizeof(jac)) || count > SIZE_MAX / NAF_LEN)
         return RS_SM2C_ERR_NOMEM;
     tj = malloc(count * WNAF_TABLE * sizeof(jac));
@@ -1414,11 +1511,15 @@ static void double_mult(jac *acc, const u64 u1[4], const u64 u2[4], const aff *p
 {
     if (ptable != NULL) {
         uint8_t dg[G_WINDOWS], dk[K_WINDOWS];
-        recode(dg, u1, G_W, G_WINDOWS);
         recode(dk, u2, K_W, K_WINDOWS);
         memset(acc, 0, sizeof *acc);
         DISPATCH(comb_vartime, acc, ptable, K_W, K_WINDOWS, dk);
-        DISPATCH(comb_vartime, acc, g_table, G_W, G_WINDOWS, dg);
+        if (!fe_is_zero(u1)) { /* odd digits of u1, or of n - u1 with the signs flipped */
+            u64 uo[4], flip;
+            make_odd(uo, &flip, u1);
+            recode_odd(dg, uo, G_W, G_WINDOWS, flip);
+            DISPATCH(comb_odd_vartime, acc, dg);
+        }
     } else {
         int8_t nafg[NAF_LEN], nafp[NAF_LEN];
         jac pj;
