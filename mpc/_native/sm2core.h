@@ -94,6 +94,15 @@ int rs_sm2c_multi_mult_vartime(uint8_t out[65], const uint8_t *scalars, const ui
 int rs_sm2c_double_mult_vartime(uint8_t out[65], const uint8_t u1[32], const uint8_t u2[32],
                                 const uint8_t p[65]);
 
+/* ---- fixed-base combs for points other than G (public point, secret scalars) ---- */
+typedef struct rs_sm2c_fixed rs_sm2c_fixed;
+/* Build the odd comb of P (37 x 64 affine multiples, 151 KB; about a millisecond). */
+int rs_sm2c_fixed_new(rs_sm2c_fixed **out, const uint8_t p[65]);
+void rs_sm2c_fixed_free(rs_sm2c_fixed *f);
+/* out[i] = k[i] * P for count secret scalars in [1, n-1] (32 bytes each, concatenated; out 65
+ * bytes each), constant time, one blinded inversion for the batch; f = NULL means P = G. */
+int rs_sm2c_fixed_mult(const rs_sm2c_fixed *f, uint8_t *out, const uint8_t *k, size_t count);
+
 /* ---- scalars mod n (constant time: safe for secrets) ---- */
 /* out = a + b, a - b, a * b mod n for a, b < n (RS_SM2C_ERR_SCALAR when an input is >= n). */
 int rs_sm2c_scalar_add(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);

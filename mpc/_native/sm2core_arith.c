@@ -1172,7 +1172,8 @@ int rs_sm2c_init(void)
         return RS_SM2C_OK;
     if (pthread_atfork(NULL, NULL, rand_pool_child) != 0)
         return RS_SM2C_ERR_NOMEM;
-    aff *t = malloc((size_t)G_WINDOWS * G_TABLE * sizeof(aff));
+    /* 64-byte aligned: one entry per cache line, so the scans never split a load */
+    aff *t = aligned_alloc(64, (size_t)G_WINDOWS * G_TABLE * sizeof(aff));
     if (t == NULL)
         return RS_SM2C_ERR_NOMEM;
     jac g;
@@ -1268,7 +1269,7 @@ int rs_sm2c_point_negate(uint8_t out[65], const uint8_t a[65])
 static void scalar_mult_jac(jac *r, const uint8_t dig[VAR_WINDOWS], const aff *p)
 {
     jac T[VAR_TABLE];
-    aff ta[VAR_TABLE];
+    aff ta[VAR_TABLE] __attribute__((aligned(64))); /* one entry per cache line */
     u64 scratch[VAR_TABLE][4];
     DISPATCH(odd_table_coz, T, p);
     DISPATCH(batch_to_affine, ta, T, VAR_TABLE, scratch, 2);
@@ -1311,7 +1312,7 @@ static void base_mult_jac(jac *r, const u64 k[4])
     u64 ko[4], flip;
     make_odd(ko, &flip, k);
     recode_odd(dig, ko, G_W, G_WINDOWS, flip);
-    DISPATCH(base_mult_odd_ct, r, dig);
+    DISPATCH(comb_odd_ct, r, g_table, dig);
     rs_secure_zero(dig, sizeof dig);
     rs_secure_zero(ko, sizeof ko);
     rs_secure_zero(&flip, sizeof flip);
@@ -1359,7 +1360,7 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
     aff *pts = malloc(count * sizeof(aff));
     jac *res = malloc(count * sizeof(jac));
     jac *tj = malloc(BATCH_CHUNK * VAR_TABLE * sizeof(jac));
-    aff *ta = malloc(BATCH_CHUNK * VAR_TABLE * sizeof(aff));
+    aff *ta = aligned_alloc(64, BATCH_CHUNK * VAR_TABLE * sizeof(aff));
     size_t nscratch = count > BATCH_CHUNK * VAR_TABLE ? count : BATCH_CHUNK * VAR_TABLE;
     u64(*scratch)[4] = malloc(nscratch * 32);
     if (pts == NULL || res == NULL || tj == NULL || ta == NULL || scratch == NULL) {
@@ -1629,6 +1630,92 @@ int rs_sm2c_scalar_reduce(uint8_t out[32], const uint8_t *in, size_t len)
     rs_secure_zero(hi, sizeof hi);
     rs_secure_zero(lo, sizeof lo);
     return RS_SM2C_OK;
+}
+
+/* ---- fixed-base combs for other points (the OPRF client's r * K) ------------------------- */
+struct rs_sm2c_fixed {
+    aff *table; /* G_WINDOWS * G_TABLE odd multiples, 64-byte aligned */
+};
+
+int rs_sm2c_fixed_new(rs_sm2c_fixed **out, const uint8_t p[65])
+{
+    aff pt;
+    jac pj;
+    *out = NULL;
+    int st = decode_point(&pt, p, 65);
+    if (st != RS_SM2C_OK)
+        return st;
+    rs_sm2c_fixed *f = malloc(sizeof *f);
+    aff *table = aligned_alloc(64, (size_t)G_WINDOWS * G_TABLE * sizeof(aff));
+    aff_to_jac(&pj, &pt);
+    if (f == NULL || table == NULL || DISPATCH(build_comb_odd, table, &pj, G_W, G_WINDOWS) != 0) {
+        free(f);
+        free(table);
+        return RS_SM2C_ERR_NOMEM;
+    }
+    f->table = table;
+    *out = f;
+    return RS_SM2C_OK;
+}
+
+void rs_sm2c_fixed_free(rs_sm2c_fixed *f)
+{
+    if (f != NULL) {
+        free(f->table);
+        free(f);
+    }
+}
+
+int rs_sm2c_fixed_mult(const rs_sm2c_fixed *f, uint8_t *out, const uint8_t *k, size_t count)
+{
+    const aff *table = f != NULL ? f->table : g_table;
+    int st = RS_SM2C_OK;
+    if (count == 0)
+        return RS_SM2C_OK;
+    if (count > SIZE_MAX / sizeof(jac))
+        return RS_SM2C_ERR_NOMEM;
+    for (size_t i = 0; i < count; i++) { /* validity of each secret scalar (published) */
+        u64 kk[4];
+        st = load_secret_scalar(kk, k + 32 * i, 0);
+        rs_secure_zero(kk, sizeof kk);
+        if (st != RS_SM2C_OK)
+            return st;
+    }
+    jac *res = malloc(count * sizeof(jac));
+    aff *aout = malloc(count * sizeof(aff));
+    u64(*scratch)[4] = malloc(count * 32);
+    if (res == NULL || aout == NULL || scratch == NULL) {
+        st = RS_SM2C_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        u64 kk[4], ko[4], flip;
+        uint8_t dig[G_WINDOWS];
+        load_be(kk, k + 32 * i);
+        make_odd(ko, &flip, kk);
+        recode_odd(dig, ko, G_W, G_WINDOWS, flip);
+        DISPATCH(comb_odd_ct, &res[i], table, dig);
+        rs_secure_zero(kk, sizeof kk);
+        rs_secure_zero(ko, sizeof ko);
+        rs_secure_zero(dig, sizeof dig);
+    }
+    DISPATCH(batch_to_affine, aout, res, count, scratch, 1);
+    for (size_t i = 0; i < count; i++)
+        encode_point(out + 65 * i, aout[i].x, aout[i].y);
+done:
+    if (res != NULL) {
+        rs_secure_zero(res, count * sizeof(jac));
+        free(res);
+    }
+    if (aout != NULL) {
+        rs_secure_zero(aout, count * sizeof(aff));
+        free(aout);
+    }
+    if (scratch != NULL) {
+        rs_secure_zero(scratch, count * 32);
+        free(scratch);
+    }
+    return st;
 }
 
 /* ---- per-public-key comb cache ---------------------------------------------------------- */

@@ -540,23 +540,23 @@ static ATTR void SFX(scalar_mult_odd_ct)(jac *out, const uint8_t dig[VAR_WINDOWS
     *out = acc;
 }
 
-/* out = k * G through the odd comb g_table (entry [i][j] = (2j + 1) 2^(G_W i) G), odd digits
- * from recode_odd, one masked scan and one mixed addition per window, no doubling. After
- * windows 0..i-1 the accumulator is a G with a odd (so a != 0) and |a| < 2^(G_W i); the next
- * entry has |d 2^(G_W i)| >= 2^(G_W i) and both stay below 2^252, so no doubling or opposite
- * case arises before the last window, which uses the complete addition. */
-static ATTR void SFX(base_mult_odd_ct)(jac *out, const uint8_t dig[G_WINDOWS])
+/* out = k * Q through an odd comb of Q (entry [i][j] = (2j + 1) 2^(G_W i) Q; g_table for G),
+ * odd digits from recode_odd, one masked scan and one mixed addition per window, no doubling.
+ * After windows 0..i-1 the accumulator is a Q with a odd (so a != 0) and |a| < 2^(G_W i); the
+ * next entry has |d 2^(G_W i)| >= 2^(G_W i) and both stay below 2^252, so no doubling or
+ * opposite case arises before the last window, which uses the complete addition. */
+static ATTR void SFX(comb_odd_ct)(jac *out, const aff *table, const uint8_t dig[G_WINDOWS])
 {
     jac acc;
     u64 x[4], y[4], ny[4], hz, rz;
-    aff_select(x, y, g_table, G_TABLE, (u64)(dig[0] >> 1) + 1);
+    aff_select(x, y, table, G_TABLE, (u64)(dig[0] >> 1) + 1);
     fe_neg(ny, y);
     fe_cmov(y, ny, 0 - (u64)(dig[0] & 1));
     memcpy(acc.X, x, 32);
     memcpy(acc.Y, y, 32);
     memcpy(acc.Z, FE_ONE, 32);
     for (int i = 1; i < G_WINDOWS; i++) {
-        aff_select(x, y, g_table + (size_t)i * G_TABLE, G_TABLE, (u64)(dig[i] >> 1) + 1);
+        aff_select(x, y, table + (size_t)i * G_TABLE, G_TABLE, (u64)(dig[i] >> 1) + 1);
         fe_neg(ny, y);
         fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
         if (i != G_WINDOWS - 1)
