@@ -146,6 +146,9 @@ def test_multi_scalar_mult_pippenger_matches_straus(dispatch: str) -> None:
     assert big == acc
     with pytest.raises(exceptions.InvalidPoint, match="infinity"):
         c.multi_scalar_mult([b32(7)] * 300, [ref.encode(base[0]), ref.encode(ref.neg(base[0]))] * 150)
+    k = rand_scalar()  # one point many times: every bucket sum is a doubling chain
+    same = c.multi_scalar_mult([b32(k)] * 257, [ref.encode(base[1])] * 257)
+    assert same == c.scalar_mult(b32(257 * k % ref.N), ref.encode(base[1]))
 
 
 def test_gbt32918_5_signature_example(dispatch: str) -> None:

@@ -1081,15 +1081,15 @@ static int wnaf(int8_t naf[NAF_LEN], const u64 k[4], int w)
 static void fe_from_mont(u64 r[4], const u64 a[4])
 {
     static const u64 one[4] = {1, 0, 0, 0};
-    fe_mul_port(r, a, one);
+    fe_mul_any(r, a, one);
 }
 
 /* x^3 - 3x + b for Montgomery x. */
 static void curve_rhs(u64 r[4], const u64 x[4])
 {
     u64 t[4], x3[4];
-    fe_sqr_port(t, x);
-    fe_mul_port(t, t, x);
+    fe_mul_any(t, x, x);
+    fe_mul_any(t, t, x);
     fe_add(x3, x, x);
     fe_add(x3, x3, x); /* 3x */
     fe_sub(t, t, x3);
@@ -1108,10 +1108,10 @@ static int decode_point(aff *pt, const uint8_t *in, size_t len)
         load_be(y, in + 33);
         if (!lt_mask(x, P_) || !lt_mask(y, P_))
             return RS_SM2C_ERR_POINT;
-        fe_mul_port(x, x, R2P);
-        fe_mul_port(y, y, R2P);
+        fe_mul_any(x, x, R2P);
+        fe_mul_any(y, y, R2P);
         curve_rhs(rhs, x);
-        fe_sqr_port(t, y);
+        fe_mul_any(t, y, y);
         if (!fe_equal(t, rhs))
             return RS_SM2C_ERR_POINT;
     } else if (len == 33) {
@@ -1120,10 +1120,10 @@ static int decode_point(aff *pt, const uint8_t *in, size_t len)
         load_be(x, in + 1);
         if (!lt_mask(x, P_))
             return RS_SM2C_ERR_POINT;
-        fe_mul_port(x, x, R2P);
+        fe_mul_any(x, x, R2P);
         curve_rhs(rhs, x);
         DISPATCH(fe_sqrt_cand, y, rhs);
-        fe_sqr_port(t, y);
+        fe_mul_any(t, y, y);
         if (!fe_equal(t, rhs))
             return RS_SM2C_ERR_POINT;
         fe_from_mont(t, y);
@@ -1423,18 +1423,21 @@ static void recode_signed(int16_t *dig, const u64 k[4], int w, int nwin)
     }
 }
 
-/* Pippenger for large public multi-scalar multiplications (the OPRF composites): no per-point
- * table, about 256/w mixed additions per point plus 2^w additions per window. */
+/* Pippenger with affine buckets for large public multi-scalar multiplications (the OPRF
+ * composites): no per-point table, about 256/w affine additions (5M + 1S each) per point. */
 static int multi_mult_pippenger(jac *acc, const uint8_t *scalars, const uint8_t *points, size_t count)
 {
     int w = count < 700 ? 6 : count < 2500 ? 7 : count < 8000 ? 8 : 9;
     int nwin = 256 / w + 1, st = RS_SM2C_OK;
-    if (count > SIZE_MAX / ((size_t)nwin * sizeof(int16_t)) || count > SIZE_MAX / sizeof(aff))
+    size_t nb = (size_t)1 << (w - 1), half = count / 2 + 1;
+    if (count > SIZE_MAX / ((size_t)nwin * sizeof(int16_t)) || count > SIZE_MAX / (2 * sizeof(aff)))
         return RS_SM2C_ERR_NOMEM;
-    aff *pts = malloc(count * sizeof(aff));
+    aff *pts = malloc(count * sizeof(aff)), *work = malloc(count * sizeof(aff));
     int16_t *dig = malloc(count * (size_t)nwin * sizeof(int16_t));
-    jac *buckets = malloc(((size_t)1 << (w - 1)) * sizeof(jac));
-    if (pts == NULL || dig == NULL || buckets == NULL) {
+    u64(*num)[4] = malloc(half * 32), (*den)[4] = malloc(half * 32), (*pre)[4] = malloc(half * 32);
+    size_t *cnt = malloc((nb + 1) * sizeof(size_t)), *len = malloc(nb * sizeof(size_t));
+    if (pts == NULL || work == NULL || dig == NULL || num == NULL || den == NULL || pre == NULL ||
+        cnt == NULL || len == NULL) {
         st = RS_SM2C_ERR_NOMEM;
         goto done;
     }
@@ -1447,11 +1450,16 @@ static int multi_mult_pippenger(jac *acc, const uint8_t *scalars, const uint8_t 
             goto done;
         recode_signed(dig + (size_t)nwin * i, k, w, nwin);
     }
-    DISPATCH(pippenger_vartime, acc, pts, dig, count, w, nwin, buckets);
+    DISPATCH(pippenger_affine, acc, pts, dig, count, w, nwin, work, num, den, pre, cnt, len);
 done:
     free(pts);
+    free(work);
     free(dig);
-    free(buckets);
+    free(num);
+    free(den);
+    free(pre);
+    free(cnt);
+    free(len);
     return st;
 }
 
@@ -2005,7 +2013,7 @@ static int verify_point(const aff *p, const uint8_t key[64], const uint8_t e[32]
         return RS_SM2C_ERR_SIGNATURE;
     mod_sub(c, r, ee, N_);
     fe_mul_any(z2, acc.Z, acc.Z);
-    fe_mul_port(cm, c, R2P);
+    fe_mul_any(cm, c, R2P);
     fe_mul_any(cm, cm, z2);
     if (fe_equal(cm, acc.X))
         return RS_SM2C_OK;
@@ -2018,7 +2026,7 @@ static int verify_point(const aff *p, const uint8_t key[64], const uint8_t e[32]
     }
     if (cc || !lt_mask(c, P_))
         return RS_SM2C_ERR_SIGNATURE;
-    fe_mul_port(cm, c, R2P);
+    fe_mul_any(cm, c, R2P);
     fe_mul_any(cm, cm, z2);
     return fe_equal(cm, acc.X) ? RS_SM2C_OK : RS_SM2C_ERR_SIGNATURE;
 }

@@ -610,34 +610,127 @@ __attribute__((unused)) static ATTR int SFX(build_comb_odd)(aff *table, const ja
     return 0;
 }
 
-/* Pippenger's bucket method: acc = sum k_i P_i for public scalars (signed base-2^w digits,
- * `nwin` per scalar in `dig`) and public affine points, variable time. `buckets` holds
- * 2^(w-1) Jacobian points. */
-static ATTR void SFX(pippenger_vartime)(jac *acc, const aff *pts, const int16_t *dig, size_t n,
-                                        int w, int nwin, jac *buckets)
+/* Pippenger with affine buckets (public inputs, variable time): in each window the points are
+ * sorted into their buckets (sign applied), and every bucket's list is summed pairwise in
+ * rounds; all additions of a round share one inversion (Montgomery's trick), so an addition
+ * costs 5M + 1S instead of the 7M + 4S of a mixed Jacobian one. Equal points double (same
+ * batch, denominator 2y), opposite points cancel. The buckets (at most one affine point each)
+ * are then combined by running sums in Jacobian form. `work` holds n affine points, `num`,
+ * `den` and `pre` n / 2 + 1 field elements each, `cnt` 2^(w-1) + 1 counters, `len` 2^(w-1). */
+static ATTR void SFX(pippenger_affine)(jac *acc, const aff *pts, const int16_t *dig, size_t n,
+                                       int w, int nwin, aff *work, u64 (*num)[4], u64 (*den)[4],
+                                       u64 (*pre)[4], size_t *cnt, size_t *len)
 {
     size_t nb = (size_t)1 << (w - 1);
-    u64 ny[4];
+    u64 t[4], inv[4], lam[4], x3[4];
     memset(acc, 0, sizeof *acc);
     for (int j = nwin - 1; j >= 0; j--) {
         if (!fe_is_zero(acc->Z))
             for (int d = 0; d < w; d++)
                 SFX(pt_dbl)(acc, acc);
-        memset(buckets, 0, nb * sizeof(jac));
+        /* counting sort into buckets: bucket b occupies work[cnt[b] .. cnt[b] + len[b]) */
+        memset(cnt, 0, (nb + 1) * sizeof *cnt);
         for (size_t i = 0; i < n; i++) {
             int d = dig[(size_t)nwin * i + (size_t)j];
-            if (d > 0) {
-                SFX(pt_madd_vartime)(&buckets[d - 1], &buckets[d - 1], pts[i].x, pts[i].y);
-            } else if (d < 0) {
-                fe_neg(ny, pts[i].y);
-                SFX(pt_madd_vartime)(&buckets[-d - 1], &buckets[-d - 1], pts[i].x, ny);
+            if (d != 0)
+                cnt[(size_t)(d < 0 ? -d : d)]++;
+        }
+        for (size_t b = 1; b <= nb; b++)
+            cnt[b] += cnt[b - 1]; /* cnt[b] = end of bucket b - 1 = start of bucket b */
+        for (size_t b = nb; b > 0; b--)
+            cnt[b] = cnt[b - 1];
+        cnt[0] = 0; /* now cnt[b + 1] = start of bucket b (1-based fill pointer) */
+        for (size_t i = 0; i < n; i++) {
+            int d = dig[(size_t)nwin * i + (size_t)j];
+            if (d == 0)
+                continue;
+            size_t b = (size_t)(d < 0 ? -d : d);
+            aff *e = &work[cnt[b]++];
+            memcpy(e->x, pts[i].x, 32);
+            if (d < 0)
+                fe_neg(e->y, pts[i].y);
+            else
+                memcpy(e->y, pts[i].y, 32);
+        }
+        /* bucket b - 1 (digit b) now ends at cnt[b] and starts at cnt[b - 1] */
+        for (size_t b = 0; b < nb; b++)
+            len[b] = cnt[b + 1] - cnt[b];
+        for (;;) {
+            /* one round: pair up each bucket's points */
+            size_t m = 0;
+            for (size_t b = 0; b < nb; b++) {
+                aff *e = work + cnt[b];
+                for (size_t k = 0; k + 1 < len[b]; k += 2) {
+                    const aff *p = &e[k], *q = &e[k + 1];
+                    FE_SUB(den[m], q->x, p->x);
+                    if (fe_is_zero(den[m])) {
+                        if (!fe_equal(p->y, q->y)) {
+                            memset(num[m], 0, 32); /* opposite: marks a cancellation */
+                            memcpy(den[m], FE_ONE, 32);
+                            m++;
+                            continue;
+                        }
+                        FE_SQR(t, p->x); /* doubling: (3x^2 - 3) / 2y */
+                        FE_SUB(t, t, FE_ONE);
+                        FE_ADD(num[m], t, t);
+                        FE_ADD(num[m], num[m], t);
+                        FE_ADD(den[m], p->y, p->y);
+                    } else {
+                        FE_SUB(num[m], q->y, p->y);
+                    }
+                    m++;
+                }
+            }
+            if (m == 0)
+                break;
+            /* den[k] := 1 / den[k], one inversion for the round */
+            memcpy(pre[0], den[0], 32);
+            for (size_t k = 1; k < m; k++)
+                FE_MUL(pre[k], pre[k - 1], den[k]);
+            if (inv_vartime(inv, pre[m - 1], P_) > 0)
+                FE_MUL(inv, inv, R3P);
+            else
+                SFX(fe_inv)(inv, pre[m - 1]);
+            for (size_t k = m; k-- > 0;) {
+                if (k > 0) {
+                    FE_MUL(t, inv, pre[k - 1]);
+                    FE_MUL(inv, inv, den[k]);
+                    memcpy(den[k], t, 32);
+                } else {
+                    memcpy(den[0], inv, 32);
+                }
+            }
+            /* apply: results written to the front of each bucket */
+            m = 0;
+            for (size_t b = 0; b < nb; b++) {
+                aff *e = work + cnt[b];
+                size_t out = 0;
+                for (size_t k = 0; k + 1 < len[b]; k += 2, m++) {
+                    const aff *p = &e[k], *q = &e[k + 1];
+                    if (fe_is_zero(num[m]) && fe_equal(p->x, q->x) && !fe_equal(p->y, q->y))
+                        continue; /* P + (-P): nothing */
+                    FE_MUL(lam, num[m], den[m]);
+                    FE_SQR(x3, lam);
+                    FE_SUB(x3, x3, p->x);
+                    FE_SUB(x3, x3, q->x);
+                    FE_SUB(t, p->x, x3);
+                    FE_MUL(t, lam, t);
+                    FE_SUB(e[out].y, t, p->y);
+                    memcpy(e[out].x, x3, 32);
+                    out++;
+                }
+                if (len[b] & 1)
+                    e[out++] = e[len[b] - 1];
+                len[b] = out;
             }
         }
+        /* running sums over the buckets */
         jac run, sum;
         memset(&run, 0, sizeof run);
         memset(&sum, 0, sizeof sum);
         for (size_t b = nb; b-- > 0;) {
-            SFX(pt_add_vartime)(&run, &run, &buckets[b]);
+            if (len[b])
+                SFX(pt_madd_vartime)(&run, &run, work[cnt[b]].x, work[cnt[b]].y);
             SFX(pt_add_vartime)(&sum, &sum, &run);
         }
         SFX(pt_add_vartime)(acc, acc, &sum);
