@@ -256,6 +256,20 @@ static inline void fe_neg(u64 r[4], const u64 a[4])
     fe_sub(r, zero, a);
 }
 
+/* y = -y when mask is all ones, for y != 0 (table entries: no point has y = 0): p - y by one
+ * borrow chain, selected by mask. Constant time. */
+static inline void fe_cneg_nz(u64 y[4], u64 mask)
+{
+    u64 n[4], bb = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 v = (u128)P_[i] - y[i] - bb;
+        n[i] = (u64)v;
+        bb = (u64)(v >> 64) & 1;
+    }
+    for (int i = 0; i < 4; i++)
+        y[i] ^= (y[i] ^ n[i]) & mask;
+}
+
 /* ---- field mod p: portable Montgomery multiplication ------------------------------------ */
 /* t (5 limbs, < 2p) minus p if >= p, into r. */
 static inline void fe_final_sub(u64 r[4], u64 t0, u64 t1, u64 t2, u64 t3, u64 t4)
@@ -669,6 +683,34 @@ static int random_below(u64 b[4], const u64 m[4])
 static int inv_vartime(u64 r[4], const u64 a[4], const u64 m[4])
 {
 #if GMP_LIMB_BITS == 64
+    if (a[3] != 0 && m[3] != 0) {
+        /* mpn_gcdext on full-size operands (no mpz allocation): g = a s + m t, a^-1 = s mod m
+         * when g = 1. Both inputs are destroyed, so they are copied. */
+        mp_limb_t u[5], v[5], g[5], sc[5];
+        mp_size_t sn = 0;
+        for (int i = 0; i < 4; i++) {
+            u[i] = (mp_limb_t)a[i];
+            v[i] = (mp_limb_t)m[i];
+        }
+        u[4] = v[4] = 0;
+        mp_size_t gn = mpn_gcdext(g, sc, &sn, u, 4, v, 4);
+        if (gn != 1 || g[0] != 1)
+            return 0;
+        u64 sv[4] = {0, 0, 0, 0};
+        mp_size_t an = sn < 0 ? -sn : sn;
+        for (mp_size_t i = 0; i < an && i < 4; i++)
+            sv[i] = (u64)sc[i];
+        if (sn < 0) { /* s = m - |s| */
+            u64 bb = 0;
+            for (int i = 0; i < 4; i++) {
+                u128 d = (u128)m[i] - sv[i] - bb;
+                sv[i] = (u64)d;
+                bb = (u64)(d >> 64) & 1;
+            }
+        }
+        memcpy(r, sv, 32);
+        return 1;
+    }
     mpz_t x, mod, out;
     mp_size_t xs = 4;
     while (xs > 0 && a[xs - 1] == 0)

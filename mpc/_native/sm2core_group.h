@@ -530,8 +530,7 @@ static ATTR void SFX(scalar_mult_odd_ct)(jac *out, const uint8_t dig[VAR_WINDOWS
         for (int j = 0; j < VAR_W; j++)
             SFX(pt_dbl)(&acc, &acc);
         aff_select(x, y, T, VAR_TABLE, (u64)(dig[i] >> 1) + 1);
-        fe_neg(ny, y);
-        fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
+        fe_cneg_nz(y, 0 - (u64)(dig[i] & 1));
         if (i != 0)
             SFX(pt_madd_raw)(&acc, &acc, x, y, &hz, &rz);
         else
@@ -548,17 +547,15 @@ static ATTR void SFX(scalar_mult_odd_ct)(jac *out, const uint8_t dig[VAR_WINDOWS
 static ATTR void SFX(comb_odd_ct)(jac *out, const aff *table, const uint8_t dig[G_WINDOWS])
 {
     jac acc;
-    u64 x[4], y[4], ny[4], hz, rz;
+    u64 x[4], y[4], hz, rz;
     aff_select(x, y, table, G_TABLE, (u64)(dig[0] >> 1) + 1);
-    fe_neg(ny, y);
-    fe_cmov(y, ny, 0 - (u64)(dig[0] & 1));
+    fe_cneg_nz(y, 0 - (u64)(dig[0] & 1));
     memcpy(acc.X, x, 32);
     memcpy(acc.Y, y, 32);
     memcpy(acc.Z, FE_ONE, 32);
     for (int i = 1; i < G_WINDOWS; i++) {
         aff_select(x, y, table + (size_t)i * G_TABLE, G_TABLE, (u64)(dig[i] >> 1) + 1);
-        fe_neg(ny, y);
-        fe_cmov(y, ny, 0 - (u64)(dig[i] & 1));
+        fe_cneg_nz(y, 0 - (u64)(dig[i] & 1));
         if (i != G_WINDOWS - 1)
             SFX(pt_madd_raw)(&acc, &acc, x, y, &hz, &rz);
         else
