@@ -11,6 +11,10 @@
  * assembly (BMI2 + ADX), chosen per call from rs_cpu. The group layer (sm2core_group.h) is
  * compiled once per implementation so the inner loops make direct calls.
  */
+/* The build's -O2 leaves the small limb loops around the assembly (masked moves, halving,
+ * negation, the portable field code) partly rolled; -O3 is about 3% faster here. */
+#pragma GCC optimize("O3")
+
 #include "rs.h"
 #include "sm2core.h"
 
