@@ -1316,9 +1316,10 @@ static void scalar_mult_jac(jac *r, const uint8_t dig[VAR_WINDOWS], const aff *p
 {
     jac T[VAR_TABLE];
     aff ta[VAR_TABLE] __attribute__((aligned(64))); /* one entry per cache line */
-    u64 scratch[VAR_TABLE][4];
-    DISPATCH(odd_table_coz, T, p);
-    DISPATCH(batch_to_affine, ta, T, VAR_TABLE, scratch, 2);
+    u64 zr[VAR_TABLE][4], zinv[4];
+    DISPATCH(odd_table_coz, T, zr, p);
+    DISPATCH(fe_inv_public, zinv, T[VAR_TABLE - 1].Z);
+    DISPATCH(odd_table_affine, ta, T, zr, zinv);
     DISPATCH(scalar_mult_odd_ct, r, dig, ta);
 }
 
@@ -1407,9 +1408,10 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
     jac *res = malloc(count * sizeof(jac));
     jac *tj = malloc(BATCH_CHUNK * VAR_TABLE * sizeof(jac));
     aff *ta = aligned_alloc(64, BATCH_CHUNK * VAR_TABLE * sizeof(aff));
+    u64(*zr)[4] = malloc(BATCH_CHUNK * VAR_TABLE * 32);
     size_t nscratch = count > BATCH_CHUNK * VAR_TABLE ? count : BATCH_CHUNK * VAR_TABLE;
     u64(*scratch)[4] = malloc(nscratch * 32);
-    if (pts == NULL || res == NULL || tj == NULL || ta == NULL || scratch == NULL) {
+    if (pts == NULL || res == NULL || tj == NULL || ta == NULL || zr == NULL || scratch == NULL) {
         st = RS_SM2C_ERR_NOMEM;
         goto done;
     }
@@ -1424,9 +1426,26 @@ int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *
     recode_var(dig, kk);
     for (size_t base = 0; base < count; base += BATCH_CHUNK) {
         size_t m = count - base < BATCH_CHUNK ? count - base : BATCH_CHUNK;
-        for (size_t i = 0; i < m; i++)
-            DISPATCH(odd_table_coz, tj + i * VAR_TABLE, &pts[base + i]);
-        DISPATCH(batch_to_affine, ta, tj, m * VAR_TABLE, scratch, 2); /* public multiples */
+        u64 zinv[4], t[4];
+        for (size_t i = 0; i < m; i++) { /* tables, and the prefix products of their last Z */
+            DISPATCH(odd_table_coz, tj + i * VAR_TABLE, zr + i * VAR_TABLE, &pts[base + i]);
+            const u64 *z = tj[i * VAR_TABLE + VAR_TABLE - 1].Z;
+            if (i == 0)
+                memcpy(scratch[0], z, 32);
+            else
+                fe_mul_any(scratch[i], scratch[i - 1], z);
+        }
+        DISPATCH(fe_inv_public, zinv, scratch[m - 1]); /* public multiples */
+        for (size_t i = m; i-- > 0;) {
+            const u64 *z = tj[i * VAR_TABLE + VAR_TABLE - 1].Z;
+            if (i > 0) {
+                fe_mul_any(t, zinv, scratch[i - 1]);
+                fe_mul_any(zinv, zinv, z);
+            } else {
+                memcpy(t, zinv, 32);
+            }
+            DISPATCH(odd_table_affine, ta + i * VAR_TABLE, tj + i * VAR_TABLE, zr + i * VAR_TABLE, t);
+        }
         for (size_t i = 0; i < m; i++)
             DISPATCH(scalar_mult_odd_ct, &res[base + i], dig, ta + i * VAR_TABLE);
     }
@@ -1440,6 +1459,7 @@ done:
     free(res);
     free(tj);
     free(ta);
+    free(zr);
     free(scratch);
     return st;
 }

@@ -453,9 +453,9 @@ static ATTR void SFX(fe_sqrt_cand)(u64 r[4], const u64 x[4])
 /* Co-Z addition (Meloni's ZADDU): a and b share Z; r = a + b, and a is rewritten as the same
  * point over r's Z. 5M + 2S. a != +-b, neither infinity (public odd multiples only). r must
  * not alias a or b. */
-static ATTR void SFX(zaddu)(jac *r, jac *a, const jac *b)
+static ATTR void SFX(zaddu)(jac *r, jac *a, const jac *b, u64 h[4])
 {
-    u64 c[4], w1[4], w2[4], d[4], a1[4], h[4], dy[4], t[4];
+    u64 c[4], w1[4], w2[4], d[4], a1[4], dy[4], t[4];
     FE_SUB(h, a->X, b->X);
     FE_SQR(c, h);
     FE_MUL(w1, a->X, c);
@@ -476,8 +476,9 @@ static ATTR void SFX(zaddu)(jac *r, jac *a, const jac *b)
 }
 
 /* Odd multiples P, 3P, ..., (2 VAR_TABLE - 1) P of a public affine P as Jacobian points: a
- * co-Z doubling (DBLU: 2P and P over the same Z) and co-Z additions of 2P. */
-static ATTR void SFX(odd_table_coz)(jac T[VAR_TABLE], const aff *p)
+ * co-Z doubling (DBLU: 2P and P over the same Z) and co-Z additions of 2P. Each addition
+ * multiplies Z by a known factor: T[j].Z = T[j-1].Z * zr[j] (zr[0] is not set). */
+static ATTR void SFX(odd_table_coz)(jac T[VAR_TABLE], u64 zr[VAR_TABLE][4], const aff *p)
 {
     u64 b[4], e[4], l[4], s[4], m[4], t[4];
     jac d;
@@ -506,7 +507,34 @@ static ATTR void SFX(odd_table_coz)(jac T[VAR_TABLE], const aff *p)
     memcpy(T[0].Y, l, 32);
     memcpy(T[0].Z, d.Z, 32);
     for (int j = 1; j < VAR_TABLE; j++)
-        SFX(zaddu)(&T[j], &d, &T[j - 1]);
+        SFX(zaddu)(&T[j], &d, &T[j - 1], zr[j]);
+}
+
+/* Affine form of an odd_table_coz table from zinv = 1 / T[VAR_TABLE - 1].Z: the other inverses
+ * follow from the Z ratios (one multiplication each, no further inversion). Public data. */
+static ATTR void SFX(odd_table_affine)(aff ta[VAR_TABLE], const jac T[VAR_TABLE],
+                                       const u64 zr[VAR_TABLE][4], const u64 zinv[4])
+{
+    u64 zi[4], zi2[4], t[4];
+    memcpy(zi, zinv, 32);
+    for (int j = VAR_TABLE - 1; j >= 0; j--) {
+        FE_SQR(zi2, zi);
+        FE_MUL(ta[j].x, T[j].X, zi2);
+        FE_MUL(t, zi2, zi);
+        FE_MUL(ta[j].y, T[j].Y, t);
+        if (j > 0)
+            FE_MUL(zi, zi, zr[j]);
+    }
+}
+
+/* r = 1 / a for public a != 0: GMP on the Montgomery form (then corrected by R^3), Fermat if
+ * GMP is not usable. */
+static ATTR void SFX(fe_inv_public)(u64 r[4], const u64 a[4])
+{
+    if (inv_vartime(r, a, P_) > 0)
+        FE_MUL(r, r, R3P);
+    else
+        SFX(fe_inv)(r, a);
 }
 
 /* out = k * P for a secret odd k' given as odd digits (recode_odd; every digit +-1, +-3, ...,
