@@ -606,6 +606,108 @@ static inline void fe_add_asm(u64 r[4], const u64 a[4], const u64 b[4])
     r[3] = s3;
 }
 
+/* r = 3a: the two additions of fe_add_asm with the intermediate 2a kept in registers. */
+static inline void fe_triple_asm(u64 r[4], const u64 a[4])
+{
+    u64 t0, t1, t2, t3, s0, s1, s2, s3, c;
+    __asm__("movq 0(%[a]), %[t0]\n\t"
+            "movq 8(%[a]), %[t1]\n\t"
+            "movq 16(%[a]), %[t2]\n\t"
+            "movq 24(%[a]), %[t3]\n\t"
+            /* t = t + a mod p, twice */
+            "xorl %k[c], %k[c]\n\t"
+            "addq 0(%[a]), %[t0]\n\t"
+            "adcq 8(%[a]), %[t1]\n\t"
+            "adcq 16(%[a]), %[t2]\n\t"
+            "adcq 24(%[a]), %[t3]\n\t"
+            "adcq $0, %[c]\n\t"
+            "movq %[t0], %[s0]\n\t"
+            "movq %[t1], %[s1]\n\t"
+            "movq %[t2], %[s2]\n\t"
+            "movq %[t3], %[s3]\n\t"
+            "subq $-1, %[s0]\n\t"
+            "sbbq %[p1], %[s1]\n\t"
+            "sbbq $-1, %[s2]\n\t"
+            "sbbq %[p3], %[s3]\n\t"
+            "sbbq $0, %[c]\n\t"
+            "cmovncq %[s0], %[t0]\n\t"
+            "cmovncq %[s1], %[t1]\n\t"
+            "cmovncq %[s2], %[t2]\n\t"
+            "cmovncq %[s3], %[t3]\n\t"
+            "xorl %k[c], %k[c]\n\t"
+            "addq 0(%[a]), %[t0]\n\t"
+            "adcq 8(%[a]), %[t1]\n\t"
+            "adcq 16(%[a]), %[t2]\n\t"
+            "adcq 24(%[a]), %[t3]\n\t"
+            "adcq $0, %[c]\n\t"
+            "movq %[t0], %[s0]\n\t"
+            "movq %[t1], %[s1]\n\t"
+            "movq %[t2], %[s2]\n\t"
+            "movq %[t3], %[s3]\n\t"
+            "subq $-1, %[s0]\n\t"
+            "sbbq %[p1], %[s1]\n\t"
+            "sbbq $-1, %[s2]\n\t"
+            "sbbq %[p3], %[s3]\n\t"
+            "sbbq $0, %[c]\n\t"
+            "cmovncq %[s0], %[t0]\n\t"
+            "cmovncq %[s1], %[t1]\n\t"
+            "cmovncq %[s2], %[t2]\n\t"
+            "cmovncq %[s3], %[t3]\n\t"
+            : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [s0] "=&r"(s0),
+              [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [c] "=&r"(c)
+            : [a] "r"(a), [p1] "r"(0xffffffff00000000ULL), [p3] "r"(0xfffffffeffffffffULL),
+              "m"(*(const u64(*)[4])a)
+            : "cc");
+    r[0] = t0;
+    r[1] = t1;
+    r[2] = t2;
+    r[3] = t3;
+}
+
+/* r = a - 2b: the two subtractions of fe_sub_asm with a - b kept in registers. */
+static inline void fe_sub2_asm(u64 r[4], const u64 a[4], const u64 b[4])
+{
+    u64 t0, t1, t2, t3, m, m1, m3;
+    __asm__("movq 0(%[a]), %[t0]\n\t"
+            "movq 8(%[a]), %[t1]\n\t"
+            "movq 16(%[a]), %[t2]\n\t"
+            "movq 24(%[a]), %[t3]\n\t"
+            "subq 0(%[b]), %[t0]\n\t"
+            "sbbq 8(%[b]), %[t1]\n\t"
+            "sbbq 16(%[b]), %[t2]\n\t"
+            "sbbq 24(%[b]), %[t3]\n\t"
+            "sbbq %[m], %[m]\n\t"
+            "movabsq $0xffffffff00000000, %[m1]\n\t"
+            "movabsq $0xfffffffeffffffff, %[m3]\n\t"
+            "andq %[m], %[m1]\n\t"
+            "andq %[m], %[m3]\n\t"
+            "addq %[m], %[t0]\n\t"
+            "adcq %[m1], %[t1]\n\t"
+            "adcq %[m], %[t2]\n\t"
+            "adcq %[m3], %[t3]\n\t"
+            "subq 0(%[b]), %[t0]\n\t"
+            "sbbq 8(%[b]), %[t1]\n\t"
+            "sbbq 16(%[b]), %[t2]\n\t"
+            "sbbq 24(%[b]), %[t3]\n\t"
+            "sbbq %[m], %[m]\n\t"
+            "movabsq $0xffffffff00000000, %[m1]\n\t"
+            "movabsq $0xfffffffeffffffff, %[m3]\n\t"
+            "andq %[m], %[m1]\n\t"
+            "andq %[m], %[m3]\n\t"
+            "addq %[m], %[t0]\n\t"
+            "adcq %[m1], %[t1]\n\t"
+            "adcq %[m], %[t2]\n\t"
+            "adcq %[m3], %[t3]\n\t"
+            : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [m] "=&r"(m),
+              [m1] "=&r"(m1), [m3] "=&r"(m3)
+            : [a] "r"(a), [b] "r"(b), "m"(*(const u64(*)[4])a), "m"(*(const u64(*)[4])b)
+            : "cc");
+    r[0] = t0;
+    r[1] = t1;
+    r[2] = t2;
+    r[3] = t3;
+}
+
 static inline void fe_sub_asm(u64 r[4], const u64 a[4], const u64 b[4])
 {
     u64 t0, t1, t2, t3, m, m1, m3;
@@ -754,10 +856,25 @@ static int inv_vartime(u64 r[4], const u64 a[4], const u64 m[4])
 }
 
 /* ---- group layer, instantiated per field implementation -------------------------------- */
+static inline void fe_triple(u64 r[4], const u64 a[4])
+{
+    u64 t[4];
+    fe_add(t, a, a);
+    fe_add(r, t, a);
+}
+static inline void fe_sub2(u64 r[4], const u64 a[4], const u64 b[4])
+{
+    u64 t[4];
+    fe_sub(t, a, b);
+    fe_sub(r, t, b);
+}
+
 #define FE_MUL fe_mul_port
 #define FE_SQR fe_sqr_port
 #define FE_ADD fe_add
 #define FE_SUB fe_sub
+#define FE_TRIPLE fe_triple
+#define FE_SUB2 fe_sub2
 #define SFX(name) name##_port
 #define ATTR
 #include "sm2core_group.h"
@@ -765,6 +882,8 @@ static int inv_vartime(u64 r[4], const u64 a[4], const u64 m[4])
 #undef FE_SQR
 #undef FE_ADD
 #undef FE_SUB
+#undef FE_TRIPLE
+#undef FE_SUB2
 #undef SFX
 #undef ATTR
 
@@ -773,6 +892,8 @@ static int inv_vartime(u64 r[4], const u64 a[4], const u64 m[4])
 #define FE_SQR fe_sqr_adx
 #define FE_ADD fe_add_asm
 #define FE_SUB fe_sub_asm
+#define FE_TRIPLE fe_triple_asm
+#define FE_SUB2 fe_sub2_asm
 #define SFX(name) name##_adx
 #define ATTR __attribute__((target("bmi2,adx")))
 #include "sm2core_group.h"
@@ -780,6 +901,8 @@ static int inv_vartime(u64 r[4], const u64 a[4], const u64 m[4])
 #undef FE_SQR
 #undef FE_ADD
 #undef FE_SUB
+#undef FE_TRIPLE
+#undef FE_SUB2
 #undef SFX
 #undef ATTR
 #endif

@@ -86,13 +86,11 @@ static ATTR void SFX(pt_dbl)(jac *r, const jac *a)
     FE_MUL(beta, a->X, gamma);
     FE_SUB(t0, a->X, delta);
     FE_ADD(t1, a->X, delta);
-    FE_MUL(alpha, t0, t1);
-    FE_ADD(t0, alpha, alpha);
-    FE_ADD(alpha, t0, alpha);
+    FE_MUL(t1, t0, t1);
+    FE_TRIPLE(alpha, t1);
     FE_MUL(r->Z, y2, a->Z);
     FE_SQR(t0, alpha);
-    FE_ADD(t1, beta, beta);
-    FE_SUB(r->X, t0, t1);
+    FE_SUB2(r->X, t0, beta);
     FE_SUB(t0, beta, r->X);
     FE_MUL(t1, alpha, t0);
     FE_SQR(t0, gamma);
