@@ -664,6 +664,60 @@ static inline void fe_triple_asm(u64 r[4], const u64 a[4])
     r[3] = t3;
 }
 
+/* r = a - b/2: b halved (p added when b is odd, one shift right through the carry) and
+ * subtracted in registers; masks only. */
+static inline void fe_sub_half_asm(u64 r[4], const u64 a[4], const u64 b[4])
+{
+    u64 h0, h1, h2, h3, c, m, m1, m3;
+    __asm__("movq 0(%[b]), %[h0]\n\t"
+            "movq 8(%[b]), %[h1]\n\t"
+            "movq 16(%[b]), %[h2]\n\t"
+            "movq 24(%[b]), %[h3]\n\t"
+            "movq %[h0], %[m]\n\t"
+            "andq $1, %[m]\n\t"
+            "negq %[m]\n\t" /* all ones when b is odd */
+            "movabsq $0xffffffff00000000, %[m1]\n\t"
+            "movabsq $0xfffffffeffffffff, %[m3]\n\t"
+            "andq %[m], %[m1]\n\t"
+            "andq %[m], %[m3]\n\t"
+            "xorl %k[c], %k[c]\n\t"
+            "addq %[m], %[h0]\n\t"
+            "adcq %[m1], %[h1]\n\t"
+            "adcq %[m], %[h2]\n\t"
+            "adcq %[m3], %[h3]\n\t"
+            "adcq $0, %[c]\n\t"
+            "shrdq $1, %[h1], %[h0]\n\t"
+            "shrdq $1, %[h2], %[h1]\n\t"
+            "shrdq $1, %[h3], %[h2]\n\t"
+            "shrdq $1, %[c], %[h3]\n\t"
+            /* r = a - h: a loaded into (m1 ... ) registers reused below */
+            "movq 0(%[a]), %[c]\n\t"
+            "movq 8(%[a]), %[m1]\n\t"
+            "movq 16(%[a]), %[m3]\n\t"
+            "movq 24(%[a]), %[m]\n\t"
+            "subq %[h0], %[c]\n\t"
+            "sbbq %[h1], %[m1]\n\t"
+            "sbbq %[h2], %[m3]\n\t"
+            "sbbq %[h3], %[m]\n\t"
+            "sbbq %[h0], %[h0]\n\t" /* h0 = borrow mask */
+            "movabsq $0xffffffff00000000, %[h1]\n\t"
+            "movabsq $0xfffffffeffffffff, %[h3]\n\t"
+            "andq %[h0], %[h1]\n\t"
+            "andq %[h0], %[h3]\n\t"
+            "addq %[h0], %[c]\n\t"
+            "adcq %[h1], %[m1]\n\t"
+            "adcq %[h0], %[m3]\n\t"
+            "adcq %[h3], %[m]\n\t"
+            : [h0] "=&r"(h0), [h1] "=&r"(h1), [h2] "=&r"(h2), [h3] "=&r"(h3), [c] "=&r"(c),
+              [m] "=&r"(m), [m1] "=&r"(m1), [m3] "=&r"(m3)
+            : [a] "r"(a), [b] "r"(b), "m"(*(const u64(*)[4])a), "m"(*(const u64(*)[4])b)
+            : "cc");
+    r[0] = c;
+    r[1] = m1;
+    r[2] = m3;
+    r[3] = m;
+}
+
 /* r = a - 2b: the two subtractions of fe_sub_asm with a - b kept in registers. */
 static inline void fe_sub2_asm(u64 r[4], const u64 a[4], const u64 b[4])
 {
@@ -868,6 +922,12 @@ static inline void fe_sub2(u64 r[4], const u64 a[4], const u64 b[4])
     fe_sub(t, a, b);
     fe_sub(r, t, b);
 }
+static inline void fe_sub_half(u64 r[4], const u64 a[4], const u64 b[4])
+{
+    u64 t[4];
+    fe_half(t, b);
+    fe_sub(r, a, t);
+}
 
 #define FE_MUL fe_mul_port
 #define FE_SQR fe_sqr_port
@@ -875,6 +935,7 @@ static inline void fe_sub2(u64 r[4], const u64 a[4], const u64 b[4])
 #define FE_SUB fe_sub
 #define FE_TRIPLE fe_triple
 #define FE_SUB2 fe_sub2
+#define FE_SUB_HALF fe_sub_half
 #define SFX(name) name##_port
 #define ATTR
 #include "sm2core_group.h"
@@ -884,6 +945,7 @@ static inline void fe_sub2(u64 r[4], const u64 a[4], const u64 b[4])
 #undef FE_SUB
 #undef FE_TRIPLE
 #undef FE_SUB2
+#undef FE_SUB_HALF
 #undef SFX
 #undef ATTR
 
@@ -894,6 +956,7 @@ static inline void fe_sub2(u64 r[4], const u64 a[4], const u64 b[4])
 #define FE_SUB fe_sub_asm
 #define FE_TRIPLE fe_triple_asm
 #define FE_SUB2 fe_sub2_asm
+#define FE_SUB_HALF fe_sub_half_asm
 #define SFX(name) name##_adx
 #define ATTR __attribute__((target("bmi2,adx")))
 #include "sm2core_group.h"
@@ -903,6 +966,7 @@ static inline void fe_sub2(u64 r[4], const u64 a[4], const u64 b[4])
 #undef FE_SUB
 #undef FE_TRIPLE
 #undef FE_SUB2
+#undef FE_SUB_HALF
 #undef SFX
 #undef ATTR
 #endif

@@ -94,8 +94,7 @@ static ATTR void SFX(pt_dbl)(jac *r, const jac *a)
     FE_SUB(t0, beta, r->X);
     FE_MUL(t1, alpha, t0);
     FE_SQR(t0, gamma);
-    fe_half(t0, t0);
-    FE_SUB(r->Y, t1, t0);
+    FE_SUB_HALF(r->Y, t1, t0);
 }
 
 /* add-2007-bl without special cases: 11M + 5S. *hz = H == 0 mask, *rz = (S2 - S1) == 0 mask. */
