@@ -66,19 +66,14 @@ void ec_sm3_init(ec_sm3 *s)
     s->total = 0;
 }
 
+/* The SM3 state after compressing one all-zero block from the IV (expand_message_xmd's Z_pad);
+ * tests/test_h2c.py checks the digests that start from it against the reference. */
+static const uint32_t ZPAD_STATE[8] = {0xa1203a40, 0x4a5566cd, 0x536fcee8, 0x20df7e13,
+                                       0x35c58f56, 0xb7c4c62e, 0x813c32cc, 0x47bf9b6c};
+
 void ec_sm3_init_zpad(ec_sm3 *s)
 {
-    static uint32_t zv[8];
-    static int ready;
-    if (!ready) { /* idempotent: every thread computes the same value */
-        static const uint8_t zero[64] = {0};
-        uint32_t t[8];
-        memcpy(t, IV, sizeof IV);
-        compress(t, zero);
-        memcpy(zv, t, sizeof t);
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
-    memcpy(s->v, zv, sizeof zv);
+    memcpy(s->v, ZPAD_STATE, sizeof ZPAD_STATE);
     s->fill = 0;
     s->total = 64;
 }
