@@ -605,13 +605,26 @@ class KeyEpoch:
 class TwoServerClient:
     """Client of the two-server VOPRF: one request for both servers, both proofs checked.
 
-    ``additive=True`` blinds as B = H(x) + r * G and unblinds N = Z1 + Z2 - r * K (K = K1 + K2);
-    the output is the same as with the RFC's multiplicative blinding.
+    Blinding is additive by default (DESIGN.md, Protocols 1, speed hint): B = H(x) + r * G and
+    N = Z1 + Z2 - r * K with K = K1 + K2; the output is the same as with the RFC's multiplicative
+    blinding (``additive=False``, B = r * H(x), N = r^-1 (Z1 + Z2)), which stays for cross-checks.
+    What it means here:
+
+    - Privacy is unchanged: r is uniform, so B is a uniform point whatever x is.
+    - The unblinding subtracts r * K for the epoch's K, so it is right only if each server
+      evaluated with the share K_i the epoch lists. That is why additive blinding is used only in
+      this VOPRF client: both batched DLEQ proofs are checked against the epoch's shares (whose
+      proofs of possession :class:`KeyEpoch` verified) before N is computed, and a server that
+      evaluates under any other key fails its proof instead of shifting the output. Every
+      response must name the epoch the client was built for.
+    - Speed: r * G and r * K run on constant-time fixed-base combs (the generator's, and one
+      built for K once per client, i.e. per epoch: nistz256's table on P-256, the SM2 core's odd
+      comb on the SM2 curve) instead of two variable-base multiplications per element.
     """
 
     mode = Mode.VOPRF
 
-    def __init__(self, epoch: KeyEpoch, *, additive: bool = False, production: bool = True) -> None:
+    def __init__(self, epoch: KeyEpoch, *, additive: bool = True, production: bool = True) -> None:
         del production  # two-server VOPRF is the production mode; the flag is accepted for symmetry
         self.epoch, self.suite, self.additive = epoch, epoch.suite, additive
         self._k = epoch.public_key

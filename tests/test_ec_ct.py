@@ -42,6 +42,7 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(DRIVER),
         str(NATIVE / "ec_field.c"),
         str(NATIVE / "ec_h2c.c"),
+        str(NATIVE / "ec_sm3.c"),
         str(NATIVE / "ec_ossl.c"),
         "-o",
         str(exe),

@@ -361,10 +361,32 @@ def test_vectors_on_both_arithmetic_paths(dispatch: str) -> None:
         _run_vector(oprf.P256_SHA256, v)
     for v in SM2V:
         _run_vector(oprf.SM2_SM3, v)
-    e, s1, s2 = _EPOCHS["P256-SHA256"]
-    client = oprf.TwoServerClient(e, additive=True)
-    state, request = client.blind([b"x"])
-    assert len(client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request))) == 1
+    for name in ("P256-SHA256", "SM2-SM3"):
+        e, s1, s2 = _EPOCHS[name]
+        outs = []
+        for additive in (True, False):  # the fixed-base comb of K against multiplicative blinding
+            client = oprf.TwoServerClient(e, additive=additive)
+            state, request = client.blind([b"x", b"y"])
+            outs.append(client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request)))
+        assert outs[0] == outs[1]
+
+
+def test_additive_table_survives_a_backend_switch() -> None:
+    # the client's fixed-base table of K belongs to the backend that built it: after a switch the
+    # client falls back to plain k*P, and the table is freed by its own backend
+    if len(sm2_backends()) < 2:
+        pytest.skip("only one SM2 backend in this build")
+    e, s1, s2 = _EPOCHS["SM2-SM3"]
+    want = None
+    for first, second in (("sm2core", "openssl"), ("openssl", "sm2core")):
+        with use_sm2_backend(first):
+            client = oprf.TwoServerClient(e, additive=True)
+        with use_sm2_backend(second):
+            state, request = client.blind([b"x"])
+            out = client.finalize(state, s1.blind_evaluate(request), s2.blind_evaluate(request))
+        want = want or out
+        assert out == want
+        del client
 
 
 def test_client_state_repr_hides_inputs_and_blinds() -> None:

@@ -130,6 +130,27 @@ def test_multi_and_double_scalar_mult(dispatch: str) -> None:
         c.multi_scalar_mult([b32(ref.N)], [ref.encode(p)])
 
 
+def test_multi_scalar_mult_pippenger_matches_straus(dispatch: str) -> None:
+    # 300 terms take the bucket method; chunks of 30 take Straus: the sums must agree, also with
+    # repeated and opposite points (buckets that double or cancel) and edge scalars
+    base = [rand_point() for _ in range(20)]
+    pts = [base[i % 20] if i % 3 else ref.neg(base[i % 20]) for i in range(300)]
+    ks = [rand_scalar() for _ in range(300)]
+    ks[:6] = [0, 1, ref.N - 1, 2**255, 2, ref.N - 2]
+    enc = [ref.encode(p) for p in pts]
+    big = c.multi_scalar_mult([b32(k) for k in ks], enc)
+    acc: bytes | None = None
+    for i in range(0, 300, 30):
+        part = c.multi_scalar_mult([b32(k) for k in ks[i : i + 30]], enc[i : i + 30])
+        acc = part if acc is None else c.point_add(acc, part)
+    assert big == acc
+    with pytest.raises(exceptions.InvalidPoint, match="infinity"):
+        c.multi_scalar_mult([b32(7)] * 300, [ref.encode(base[0]), ref.encode(ref.neg(base[0]))] * 150)
+    k = rand_scalar()  # one point many times: every bucket sum is a doubling chain
+    same = c.multi_scalar_mult([b32(k)] * 257, [ref.encode(base[1])] * 257)
+    assert same == c.scalar_mult(b32(257 * k % ref.N), ref.encode(base[1]))
+
+
 def test_gbt32918_5_signature_example(dispatch: str) -> None:
     for v in load("sm2/gbt32918_5.txt"):
         d, k = bytes.fromhex(v["D"]), bytes.fromhex(v["K"])

@@ -678,8 +678,11 @@ static PyObject *py_ec_hash_to_curve(PyObject *self, PyObject *args)
         if (mode == 0) {
             status = c->backend->mul_each(c, scal, n, xy, xy2);
         } else {
-            for (size_t i = 0; i < n && status == RS_OK; i++)
-                status = c->backend->mul_base(c, scal + 32 * i, xy2 + 64 * i);
+            if (c->backend->mul_base_batch != NULL)
+                status = c->backend->mul_base_batch(c, scal, n, xy2);
+            else
+                for (size_t i = 0; i < n && status == RS_OK; i++)
+                    status = c->backend->mul_base(c, scal + 32 * i, xy2 + 64 * i);
             if (status == RS_OK)
                 status = add_points(c, n, xy, xy2, +1, xy2);
         }
@@ -1282,6 +1285,7 @@ done:
 
 typedef struct {
     const rs_ec_curve *curve;
+    const rs_ec_backend *backend; /* the backend that built the table (ec_set_backend may switch) */
     void *table;
 } ec_fixed;
 
@@ -1289,8 +1293,8 @@ static void fixed_destroy(PyObject *cap)
 {
     ec_fixed *f = PyCapsule_GetPointer(cap, FIXED_CAPSULE);
     if (f != NULL) {
-        if (f->table != NULL && f->curve->backend->fixed_free != NULL)
-            f->curve->backend->fixed_free(f->table);
+        if (f->table != NULL && f->backend->fixed_free != NULL)
+            f->backend->fixed_free(f->table);
         free(f);
     }
 }
@@ -1312,13 +1316,14 @@ static PyObject *py_ec_fixed_base(PyObject *self, PyObject *args)
         raise_status(RS_ERR_POINT);
         goto done;
     }
-    if (c->backend->fixed_new == NULL) {
+    const rs_ec_backend *be = c->backend;
+    if (be->fixed_new == NULL) {
         res = Py_NewRef(Py_None);
         goto done;
     }
     void *table;
     Py_BEGIN_ALLOW_THREADS
-    table = c->backend->fixed_new(c, xy);
+    table = be->fixed_new(c, xy);
     Py_END_ALLOW_THREADS
     if (table == NULL) {
         res = Py_NewRef(Py_None);
@@ -1326,15 +1331,16 @@ static PyObject *py_ec_fixed_base(PyObject *self, PyObject *args)
     }
     ec_fixed *f = malloc(sizeof *f);
     if (f == NULL) {
-        c->backend->fixed_free(table);
+        be->fixed_free(table);
         PyErr_NoMemory();
         goto done;
     }
     f->curve = c;
+    f->backend = be;
     f->table = table;
     res = PyCapsule_New(f, FIXED_CAPSULE, fixed_destroy);
     if (res == NULL) {
-        c->backend->fixed_free(table);
+        be->fixed_free(table);
         free(f);
     }
 done:
@@ -1426,7 +1432,7 @@ static PyObject *py_ec_client_finalize2(PyObject *self, PyObject *args)
     if (status == RS_OK)
         status = add_points(c, n, z1, z2, +1, z1);
     if (status == RS_OK) {
-        if (have_k && fixed != NULL) {
+        if (have_k && fixed != NULL && fixed->backend == c->backend) {
             /* the table was built from K by ec_fixed_base; the caller passes the same K */
             status = c->backend->fixed_mul(c, fixed->table, rb.buf, n, t);
             if (status == RS_OK)

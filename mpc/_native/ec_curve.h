@@ -42,6 +42,8 @@ typedef struct {
     void (*fixed_free)(void *table);
     /* Optional: decode n compressed points to x || y with full validation (RS_ERR_POINT). */
     int (*decode)(const rs_ec_curve *c, const uint8_t *in, size_t n, uint8_t *xy);
+    /* Optional: out[i] = k[i] * G for n secret scalars (one inversion for the batch). */
+    int (*mul_base_batch)(const rs_ec_curve *c, const uint8_t *k, size_t n, uint8_t *out);
 } rs_ec_backend;
 
 struct rs_ec_curve {

@@ -2,6 +2,9 @@
  * addition) and curve set-up on the constant-time field code of ec_field.c. See ec_h2c.h. */
 #include "rs.h"
 #include "ec_h2c.h"
+#include "ec_sm3.h"
+
+#include <openssl/obj_mac.h>
 
 #include <openssl/bn.h>
 #include <string.h>
@@ -19,10 +22,64 @@ static int md_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *a, size_t a
            EVP_DigestUpdate(ctx, d, dlen) == 1 && EVP_DigestFinal_ex(ctx, out, &olen) == 1 && olen == 32;
 }
 
+/* SM3 on ec_sm3.c (no EVP call overhead; the Z_pad block precomputed when `zpad` is set). */
+static void sm3_hash(int zpad, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, const uint8_t *c,
+                     size_t clen, const uint8_t *d, size_t dlen, uint8_t out[32])
+{
+    ec_sm3 s;
+    if (zpad)
+        ec_sm3_init_zpad(&s);
+    else
+        ec_sm3_init(&s);
+    ec_sm3_update(&s, a, alen);
+    ec_sm3_update(&s, b, blen);
+    ec_sm3_update(&s, c, clen);
+    ec_sm3_update(&s, d, dlen);
+    ec_sm3_final(&s, out);
+    rs_secure_zero(&s, sizeof s);
+}
+
+static int xmd_sm3(const uint8_t *msg, size_t msglen, const uint8_t *dst, size_t dstlen, uint8_t *out, size_t len)
+{
+    static const char oversize[] = "H2C-OVERSIZE-DST-";
+    uint8_t dsth[32], dst_prime[256], b0[32], bi[32], tmp[32];
+    size_t ell = (len + 31) / 32;
+    if (len == 0 || len > 65535 || ell > 255)
+        return 0;
+    if (dstlen > 255) {
+        sm3_hash(0, (const uint8_t *)oversize, sizeof oversize - 1, dst, dstlen, NULL, 0, NULL, 0, dsth);
+        dst = dsth;
+        dstlen = 32;
+    }
+    memcpy(dst_prime, dst, dstlen);
+    dst_prime[dstlen] = (uint8_t)dstlen;
+    size_t dplen = dstlen + 1;
+    uint8_t lib[3] = {(uint8_t)(len >> 8), (uint8_t)len, 0};
+    sm3_hash(1, msg, msglen, lib, 3, dst_prime, dplen, NULL, 0, b0);
+    uint8_t idx = 1;
+    sm3_hash(0, b0, 32, &idx, 1, dst_prime, dplen, NULL, 0, bi);
+    for (size_t i = 1;; i++) {
+        size_t take = len - 32 * (i - 1) < 32 ? len - 32 * (i - 1) : 32;
+        memcpy(out + 32 * (i - 1), bi, take);
+        if (i == ell)
+            break;
+        for (int j = 0; j < 32; j++)
+            tmp[j] = b0[j] ^ bi[j];
+        idx = (uint8_t)(i + 1);
+        sm3_hash(0, tmp, 32, &idx, 1, dst_prime, dplen, NULL, 0, bi);
+    }
+    rs_secure_zero(b0, sizeof b0);
+    rs_secure_zero(bi, sizeof bi);
+    rs_secure_zero(tmp, sizeof tmp);
+    return 1;
+}
+
 /* Both suites' hashes have b_in_bytes = 32 and s_in_bytes = 64. */
 int rs_ec_expand_xmd(const EVP_MD *md, EVP_MD_CTX *ctx, const uint8_t *msg, size_t msglen, const uint8_t *dst,
                       size_t dstlen, uint8_t *out, size_t len)
 {
+    if (EVP_MD_get_type(md) == NID_sm3)
+        return xmd_sm3(msg, msglen, dst, dstlen, out, len);
     static const uint8_t zpad[64] = {0};
     static const char oversize[] = "H2C-OVERSIZE-DST-";
     uint8_t dsth[32], dst_prime[256], b0[32], bi[32], tmp[32];

@@ -305,5 +305,5 @@ static void ossl_fixed_free(void *table)
 }
 
 const rs_ec_backend rs_ec_openssl_backend = {
-    ossl_mul_batch, ossl_mul_each, ossl_mul_base, ossl_msm, ossl_fixed_new, ossl_fixed_mul, ossl_fixed_free, NULL,
+    ossl_mul_batch, ossl_mul_each, ossl_mul_base, ossl_msm, ossl_fixed_new, ossl_fixed_mul, ossl_fixed_free, NULL, NULL,
 };

@@ -142,8 +142,50 @@ static int core_decode(const rs_ec_curve *c, const uint8_t *in, size_t n, uint8_
     return RS_OK;
 }
 
+/* Fixed-base tables: the core's constant-time odd comb of K (151 KB, built once per key epoch). */
+static void *core_fixed_new(const rs_ec_curve *c, const uint8_t xy[64])
+{
+    (void)c;
+    uint8_t p[65];
+    rs_sm2c_fixed *f = NULL;
+    p[0] = 4;
+    memcpy(p + 1, xy, 64);
+    return rs_sm2c_fixed_new(&f, p) == RS_SM2C_OK ? f : NULL;
+}
+
+static int fixed_batch(const rs_sm2c_fixed *f, const uint8_t *k, size_t n, uint8_t *out)
+{
+    uint8_t *b = malloc(65 * (n ? n : 1));
+    if (b == NULL)
+        return RS_ERR_NOMEM;
+    int status = map_err(rs_sm2c_fixed_mult(f, b, k, n));
+    if (status == RS_OK)
+        from65(out, b, n);
+    rs_secure_zero(b, 65 * (n ? n : 1));
+    free(b);
+    return status;
+}
+
+static int core_fixed_mul(const rs_ec_curve *c, void *table, const uint8_t *k, size_t n, uint8_t *out)
+{
+    (void)c;
+    return fixed_batch(table, k, n, out);
+}
+
+static void core_fixed_free(void *table)
+{
+    rs_sm2c_fixed_free(table);
+}
+
+static int core_mul_base_batch(const rs_ec_curve *c, const uint8_t *k, size_t n, uint8_t *out)
+{
+    (void)c;
+    return fixed_batch(NULL, k, n, out);
+}
+
 static const rs_ec_backend sm2core_backend = {
-    core_mul_batch, core_mul_each, core_mul_base, core_msm, NULL, NULL, NULL, core_decode,
+    core_mul_batch, core_mul_each,  core_mul_base,   core_msm, core_fixed_new, core_fixed_mul, core_fixed_free,
+    core_decode,    core_mul_base_batch,
 };
 
 const rs_ec_backend *rs_ec_sm2core_backend = &sm2core_backend;

@@ -21,11 +21,16 @@
  * constant-time exponentiation is the fallback when no randomness is available. Functions named
  * *_vartime, point decoding, point_add and verification take public inputs only.
  *
- * Methods: Montgomery field arithmetic specialised to p; k*P with a 5-bit signed fixed window
- * (16-entry table, every entry scanned with masks per window); k*G with a 7-bit signed comb of
- * 37 x 64 affine points built at init; verification as s*G + t*P in one width-8 / width-5 wNAF
- * chain (or both combs once the key's own 6-bit comb is cached), compared in Jacobian form
- * without an inversion; batches convert their tables and results with one inversion each.
+ * Methods: Montgomery field arithmetic specialised to p; secret scalars recoded into odd
+ * digits (k, or n - k with every sign flipped when k is even), so no digit is zero and no
+ * table entry is infinity: only the last addition needs the complete formula. k*P with 5-bit
+ * odd windows over P, 3P, ..., 31P (co-Z chain, made affine through its Z ratios with one
+ * inversion), every entry scanned with masks (AVX2 byte blends) per window; k*G with a 7-bit
+ * odd comb of 37 x 64 affine points built at init (the same comb for any other point through
+ * rs_sm2c_fixed_*); verification as s*G + t*P in one width-8 / width-5 wNAF chain (or both
+ * combs once the key's own 6-bit comb is cached), compared in Jacobian form without an
+ * inversion; batches convert their tables and results with one inversion each; large public
+ * multi-scalar multiplications by Pippenger with affine buckets (one inversion per round).
  *
  * Return value: RS_SM2C_OK (0) or one of the negative RS_SM2C_ERR_* codes below; outputs are
  * undefined on error.
@@ -76,7 +81,7 @@ int rs_sm2c_point_add(uint8_t out[65], const uint8_t a[65], const uint8_t b[65])
 int rs_sm2c_point_negate(uint8_t out[65], const uint8_t a[65]);
 
 /* ---- scalar multiplication ---- */
-/* out = k * in, k secret in [1, n-1]: fixed 5-bit signed window, masked table scans. */
+/* out = k * in, k secret in [1, n-1]: fixed 5-bit odd-digit window, masked table scans. */
 int rs_sm2c_scalar_mult(uint8_t out[65], const uint8_t k[32], const uint8_t in[65]);
 /* out = k * G, k secret in [1, n-1]: precomputed comb, masked table scans. */
 int rs_sm2c_scalar_base_mult(uint8_t out[65], const uint8_t k[32]);
@@ -86,13 +91,22 @@ int rs_sm2c_scalar_base_mult(uint8_t out[65], const uint8_t k[32]);
 int rs_sm2c_scalar_mult_batch(uint8_t *out, const uint8_t k[32], const uint8_t *in, size_t count,
                               size_t *bad_index);
 /* out = sum scalars[i] * points[i] (public scalars in [0, n-1], 32 bytes each, concatenated;
- * points 65 bytes each): Straus interleaving, variable time. RS_SM2C_ERR_INFINITY if the sum is
- * infinity. */
+ * points 65 bytes each): Straus interleaving below 256 terms, Pippenger with affine buckets
+ * from 256 on; variable time. RS_SM2C_ERR_INFINITY if the sum is infinity. */
 int rs_sm2c_multi_mult_vartime(uint8_t out[65], const uint8_t *scalars, const uint8_t *points,
                                size_t count);
 /* out = u1*G + u2*P, public u1, u2 in [0, n-1], variable time. */
 int rs_sm2c_double_mult_vartime(uint8_t out[65], const uint8_t u1[32], const uint8_t u2[32],
                                 const uint8_t p[65]);
+
+/* ---- fixed-base combs for points other than G (public point, secret scalars) ---- */
+typedef struct rs_sm2c_fixed rs_sm2c_fixed;
+/* Build the odd comb of P (37 x 64 affine multiples, 151 KB; about a millisecond). */
+int rs_sm2c_fixed_new(rs_sm2c_fixed **out, const uint8_t p[65]);
+void rs_sm2c_fixed_free(rs_sm2c_fixed *f);
+/* out[i] = k[i] * P for count secret scalars in [1, n-1] (32 bytes each, concatenated; out 65
+ * bytes each), constant time, one blinded inversion for the batch; f = NULL means P = G. */
+int rs_sm2c_fixed_mult(const rs_sm2c_fixed *f, uint8_t *out, const uint8_t *k, size_t count);
 
 /* ---- scalars mod n (constant time: safe for secrets) ---- */
 /* out = a + b, a - b, a * b mod n for a, b < n (RS_SM2C_ERR_SCALAR when an input is >= n). */

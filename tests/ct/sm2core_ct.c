@@ -92,6 +92,41 @@ int main(int argc, char **argv)
     if (memcmp(batch_out, out2, 65) != 0)
         return fail("batch consistency", -1);
 
+    {
+        /* odd and even scalars (the odd-digit recoding flips k -> n - k by mask), and the
+         * fixed-base comb of another point (the OPRF client's r * K) */
+        uint8_t ks[64], kev[32], fo[2 * 65], r1[65], r2[65];
+        rs_sm2c_fixed *fx = NULL;
+        memcpy(ks, k, 32);
+        memcpy(ks + 32, d2, 32);
+        memcpy(kev, k, 32);
+        kev[31] &= 0xfe;
+        if ((st = rs_sm2c_scalar_mult(r1, kev, peer)) != RS_SM2C_OK)
+            return fail("scalar_mult (even k)", st);
+        if ((st = rs_sm2c_scalar_base_mult(r2, kev)) != RS_SM2C_OK)
+            return fail("scalar_base_mult (even k)", st);
+        if ((st = rs_sm2c_fixed_new(&fx, peer)) != RS_SM2C_OK)
+            return fail("fixed_new", st);
+        SECRET(ks);
+        if ((st = rs_sm2c_fixed_mult(fx, fo, ks, 2)) != RS_SM2C_OK)
+            return fail("fixed_mult", st);
+        if ((st = rs_sm2c_fixed_mult(NULL, fo, ks, 2)) != RS_SM2C_OK)
+            return fail("fixed_mult (G)", st);
+        if ((st = rs_sm2c_fixed_mult(fx, fo, ks, 2)) != RS_SM2C_OK)
+            return fail("fixed_mult", st);
+        rs_sm2c_fixed_free(fx);
+        PUBLIC(fo);
+        PUBLIC(r1);
+        uint8_t kp[65];
+        PUBLIC(ks);
+        if ((st = rs_sm2c_scalar_mult(kp, ks, peer)) != RS_SM2C_OK)
+            return fail("scalar_mult (check)", st);
+        PUBLIC(kp);
+        if (memcmp(kp, fo, 65) != 0)
+            return fail("fixed-base comb consistency", -1);
+        SECRET(ks);
+    }
+
     if ((st = rs_sm2c_sign_digest_with_k(sig, d, e, k)) != RS_SM2C_OK)
         return fail("sign_digest_with_k", st);
     if ((st = rs_sm2c_sign_digest(sig, d, e)) != RS_SM2C_OK)
