@@ -525,19 +525,21 @@ def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> 
             else:
                 transcript.append(bytes(msg.payload))
                 platform_signature = bytes(msg.signature)
-                signed_msg = slot_report.transcript_message(
-                    token, cp.index_size, q.bucket, transcript[0], transcript[1], transcript[2]
-                )
-                try:  # without the platform's signature a bad slot could not be proven
-                    s.platform_key.verify(platform_signature, signed_msg)
-                except InvalidSignature:
-                    raise ProtocolAbort("the platform did not sign the OT transcript") from None
                 payload = receiver.receive(transcript[2])
     finally:
         outbox.put(None)
     result = q.receive_slot(payload, s.contributor_keys)
     report = None
     if result.bad_slot:
+        # Only a bad slot needs the transcript's signature (to prove it): checked here, after the
+        # run completed as every run does, not on every lookup.
+        signed_msg = slot_report.transcript_message(
+            token, cp.index_size, q.bucket, transcript[0], transcript[1], transcript[2]
+        )
+        try:
+            s.platform_key.verify(platform_signature, signed_msg)
+        except InvalidSignature:
+            raise ProtocolAbort("bad slot, and the platform did not sign the OT transcript") from None
         assert q.evidence is not None and q.choice is not None
         report = slot_report.SlotReport(
             member=s.member.id,

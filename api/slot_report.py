@@ -17,6 +17,7 @@ reports only when it chooses to.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -32,15 +33,19 @@ VERSION = 1
 
 
 def transcript_message(token: bytes, index_size: int, bucket: int, m1: bytes, m2: bytes, m3: bytes) -> bytes:
-    """What the platform signs at the end of an OT run (one signature per run)."""
+    """What the platform signs at the end of an OT run (one signature per run).
+
+    The slots message is megabytes (N slots of up to ``slot_cap`` entries), so the transcript is
+    digested with SHA-256 (SHA-NI: about 1 ms for 2.6 MB here, against 5 ms for SM3); the OT it
+    commits to runs on P-256 and AES anyway. The signature is SM2."""
     return (
         b"riskshare ot transcript v1"
         + sm3(token)
         + index_size.to_bytes(8, "big")
         + bucket.to_bytes(4, "big")
-        + sm3(m1)
-        + sm3(m2)
-        + sm3(m3)
+        + hashlib.sha256(m1).digest()
+        + hashlib.sha256(m2).digest()
+        + hashlib.sha256(m3).digest()
     )
 
 

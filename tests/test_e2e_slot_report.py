@@ -132,12 +132,19 @@ def test_a_false_report_of_an_honest_run_is_unfounded(
     assert _check(c, out.slot_report) is slot_report.Verdict.UNFOUNDED
 
 
-def test_an_unsigned_transcript_aborts_the_lookup(
+def test_an_unsigned_transcript_with_a_bad_slot_aborts_the_lookup(
     net: tuple[Consortium, Platform, client.Session, list[RiskRecord]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, _, broker, records = net
     monkeypatch.setattr(Platform, "sign_ot_transcript", lambda self, *a: b"\x30\x00")
     r = records[2]
+    assert client.lookup_oblivious(broker, r.subject_type, r.subject_id).result.hit  # good slot: no need
+    honest = mindex.Snapshot.ot_messages
+    monkeypatch.setattr(
+        mindex.Snapshot,
+        "ot_messages",
+        lambda self, b: [m[:10] + bytes([m[10] ^ 1]) + m[11:] for m in honest(self, b)],
+    )
     with pytest.raises(ProtocolAbort, match="did not sign"):
         client.lookup_oblivious(broker, r.subject_type, r.subject_id)
