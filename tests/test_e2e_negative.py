@@ -8,21 +8,22 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import grpc
 import pytest
 
 from api import client, convert
 from api._generated import index_pb2, ledger_pb2_grpc, oprf_pb2
-from api.consortium import Consortium, init_consortium
+from api.consortium import Consortium
 from api.platform import Platform, _sign_admins
-from api.roles import Running, start_keyholder, start_platform
 from api.server import MAX_MESSAGE_BYTES
 from incentive.params import PARAM_IDS
 from ledger.entry import Code, Entry, Kind, Request, Signature
 from ledger.storage.memory import MemoryStorage
 from mpc.exceptions import InvalidProof, ProtocolAbort
 from mpc.records import RiskRecord, SubjectType, SyntheticSource
+from tests._service import consortium, live
 
 SPECS = [
     "platform:platform+admin",
@@ -37,7 +38,6 @@ SPECS = [
 class Net:
     c: Consortium
     platform: Platform
-    runs: tuple[Running, Running]
     a: client.Session
     broker: client.Session
     auditor: client.Session
@@ -46,34 +46,13 @@ class Net:
 
 
 @pytest.fixture
-def net(tmp_path: object) -> Iterator[Net]:
-    root = os.path.join(str(tmp_path), "c")
-    c0 = init_consortium(
-        root, SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0", bucket_size=64
-    )
-    c = Consortium.load(c0.root)
-    p_run, platform = start_platform(c)
-    k_run, keyholder = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
-    paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
-    a = client.Session.connect(c, "sec-a", paddr, kaddr)
-    broker = client.Session.connect(c, "broker", paddr, kaddr)
-    auditor = client.Session.connect(c, "audit-1", paddr, kaddr)
-    try:
+def net(tmp_path: Path) -> Iterator[Net]:
+    with live(consortium(tmp_path / "c", SPECS)) as svc:
         records = SyntheticSource(seed=5).records(30)
-        client.contribute(a, records)
-        platform.publish()
-        platform.checkpoint()
-        client.audit_and_cosign(auditor, client.new_auditor(auditor, MemoryStorage()))
+        svc.contribute("sec-a", records, "audit-1")
         mirror = client.Mirror()
-        client.sync(broker, mirror)
-        yield Net(c, platform, (p_run, k_run), a, broker, auditor, records, mirror)
-    finally:
-        for s in (a, broker, auditor):
-            s.close()
-        p_run.stop()
-        k_run.stop()
-        platform.close()
-        keyholder.meter.close()
+        client.sync(svc["broker"], mirror)
+        yield Net(svc.c, svc.platform, svc["sec-a"], svc["broker"], svc["audit-1"], records, mirror)
 
 
 def _entries(n: Net) -> list[Entry]:

@@ -13,15 +13,14 @@ import pytest
 
 from api import client, slot_report
 from api.cli import main
-from api.consortium import Consortium, init_consortium
+from api.consortium import Consortium
 from api.platform import Platform
-from api.roles import start_keyholder, start_platform
 from ledger.entry import Role
-from ledger.storage.memory import MemoryStorage
 from mpc import index as mindex
 from mpc import lookup as mlookup
 from mpc.exceptions import InvalidProof, ProtocolAbort
 from mpc.records import RiskRecord, SyntheticSource
+from tests._service import consortium, live
 
 SPECS = [
     "platform:platform+admin",
@@ -34,28 +33,10 @@ SPECS = [
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[tuple[Consortium, Platform, client.Session, list[RiskRecord]]]:
-    c0 = init_consortium(
-        tmp_path / "c", SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0", bucket_size=64
-    )
-    c = Consortium.load(c0.root)
-    p_run, platform = start_platform(c)
-    k_run, keyholder = start_keyholder(c, platform_target=f"localhost:{p_run.port}")
-    paddr, kaddr = f"localhost:{p_run.port}", f"localhost:{k_run.port}"
-    sessions = [client.Session.connect(c, n, paddr, kaddr) for n in ("sec-a", "broker", "audit-1")]
-    try:
+    with live(consortium(tmp_path / "c", SPECS)) as svc:
         records = SyntheticSource(seed=21).records(20)
-        client.contribute(sessions[0], records)
-        platform.publish()
-        platform.checkpoint()
-        client.audit_and_cosign(sessions[2], client.new_auditor(sessions[2], MemoryStorage()))
-        yield c, platform, sessions[1], records
-    finally:
-        for s in sessions:
-            s.close()
-        p_run.stop()
-        k_run.stop()
-        platform.close()
-        keyholder.meter.close()
+        svc.contribute("sec-a", records, "audit-1")
+        yield svc.c, svc.platform, svc["broker"], records
 
 
 def _check(c: Consortium, report: slot_report.SlotReport) -> slot_report.Verdict:
