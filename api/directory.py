@@ -42,6 +42,11 @@ class Directory:
         for m in members:
             self.add(m)
 
+    def recheck(self, member_id: int) -> MemberRecord | None:
+        """A fresher record of a member whose signature just failed (it may have re-keyed), or
+        None when this directory cannot learn anything newer right now."""
+        return None
+
     def _reload(self) -> None:
         if self._source is None or time.monotonic() - self._loaded < 1.0:
             return

@@ -12,12 +12,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from api.directory import Directory
+from api.directory import Directory, MemberRecord
 from api.errors import BadRequest, Refused, Unauthenticated
 from api.meter import Meter, QuotaExceeded, ReplayedNonce
 from ledger.entry import Kind, Role
 from ledger.log import WINDOW_MS
-from ledger.metering import EvaluationReceipt, EvaluationRequest
+from ledger.metering import EvaluationReceipt, EvaluationRequest, SignedBlob
 from mpc import oprf
 from mpc.exceptions import InvalidSignature
 from mpc.sm2 import SM2PrivateKey
@@ -79,8 +79,11 @@ class Evaluator:
         try:
             blob.verify(member.sign_key)
         except InvalidSignature:
-            self._count("refused_bad_signature")
-            raise Unauthenticated("the request's signature does not verify") from None
+            fresh = self.directory.recheck(req.member)  # a re-keyed member: its new key
+            if fresh is None or fresh.sign_key == member.sign_key or not _verifies(blob, fresh):
+                self._count("refused_bad_signature")
+                raise Unauthenticated("the request's signature does not verify") from None
+            member = fresh
         now = self._clock()
         if req.log_id != self.log_id:
             raise BadRequest("the request names another log")
@@ -134,3 +137,11 @@ class Evaluator:
             charge.used,
         )
         return Evaluation(response, receipt)
+
+
+def _verifies(blob: SignedBlob, member: MemberRecord) -> bool:
+    try:
+        blob.verify(member.sign_key)
+    except InvalidSignature:
+        return False
+    return True

@@ -282,3 +282,9 @@ class FollowedDirectory(LedgerDirectory):
         if m is None and self.follower.maybe_refresh():
             m = super().get(member_id)
         return m
+
+    def recheck(self, member_id: int) -> MemberRecord | None:
+        """After a failed signature: refresh (rate-limited as for unknown members), so a member
+        that re-keyed on the ledger is served with its new key without waiting for the next
+        background refresh."""
+        return super().get(member_id) if self.follower.maybe_refresh() else None

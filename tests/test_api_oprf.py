@@ -195,3 +195,26 @@ def test_quota_is_hard(net: Net) -> None:
 def test_contributor_evaluations_are_metered_too(net: Net) -> None:
     net.client(CONTRIBUTOR).evaluate([b"\x01a", b"\x01b", b"\x01c"], Kind.CONTRIBUTE)
     assert _used(net, CONTRIBUTOR) == (3, 3)
+
+
+def test_a_rekeyed_member_is_served_after_one_recheck(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
+    new_key = SM2PrivateKey.generate()
+    c = net.client(BROKER, new_key)  # signs with a key the servers' directory does not hold yet
+    with pytest.raises(grpc.RpcError) as e:
+        c.evaluate([b"x"], Kind.LOOKUP)
+    assert e.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    fresh = MemberRecord(BROKER, "broker", Role.BROKER, new_key.public_key())
+    asked: list[int] = []
+
+    def recheck(self: Directory, member_id: int) -> MemberRecord | None:
+        asked.append(member_id)
+        return fresh  # the ledger now names the new key
+
+    monkeypatch.setattr(Directory, "recheck", recheck)
+    assert len(c.evaluate([b"x"], Kind.LOOKUP).outputs) == 1
+    assert asked == [BROKER, BROKER]  # once by each server
+    # a fresher record that still does not verify is a refusal, not a second retry
+    stranger = net.client(BROKER, SM2PrivateKey.generate())
+    with pytest.raises(grpc.RpcError) as e:
+        stranger.evaluate([b"x"], Kind.LOOKUP)
+    assert e.value.code() is grpc.StatusCode.UNAUTHENTICATED
