@@ -473,7 +473,8 @@ def lookup_oblivious(s: Session, subject_type: SubjectType, subject_id: str) -> 
     1-of-N OT of that bucket's slots — the subject's slot, or a random one on a verified miss. The
     broker completes and acknowledges identically either way; a bad slot is kept as evidence."""
     sid = normalize_subject_id(subject_type, subject_id)
-    info = s.index.GetSnapshotInfo(index_pb2.SnapshotInfoRequest(), timeout=30)
+    auth = s.reader.ledger(ReadMethod.SNAPSHOT_INFO)
+    info = s.index.GetSnapshotInfo(index_pb2.SnapshotInfoRequest(auth=auth), timeout=30)
     signed, cosigs = convert.from_checkpoint(info.checkpoint)
     s.check_witnessed(signed, cosigs, MAX_CHECKPOINT_AGE_MS)
     cp = signed.checkpoint

@@ -35,6 +35,7 @@ class ReadMethod(IntEnum):
     INCLUSION = 4
     CONSISTENCY = 5
     ROUND = 6  # Stats.GetRound: a statistics round's state as the ledger holds it
+    SNAPSHOT_INFO = 7  # Index.GetSnapshotInfo: the oblivious snapshot's shape and witnessed checkpoint
 
 
 def read_message(label: bytes, log_id: bytes, member: int, timestamp_ms: int, *params: int) -> bytes:

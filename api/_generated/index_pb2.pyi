@@ -92,8 +92,10 @@ class RecordLookupResult(_message.Message):
     def __init__(self, receipt: _Optional[_Union[_common_pb2.Receipt, _Mapping]] = ...) -> None: ...
 
 class SnapshotInfoRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("auth",)
+    AUTH_FIELD_NUMBER: _ClassVar[int]
+    auth: _common_pb2.ReadAuth
+    def __init__(self, auth: _Optional[_Union[_common_pb2.ReadAuth, _Mapping]] = ...) -> None: ...
 
 class SnapshotInfo(_message.Message):
     __slots__ = ("bits", "bucket_size", "slot_cap", "checkpoint")

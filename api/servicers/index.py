@@ -9,8 +9,9 @@ import grpc
 
 from api import convert, errors
 from api._generated import index_pb2, index_pb2_grpc
-from api.errors import BadRequest, NotFound
+from api.errors import BadRequest, NotFound, Unauthenticated
 from api.platform import Platform
+from api.reads import ReadMethod
 from api.servicers import guarded, guarded_stream
 from ledger.checkpoint import SignedCheckpoint
 from ledger.entry import Kind
@@ -108,6 +109,12 @@ class IndexServicer(index_pb2_grpc.IndexServicer):
     def GetSnapshotInfo(
         self, request: index_pb2.SnapshotInfoRequest, context: grpc.ServicerContext
     ) -> index_pb2.SnapshotInfo:
+        if not request.HasField("auth"):
+            raise Unauthenticated("the snapshot info needs a member's signed read request (auth)")
+        a = request.auth
+        self.platform.authorize_ledger_read(
+            ReadMethod.SNAPSHOT_INFO, a.member, a.timestamp_ms, bytes(a.signature)
+        )
         signed, cosigs = self._witnessed()
         snap = self.platform.snapshot_for(signed.checkpoint.index_size)
         return index_pb2.SnapshotInfo(
