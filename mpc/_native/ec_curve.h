@@ -21,6 +21,10 @@
 #define EC_XY_BYTES 64
 #define EC_POINT_BYTES 33 /* compressed SEC1, the RFC 9497 element encoding */
 
+#define EC_MSM_BACKEND 0 /* the backend's msm */
+#define EC_MSM_GENERIC 1 /* Pippenger with Jacobian buckets on ec_field.c */
+#define EC_MSM_AFFINE 2  /* Pippenger with affine buckets on ec_field.c for large MSMs */
+
 typedef struct rs_ec_curve rs_ec_curve;
 
 /* Every function returns RS_OK or an rs_status; secret scalars are 32 big-endian bytes in [1, n). */
@@ -56,7 +60,7 @@ struct rs_ec_curve {
     uint64_t c1[4];    /* (p - 3) / 4 */
     uint64_t sqrt_e[4]; /* (p + 1) / 4 */
     const rs_ec_backend *backend;
-    int generic_msm; /* public-input MSMs on ec_field.c (Pippenger) instead of the backend */
+    int generic_msm; /* EC_MSM_*: public-input MSMs on ec_field.c (Pippenger) or the backend's */
 };
 
 extern const rs_ec_backend rs_ec_openssl_backend;
