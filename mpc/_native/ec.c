@@ -14,6 +14,7 @@
 #include "rs.h"
 #include "ec_curve.h"
 #include "ec_h2c.h"
+#include "ec_p256.h"
 
 #include <openssl/bn.h>
 #include <openssl/obj_mac.h>
@@ -107,17 +108,17 @@ static int decode_point(const rs_ec_curve *c, const uint8_t in[33], uint8_t xy[6
  * them instead of waiting on one chain's latency. Public inputs (blinded elements). */
 #define DEC_LANES 4
 
-static void sqrn_lanes(const ec_mont *f, ec_fe *t, int k)
+static void sqrn_lanes(ec_fe *t, int k)
 {
     for (int s = 0; s < k; s++)
         for (int l = 0; l < DEC_LANES; l++)
-            ec_fe_sqr(f, &t[l], &t[l]);
+            p256_sqr(&t[l], &t[l]);
 }
 
-static void mul_lanes(const ec_mont *f, ec_fe *r, const ec_fe *a, const ec_fe *b)
+static void mul_lanes(ec_fe *r, const ec_fe *a, const ec_fe *b)
 {
     for (int l = 0; l < DEC_LANES; l++)
-        ec_fe_mul(f, &r[l], &a[l], &b[l]);
+        p256_mul(&r[l], &a[l], &b[l]);
 }
 
 static int decode_points_p256(const rs_ec_curve *c, const uint8_t *in, size_t n, uint8_t *xy)
@@ -139,19 +140,19 @@ static int decode_points_p256(const rs_ec_curve *c, const uint8_t *in, size_t n,
             rs_ec_rhs(c, &r[l], &x[l]);
         }
         memcpy(t, r, sizeof t);
-        sqrn_lanes(f, t, 1);
-        mul_lanes(f, a2, t, r); /* r^(2^2 - 1) */
+        sqrn_lanes(t, 1);
+        mul_lanes(a2, t, r); /* r^(2^2 - 1) */
         memcpy(acc, a2, sizeof acc);
         for (int k = 2; k <= 16; k *= 2) { /* r^(2^(2k) - 1) */
             memcpy(t, acc, sizeof t);
-            sqrn_lanes(f, t, k);
-            mul_lanes(f, acc, t, acc);
+            sqrn_lanes(t, k);
+            mul_lanes(acc, t, acc);
         }
-        sqrn_lanes(f, acc, 32);
-        mul_lanes(f, acc, acc, r);
-        sqrn_lanes(f, acc, 96);
-        mul_lanes(f, acc, acc, r);
-        sqrn_lanes(f, acc, 94);
+        sqrn_lanes(acc, 32);
+        mul_lanes(acc, acc, r);
+        sqrn_lanes(acc, 96);
+        mul_lanes(acc, acc, r);
+        sqrn_lanes(acc, 94);
         for (size_t l = 0; l < lanes; l++) {
             const uint8_t *p = in + 33 * (i0 + l);
             ec_fe y = acc[l], y2;
@@ -237,6 +238,24 @@ done:
  * Variable time by design: every input is public (composite scalars, proof values, public keys).
  * Jacobian coordinates (x = X / Z^2, y = Y / Z^3), a = -3; z == 0 marks the point at infinity. */
 
+/* Field multiplication for the public-input point arithmetic below: the P-256 special form
+ * inlined (ec_p256.h), the generic Montgomery code for the SM2 curve. */
+static inline void pt_fmul(const rs_ec_curve *c, ec_fe *r, const ec_fe *a, const ec_fe *b)
+{
+    if (c->id == EC_CURVE_P256)
+        p256_mul(r, a, b);
+    else
+        ec_fe_mul(&c->fp, r, a, b);
+}
+
+static inline void pt_fsqr(const rs_ec_curve *c, ec_fe *r, const ec_fe *a)
+{
+    if (c->id == EC_CURVE_P256)
+        p256_sqr(r, a);
+    else
+        ec_fe_sqr(&c->fp, r, a);
+}
+
 typedef struct {
     ec_fe x, y, z;
 } ec_jac;
@@ -254,26 +273,26 @@ static void jac_dbl(const rs_ec_curve *c, ec_jac *r, const ec_jac *p)
         *r = *p;
         return;
     }
-    ec_fe_sqr(f, &delta, &p->z);
-    ec_fe_sqr(f, &gamma, &p->y);
-    ec_fe_mul(f, &beta, &p->x, &gamma);
+    pt_fsqr(c, &delta, &p->z);
+    pt_fsqr(c, &gamma, &p->y);
+    pt_fmul(c, &beta, &p->x, &gamma);
     ec_fe_sub(f, &t, &p->x, &delta);
     ec_fe_add(f, &u, &p->x, &delta);
-    ec_fe_mul(f, &alpha, &t, &u);
+    pt_fmul(c, &alpha, &t, &u);
     ec_fe_add(f, &t, &alpha, &alpha);
     ec_fe_add(f, &alpha, &alpha, &t); /* alpha = 3 (X - delta)(X + delta) */
     ec_fe_add(f, &t, &p->y, &p->z);
-    ec_fe_sqr(f, &t, &t);
+    pt_fsqr(c, &t, &t);
     ec_fe_sub(f, &t, &t, &gamma);
     ec_fe_sub(f, &r->z, &t, &delta);
     ec_fe_add(f, &beta, &beta, &beta);
     ec_fe_add(f, &beta, &beta, &beta); /* 4 beta */
-    ec_fe_sqr(f, &t, &alpha);
+    pt_fsqr(c, &t, &alpha);
     ec_fe_add(f, &u, &beta, &beta);
     ec_fe_sub(f, &r->x, &t, &u);
     ec_fe_sub(f, &t, &beta, &r->x);
-    ec_fe_mul(f, &t, &alpha, &t);
-    ec_fe_sqr(f, &gamma, &gamma);
+    pt_fmul(c, &t, &alpha, &t);
+    pt_fsqr(c, &gamma, &gamma);
     ec_fe_add(f, &gamma, &gamma, &gamma);
     ec_fe_add(f, &gamma, &gamma, &gamma);
     ec_fe_add(f, &gamma, &gamma, &gamma); /* 8 gamma^2 */
@@ -291,10 +310,10 @@ static void jac_madd(const rs_ec_curve *c, ec_jac *r, const ec_jac *p, const ec_
         r->z = f->one;
         return;
     }
-    ec_fe_sqr(f, &z1z1, &p->z);
-    ec_fe_mul(f, &u2, x2, &z1z1);
-    ec_fe_mul(f, &s2, y2, &p->z);
-    ec_fe_mul(f, &s2, &s2, &z1z1);
+    pt_fsqr(c, &z1z1, &p->z);
+    pt_fmul(c, &u2, x2, &z1z1);
+    pt_fmul(c, &s2, y2, &p->z);
+    pt_fmul(c, &s2, &s2, &z1z1);
     ec_fe_sub(f, &h, &u2, &p->x);
     ec_fe_sub(f, &rr, &s2, &p->y);
     if (ec_fe_is_zero(&h)) {
@@ -306,23 +325,23 @@ static void jac_madd(const rs_ec_curve *c, ec_jac *r, const ec_jac *p, const ec_
         return;
     }
     ec_fe_add(f, &rr, &rr, &rr);
-    ec_fe_sqr(f, &hh, &h);
+    pt_fsqr(c, &hh, &h);
     ec_fe_add(f, &i, &hh, &hh);
     ec_fe_add(f, &i, &i, &i);
-    ec_fe_mul(f, &j, &h, &i);
-    ec_fe_mul(f, &v, &p->x, &i);
+    pt_fmul(c, &j, &h, &i);
+    pt_fmul(c, &v, &p->x, &i);
     ec_fe_add(f, &t, &p->z, &h);
-    ec_fe_sqr(f, &t, &t);
+    pt_fsqr(c, &t, &t);
     ec_fe_sub(f, &t, &t, &z1z1);
     ec_fe_sub(f, &r->z, &t, &hh);
     ec_fe y1j;
-    ec_fe_mul(f, &y1j, &p->y, &j);
-    ec_fe_sqr(f, &t, &rr);
+    pt_fmul(c, &y1j, &p->y, &j);
+    pt_fsqr(c, &t, &rr);
     ec_fe_sub(f, &t, &t, &j);
     ec_fe_sub(f, &t, &t, &v);
     ec_fe_sub(f, &r->x, &t, &v);
     ec_fe_sub(f, &t, &v, &r->x);
-    ec_fe_mul(f, &t, &rr, &t);
+    pt_fmul(c, &t, &rr, &t);
     ec_fe_add(f, &y1j, &y1j, &y1j);
     ec_fe_sub(f, &r->y, &t, &y1j);
 }
@@ -339,14 +358,14 @@ static void jac_add(const rs_ec_curve *c, ec_jac *r, const ec_jac *p, const ec_j
         *r = *p;
         return;
     }
-    ec_fe_sqr(f, &z1z1, &p->z);
-    ec_fe_sqr(f, &z2z2, &q->z);
-    ec_fe_mul(f, &u1, &p->x, &z2z2);
-    ec_fe_mul(f, &u2, &q->x, &z1z1);
-    ec_fe_mul(f, &s1, &p->y, &q->z);
-    ec_fe_mul(f, &s1, &s1, &z2z2);
-    ec_fe_mul(f, &s2, &q->y, &p->z);
-    ec_fe_mul(f, &s2, &s2, &z1z1);
+    pt_fsqr(c, &z1z1, &p->z);
+    pt_fsqr(c, &z2z2, &q->z);
+    pt_fmul(c, &u1, &p->x, &z2z2);
+    pt_fmul(c, &u2, &q->x, &z1z1);
+    pt_fmul(c, &s1, &p->y, &q->z);
+    pt_fmul(c, &s1, &s1, &z2z2);
+    pt_fmul(c, &s2, &q->y, &p->z);
+    pt_fmul(c, &s2, &s2, &z1z1);
     ec_fe_sub(f, &h, &u2, &u1);
     ec_fe_sub(f, &rr, &s2, &s1);
     if (ec_fe_is_zero(&h)) {
@@ -359,22 +378,22 @@ static void jac_add(const rs_ec_curve *c, ec_jac *r, const ec_jac *p, const ec_j
     }
     ec_fe_add(f, &rr, &rr, &rr);
     ec_fe_add(f, &i, &h, &h);
-    ec_fe_sqr(f, &i, &i);
-    ec_fe_mul(f, &j, &h, &i);
-    ec_fe_mul(f, &v, &u1, &i);
+    pt_fsqr(c, &i, &i);
+    pt_fmul(c, &j, &h, &i);
+    pt_fmul(c, &v, &u1, &i);
     ec_fe_add(f, &t, &p->z, &q->z);
-    ec_fe_sqr(f, &t, &t);
+    pt_fsqr(c, &t, &t);
     ec_fe_sub(f, &t, &t, &z1z1);
     ec_fe_sub(f, &t, &t, &z2z2);
-    ec_fe_mul(f, &r->z, &t, &h);
+    pt_fmul(c, &r->z, &t, &h);
     ec_fe s1j;
-    ec_fe_mul(f, &s1j, &s1, &j);
-    ec_fe_sqr(f, &t, &rr);
+    pt_fmul(c, &s1j, &s1, &j);
+    pt_fsqr(c, &t, &rr);
     ec_fe_sub(f, &t, &t, &j);
     ec_fe_sub(f, &t, &t, &v);
     ec_fe_sub(f, &r->x, &t, &v);
     ec_fe_sub(f, &t, &v, &r->x);
-    ec_fe_mul(f, &t, &rr, &t);
+    pt_fmul(c, &t, &rr, &t);
     ec_fe_add(f, &s1j, &s1j, &s1j);
     ec_fe_sub(f, &r->y, &t, &s1j);
 }
@@ -468,10 +487,10 @@ static int generic_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const u
     }
     ec_fe zi, zi2, x, y;
     ec_fe_inv(f, &zi, &acc.z);
-    ec_fe_sqr(f, &zi2, &zi);
-    ec_fe_mul(f, &x, &acc.x, &zi2);
-    ec_fe_mul(f, &zi2, &zi2, &zi);
-    ec_fe_mul(f, &y, &acc.y, &zi2);
+    pt_fsqr(c, &zi2, &zi);
+    pt_fmul(c, &x, &acc.x, &zi2);
+    pt_fmul(c, &zi2, &zi2, &zi);
+    pt_fmul(c, &y, &acc.y, &zi2);
     ec_fe_to_bytes(f, out, &x);
     ec_fe_to_bytes(f, out + 32, &y);
     status = RS_OK;
@@ -574,7 +593,7 @@ static int affine_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const ui
                     d = f->one; /* a = -b: the pair vanishes */
                 den[m] = d;
                 pre[m] = acc;
-                ec_fe_mul(f, &acc, &acc, &d);
+                pt_fmul(c, &acc, &acc, &d);
                 m++;
             }
         }
@@ -584,8 +603,8 @@ static int affine_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const ui
         ec_fe_inv(f, &inv, &acc);
         for (size_t i = m; i-- > 0;) {
             ec_fe t;
-            ec_fe_mul(f, &t, &inv, &pre[i]);
-            ec_fe_mul(f, &inv, &inv, &den[i]);
+            pt_fmul(c, &t, &inv, &pre[i]);
+            pt_fmul(c, &inv, &inv, &den[i]);
             den[i] = t;
         }
         m = 0;
@@ -599,19 +618,19 @@ static int affine_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const ui
                 if (!ec_fe_eq(&a.x, &b.x)) {
                     ec_fe_sub(f, &t, &b.y, &a.y);
                 } else if (ec_fe_eq(&a.y, &b.y)) {
-                    ec_fe_sqr(f, &t, &a.x); /* 3 x^2 + a with a = -3 */
+                    pt_fsqr(c, &t, &a.x); /* 3 x^2 + a with a = -3 */
                     ec_fe_sub(f, &t, &t, &f->one);
                     ec_fe_add(f, &lam, &t, &t);
                     ec_fe_add(f, &t, &lam, &t);
                 } else {
                     continue;
                 }
-                ec_fe_mul(f, &lam, &t, di);
-                ec_fe_sqr(f, &x3, &lam);
+                pt_fmul(c, &lam, &t, di);
+                pt_fsqr(c, &x3, &lam);
                 ec_fe_sub(f, &x3, &x3, &a.x);
                 ec_fe_sub(f, &x3, &x3, &b.x);
                 ec_fe_sub(f, &t, &a.x, &x3);
-                ec_fe_mul(f, &t, &lam, &t);
+                pt_fmul(c, &t, &lam, &t);
                 ec_fe_sub(f, &seg[out_len].y, &t, &a.y);
                 seg[out_len].x = x3;
                 out_len++;
@@ -644,10 +663,10 @@ static int affine_msm(const rs_ec_curve *c, const uint8_t *g, size_t n, const ui
     }
     ec_fe zi, zi2, x, y;
     ec_fe_inv(f, &zi, &total_acc.z);
-    ec_fe_sqr(f, &zi2, &zi);
-    ec_fe_mul(f, &x, &total_acc.x, &zi2);
-    ec_fe_mul(f, &zi2, &zi2, &zi);
-    ec_fe_mul(f, &y, &total_acc.y, &zi2);
+    pt_fsqr(c, &zi2, &zi);
+    pt_fmul(c, &x, &total_acc.x, &zi2);
+    pt_fmul(c, &zi2, &zi2, &zi);
+    pt_fmul(c, &y, &total_acc.y, &zi2);
     ec_fe_to_bytes(f, out, &x);
     ec_fe_to_bytes(f, out + 32, &y);
     status = RS_OK;
