@@ -74,9 +74,96 @@ static inline void p256_mul(ec_fe *r, const ec_fe *a, const ec_fe *b)
     r->v[3] = (d3 & mask) | (t3 & ~mask);
 }
 
+/* One reduction word of a 512-bit value held in locals: (t + q p) / 2^64 with q = t0; the carry
+ * out of the top word enters the next round's top word (hi). */
+#define P256_REDC_ROUND(t0, t1, t2, t3, t4, hi)                                   \
+    do {                                                                          \
+        const uint64_t q_ = (t0);                                                 \
+        const p256_u128 qp_ = (p256_u128)q_ * P256_P3;                            \
+        p256_u128 s_ = (p256_u128)(t1) + (q_ << 32);                              \
+        (t1) = (uint64_t)s_;                                                      \
+        s_ = (p256_u128)(t2) + (q_ >> 32) + (uint64_t)(s_ >> 64);                 \
+        (t2) = (uint64_t)s_;                                                      \
+        s_ = (p256_u128)(t3) + (uint64_t)qp_ + (uint64_t)(s_ >> 64);              \
+        (t3) = (uint64_t)s_;                                                      \
+        s_ = (p256_u128)(t4) + (uint64_t)(qp_ >> 64) + (uint64_t)(s_ >> 64) + hi; \
+        (t4) = (uint64_t)s_;                                                      \
+        hi = (uint64_t)(s_ >> 64);                                                \
+    } while (0)
+
+/* Squaring: 6 cross products doubled plus 4 squares (10 multiplications against 16), then four
+ * reduction words. */
 static inline void p256_sqr(ec_fe *r, const ec_fe *a)
 {
-    p256_mul(r, a, a);
+    const uint64_t a0 = a->v[0], a1 = a->v[1], a2 = a->v[2], a3 = a->v[3];
+    uint64_t t0, t1, t2, t3, t4, t5, t6, t7, c;
+    p256_u128 s;
+    s = (p256_u128)a0 * a1;
+    t1 = (uint64_t)s;
+    c = (uint64_t)(s >> 64);
+    s = (p256_u128)a0 * a2 + c;
+    t2 = (uint64_t)s;
+    c = (uint64_t)(s >> 64);
+    s = (p256_u128)a0 * a3 + c;
+    t3 = (uint64_t)s;
+    t4 = (uint64_t)(s >> 64);
+    s = (p256_u128)a1 * a2 + t3;
+    t3 = (uint64_t)s;
+    c = (uint64_t)(s >> 64);
+    s = (p256_u128)a1 * a3 + t4 + c;
+    t4 = (uint64_t)s;
+    t5 = (uint64_t)(s >> 64);
+    s = (p256_u128)a2 * a3 + t5;
+    t5 = (uint64_t)s;
+    t6 = (uint64_t)(s >> 64);
+    t7 = t6 >> 63;
+    t6 = (t6 << 1) | (t5 >> 63);
+    t5 = (t5 << 1) | (t4 >> 63);
+    t4 = (t4 << 1) | (t3 >> 63);
+    t3 = (t3 << 1) | (t2 >> 63);
+    t2 = (t2 << 1) | (t1 >> 63);
+    t1 <<= 1;
+    s = (p256_u128)a0 * a0;
+    t0 = (uint64_t)s;
+    s = (p256_u128)t1 + (uint64_t)(s >> 64);
+    t1 = (uint64_t)s;
+    c = (uint64_t)(s >> 64);
+    const p256_u128 q1 = (p256_u128)a1 * a1, q2 = (p256_u128)a2 * a2, q3 = (p256_u128)a3 * a3;
+    s = (p256_u128)t2 + (uint64_t)q1 + c;
+    t2 = (uint64_t)s;
+    s = (p256_u128)t3 + (uint64_t)(q1 >> 64) + (uint64_t)(s >> 64);
+    t3 = (uint64_t)s;
+    s = (p256_u128)t4 + (uint64_t)q2 + (uint64_t)(s >> 64);
+    t4 = (uint64_t)s;
+    s = (p256_u128)t5 + (uint64_t)(q2 >> 64) + (uint64_t)(s >> 64);
+    t5 = (uint64_t)s;
+    s = (p256_u128)t6 + (uint64_t)q3 + (uint64_t)(s >> 64);
+    t6 = (uint64_t)s;
+    t7 = t7 + (uint64_t)(q3 >> 64) + (uint64_t)(s >> 64); /* a^2 < 2^512: no carry out */
+    uint64_t hi = 0;
+    P256_REDC_ROUND(t0, t1, t2, t3, t4, hi);
+    P256_REDC_ROUND(t1, t2, t3, t4, t5, hi);
+    P256_REDC_ROUND(t2, t3, t4, t5, t6, hi);
+    P256_REDC_ROUND(t3, t4, t5, t6, t7, hi);
+    /* v = hi 2^256 + (t7 t6 t5 t4) < 2p: subtract p when v >= p */
+    uint64_t d0, d1, d2, d3, borrow;
+    p256_u128 x = (p256_u128)t4 - 0xffffffffffffffffULL;
+    d0 = (uint64_t)x;
+    borrow = (uint64_t)(x >> 64) & 1;
+    x = (p256_u128)t5 - 0x00000000ffffffffULL - borrow;
+    d1 = (uint64_t)x;
+    borrow = (uint64_t)(x >> 64) & 1;
+    x = (p256_u128)t6 - borrow;
+    d2 = (uint64_t)x;
+    borrow = (uint64_t)(x >> 64) & 1;
+    x = (p256_u128)t7 - P256_P3 - borrow;
+    d3 = (uint64_t)x;
+    borrow = (uint64_t)(x >> 64) & 1;
+    const uint64_t mask = (uint64_t)0 - (hi | (borrow ^ 1));
+    r->v[0] = (d0 & mask) | (t4 & ~mask);
+    r->v[1] = (d1 & mask) | (t5 & ~mask);
+    r->v[2] = (d2 & mask) | (t6 & ~mask);
+    r->v[3] = (d3 & mask) | (t7 & ~mask);
 }
 
 #endif
