@@ -166,6 +166,26 @@ def test_affine_msm_repeated_and_opposite_points() -> None:
     assert results[0] == results[1]
 
 
+@pytest.mark.parametrize("dst_len", [0, 33, 255])
+def test_p256_composites_fast_hash_matches_evp(dst_len: int) -> None:
+    """ec_xmd256.c's composite scalars (low-level SHA-256, Z_pad and seed absorbed once) against
+    the EVP expand_message_xmd of ec_h2c.c, through the M and Z they produce."""
+    from mpc._binding import lib
+
+    curve = ec.P256
+    cs = b"".join(ec.scalar_mult_base(curve, ec.random_scalar(curve)) for _ in range(300))
+    ds = lib.ec_mul(curve.id, ec.random_scalar(curve), cs)
+    dst = bytes(range(dst_len))
+    results = []
+    for generic in (True, False):
+        prev = lib.ec_set_generic_composite(curve.id, generic)
+        try:
+            results.append(lib.ec_composites(curve.id, b"\x07" * 32, cs, ds, dst))
+        finally:
+            lib.ec_set_generic_composite(curve.id, prev)
+    assert results[0] == results[1]
+
+
 def test_p256_batch_decode_matches_single() -> None:
     from mpc._binding import lib
 

@@ -702,6 +702,8 @@ static int composite_scalars(const rs_ec_curve *c, EVP_MD_CTX *ctx, const uint8_
     uint8_t buf[2 + 64 + 2 + 2 + 33 + 2 + 33 + 9];
     if (seedlen > 64 || n > 65536) /* the transcript carries i as I2OSP(i, 2) */
         return RS_ERR_VALUE;
+    if (c->id == EC_CURVE_P256 && dstlen <= 255 && !c->generic_composite)
+        return rs_ec_composite_sha256(&c->fn, seed, seedlen, cs, ds, n, dst, dstlen, d);
     size_t off = 0;
     buf[off++] = 0;
     buf[off++] = (uint8_t)seedlen;
@@ -1964,7 +1966,23 @@ static PyObject *py_ec_set_generic_msm(PyObject *self, PyObject *args)
     return PyLong_FromLong(prev);
 }
 
+/* ec_set_generic_composite(curve, on) -> previous: P-256's composite scalars through EVP (the
+ * expand_message_xmd of ec_h2c.c) instead of ec_xmd256.c (tests cross-check the two). */
+static PyObject *py_ec_set_generic_composite(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int id, on;
+    if (!PyArg_ParseTuple(args, "ip:ec_set_generic_composite", &id, &on))
+        return NULL;
+    if (get_curve(id) == NULL)
+        return NULL;
+    int prev = curves[id].generic_composite;
+    curves[id].generic_composite = on;
+    return PyBool_FromLong(prev);
+}
+
 PyMethodDef rs_ec_methods[] = {
+    {"ec_set_generic_composite", py_ec_set_generic_composite, METH_VARARGS, NULL},
     {"ec_set_generic_msm", py_ec_set_generic_msm, METH_VARARGS, NULL},
     {"ec_backend", py_ec_backend, METH_VARARGS, NULL},
     {"ec_set_backend", py_ec_set_backend, METH_VARARGS, NULL},
