@@ -4,6 +4,11 @@
  * multiplication, complete point addition, constant-time scalar arithmetic mod n, and the fused
  * batch steps of RFC 9497's server and client.
  *
+ * P-256's public-input work runs on the special-form field code of ec_p256.h: batch point
+ * decompression (an addition chain for the square root, four points in flight), the affine-
+ * bucket Pippenger that computes the VOPRF composite of a large batch, and (ec_xmd256.c) the
+ * composite scalars on low-level SHA-256. None of these touch a secret.
+ *
  * Conventions: points cross into Python as 33-byte compressed SEC1 encodings, concatenated for
  * batches; scalars as 32 big-endian bytes. Every batch crosses into C once and runs without the
  * GIL. Secrets (scalars, hash-to-curve inputs, blinded points) never steer a branch or a memory
