@@ -187,12 +187,17 @@ def test_p256_composites_fast_hash_matches_evp(dst_len: int) -> None:
 
 
 def test_p256_batch_decode_matches_single() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec as crypto_ec
+
     from mpc._binding import lib
 
     curve = ec.P256
     pts = [ec.scalar_mult_base(curve, ec.random_scalar(curve)) for _ in range(9)]
     batch = lib.ec_decode(curve.id, b"".join(pts))
     assert batch == b"".join(lib.ec_decode(curve.id, p) for p in pts)
+    for i, p in enumerate(pts):  # OpenSSL's decompression as the independent reference
+        nums = crypto_ec.EllipticCurvePublicKey.from_encoded_point(crypto_ec.SECP256R1(), p).public_numbers()
+        assert batch[64 * i : 64 * i + 64] == nums.x.to_bytes(32, "big") + nums.y.to_bytes(32, "big")
     bad = bytearray(pts[6])
     for i in range(256):  # an x whose x^3 - 3x + b has no square root (about every second x)
         bad[32] = i

@@ -113,16 +113,16 @@ static int decode_point(const rs_ec_curve *c, const uint8_t in[33], uint8_t xy[6
  * them instead of waiting on one chain's latency. Public inputs (blinded elements). */
 #define DEC_LANES 4
 
-static void sqrn_lanes(ec_fe *t, int k)
+static void sqrn_lanes(ec_fe *t, size_t lanes, int k)
 {
     for (int s = 0; s < k; s++)
-        for (int l = 0; l < DEC_LANES; l++)
+        for (size_t l = 0; l < lanes; l++)
             p256_sqr(&t[l], &t[l]);
 }
 
-static void mul_lanes(ec_fe *r, const ec_fe *a, const ec_fe *b)
+static void mul_lanes(ec_fe *r, const ec_fe *a, const ec_fe *b, size_t lanes)
 {
-    for (int l = 0; l < DEC_LANES; l++)
+    for (size_t l = 0; l < lanes; l++)
         p256_mul(&r[l], &a[l], &b[l]);
 }
 
@@ -132,11 +132,7 @@ static int decode_points_p256(const rs_ec_curve *c, const uint8_t *in, size_t n,
     for (size_t i0 = 0; i0 < n; i0 += DEC_LANES) {
         const size_t lanes = n - i0 < DEC_LANES ? n - i0 : DEC_LANES;
         ec_fe x[DEC_LANES], r[DEC_LANES], t[DEC_LANES], a2[DEC_LANES], acc[DEC_LANES];
-        for (size_t l = 0; l < DEC_LANES; l++) {
-            if (l >= lanes) {
-                r[l] = f->one;
-                continue;
-            }
+        for (size_t l = 0; l < lanes; l++) {
             const uint8_t *p = in + 33 * (i0 + l);
             if (p[0] != 2 && p[0] != 3)
                 return RS_ERR_POINT;
@@ -144,20 +140,20 @@ static int decode_points_p256(const rs_ec_curve *c, const uint8_t *in, size_t n,
                 return RS_ERR_POINT;
             rs_ec_rhs(c, &r[l], &x[l]);
         }
-        memcpy(t, r, sizeof t);
-        sqrn_lanes(t, 1);
-        mul_lanes(a2, t, r); /* r^(2^2 - 1) */
-        memcpy(acc, a2, sizeof acc);
+        memcpy(t, r, lanes * sizeof(ec_fe));
+        sqrn_lanes(t, lanes, 1);
+        mul_lanes(a2, t, r, lanes); /* r^(2^2 - 1) */
+        memcpy(acc, a2, lanes * sizeof(ec_fe));
         for (int k = 2; k <= 16; k *= 2) { /* r^(2^(2k) - 1) */
-            memcpy(t, acc, sizeof t);
-            sqrn_lanes(t, k);
-            mul_lanes(acc, t, acc);
+            memcpy(t, acc, lanes * sizeof(ec_fe));
+            sqrn_lanes(t, lanes, k);
+            mul_lanes(acc, t, acc, lanes);
         }
-        sqrn_lanes(acc, 32);
-        mul_lanes(acc, acc, r);
-        sqrn_lanes(acc, 96);
-        mul_lanes(acc, acc, r);
-        sqrn_lanes(acc, 94);
+        sqrn_lanes(acc, lanes, 32);
+        mul_lanes(acc, acc, r, lanes);
+        sqrn_lanes(acc, lanes, 96);
+        mul_lanes(acc, acc, r, lanes);
+        sqrn_lanes(acc, lanes, 94);
         for (size_t l = 0; l < lanes; l++) {
             const uint8_t *p = in + 33 * (i0 + l);
             ec_fe y = acc[l], y2;
@@ -180,7 +176,7 @@ static int decode_points(const rs_ec_curve *c, const uint8_t *in, size_t n, uint
 {
     if (c->backend->decode != NULL)
         return c->backend->decode(c, in, n, xy);
-    if (c->id == EC_CURVE_P256 && n > 1)
+    if (c->id == EC_CURVE_P256)
         return decode_points_p256(c, in, n, xy);
     for (size_t i = 0; i < n; i++)
         if (decode_point(c, in + 33 * i, xy + 64 * i) != RS_OK)
