@@ -126,7 +126,7 @@ def test_curve_lookup_and_repr() -> None:
 
 
 @pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
-@pytest.mark.parametrize("n", [1, 2, 3, 33, 200])
+@pytest.mark.parametrize("n", [1, 2, 3, 33, 200, 300])
 def test_pippenger_msm_matches_openssl(curve: ec.Curve, n: int) -> None:
     from mpc._binding import lib
 
@@ -135,14 +135,80 @@ def test_pippenger_msm_matches_openssl(curve: ec.Curve, n: int) -> None:
     ks[0] = (curve.n - 1).to_bytes(32, "big")  # the largest scalar: the signed recoding carries out
     g = ec.random_scalar(curve)
     results = []
-    default = lib.ec_backend(curve.id) == "openssl" and curve is ec.SM2
-    for generic in (True, False):
-        lib.ec_set_generic_msm(curve.id, generic)
+    for mode in (1, 0, 2):  # Jacobian buckets, the backend's, affine buckets from 128 terms
+        prev = lib.ec_set_generic_msm(curve.id, mode)
         try:
             results.append(ec.multi_scalar_mult(curve, ks, pts, base_scalar=g))
         finally:
-            lib.ec_set_generic_msm(curve.id, default)
+            lib.ec_set_generic_msm(curve.id, prev)
+    assert results[0] == results[1] == results[2]
+
+
+def test_affine_msm_repeated_and_opposite_points() -> None:
+    """Affine buckets meet P + P (a doubling) and P + (-P) (the pair vanishes) when a batch
+    repeats a point or holds its negation; the sum must still match OpenSSL's."""
+    from mpc._binding import lib
+
+    curve = ec.P256
+    base = [ec.scalar_mult_base(curve, ec.random_scalar(curve)) for _ in range(20)]
+    neg = [bytes([p[0] ^ 1]) + p[1:] for p in base]
+    pts = (base * 8) + neg * 4  # 240 terms
+    ks = [ec.random_scalar(curve) for _ in range(len(pts))]
+    ks[1] = ks[21]  # the same digits for the same point: every window doubles
+    ks[0] = ks[160]  # the same digits for P and -P: every window cancels
+    results = []
+    for mode in (0, 2):
+        prev = lib.ec_set_generic_msm(curve.id, mode)
+        try:
+            results.append(ec.multi_scalar_mult(curve, ks, pts))
+        finally:
+            lib.ec_set_generic_msm(curve.id, prev)
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("dst_len", [0, 33, 255])
+def test_p256_composites_fast_hash_matches_evp(dst_len: int) -> None:
+    """ec_xmd256.c's composite scalars (low-level SHA-256, Z_pad and seed absorbed once) against
+    the EVP expand_message_xmd of ec_h2c.c, through the M and Z they produce."""
+    from mpc._binding import lib
+
+    curve = ec.P256
+    cs = b"".join(ec.scalar_mult_base(curve, ec.random_scalar(curve)) for _ in range(300))
+    ds = lib.ec_mul(curve.id, ec.random_scalar(curve), cs)
+    dst = bytes(range(dst_len))
+    results = []
+    for generic in (True, False):
+        prev = lib.ec_set_generic_composite(curve.id, generic)
+        try:
+            results.append(lib.ec_composites(curve.id, b"\x07" * 32, cs, ds, dst))
+        finally:
+            lib.ec_set_generic_composite(curve.id, prev)
+    assert results[0] == results[1]
+
+
+def test_p256_batch_decode_matches_single() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec as crypto_ec
+
+    from mpc._binding import lib
+
+    curve = ec.P256
+    pts = [ec.scalar_mult_base(curve, ec.random_scalar(curve)) for _ in range(9)]
+    batch = lib.ec_decode(curve.id, b"".join(pts))
+    assert batch == b"".join(lib.ec_decode(curve.id, p) for p in pts)
+    for i, p in enumerate(pts):  # OpenSSL's decompression as the independent reference
+        nums = crypto_ec.EllipticCurvePublicKey.from_encoded_point(crypto_ec.SECP256R1(), p).public_numbers()
+        assert batch[64 * i : 64 * i + 64] == nums.x.to_bytes(32, "big") + nums.y.to_bytes(32, "big")
+    bad = bytearray(pts[6])
+    for i in range(256):  # an x whose x^3 - 3x + b has no square root (about every second x)
+        bad[32] = i
+        try:
+            lib.ec_decode(curve.id, bytes(bad))
+        except InvalidPoint:
+            break
+    with pytest.raises(InvalidPoint):
+        lib.ec_decode(curve.id, b"".join(pts[:6]) + bytes(bad) + b"".join(pts[7:]))
+    with pytest.raises(InvalidPoint):
+        lib.ec_decode(curve.id, b"".join(pts[:5]) + b"\x04" + pts[5][1:] + b"".join(pts[6:]))
 
 
 @pytest.mark.parametrize("backend", sm2_backends())

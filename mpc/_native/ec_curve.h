@@ -21,6 +21,10 @@
 #define EC_XY_BYTES 64
 #define EC_POINT_BYTES 33 /* compressed SEC1, the RFC 9497 element encoding */
 
+#define EC_MSM_BACKEND 0 /* the backend's msm */
+#define EC_MSM_GENERIC 1 /* Pippenger with Jacobian buckets on ec_field.c */
+#define EC_MSM_AFFINE 2  /* Pippenger with affine buckets on ec_field.c for large MSMs */
+
 typedef struct rs_ec_curve rs_ec_curve;
 
 /* Every function returns RS_OK or an rs_status; secret scalars are 32 big-endian bytes in [1, n). */
@@ -56,12 +60,17 @@ struct rs_ec_curve {
     uint64_t c1[4];    /* (p - 3) / 4 */
     uint64_t sqrt_e[4]; /* (p + 1) / 4 */
     const rs_ec_backend *backend;
-    int generic_msm; /* public-input MSMs on ec_field.c (Pippenger) instead of the backend */
+    int generic_msm; /* EC_MSM_*: public-input MSMs on ec_field.c (Pippenger) or the backend's */
+    int generic_composite; /* P-256: composite scalars through EVP instead of ec_xmd256.c (tests) */
 };
 
 extern const rs_ec_backend rs_ec_openssl_backend;
 /* The SM2 core of area `sm2core` (ec_sm2core.c): NULL unless that core is in the tree. */
 extern const rs_ec_backend *rs_ec_sm2core_backend;
 int rs_ec_sm2core_init(void);
+
+/* ec_xmd256.c: RFC 9497's composite scalars d[i] for P256-SHA256 (public inputs). */
+int rs_ec_composite_sha256(const ec_mont *fn, const uint8_t *seed, size_t seedlen, const uint8_t *cs,
+                           const uint8_t *ds, size_t n, const uint8_t *dst, size_t dstlen, uint8_t *d);
 
 #endif
