@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from api._generated import oprf_pb2, oprf_pb2_grpc
@@ -88,7 +88,11 @@ class TwoServerOprf:
         # The key holder's call runs on a pooled thread while this one makes the platform's: a
         # gRPC future would start a channel thread per call (a third of a client's CPU here).
         f2 = _CALLS.submit(self.keyholder.stub.Evaluate, msg, timeout=timeout)
-        r1 = self.platform.stub.Evaluate(msg, timeout=timeout)
+        try:
+            r1 = self.platform.stub.Evaluate(msg, timeout=timeout)
+        except BaseException:
+            wait([f2])  # no call of this request outlives it
+            raise
         r2 = f2.result()  # grpc.RpcError propagates with the server's status
         for server, resp in ((self.platform, r1), (self.keyholder, r2)):
             receipt = EvaluationReceipt.verified(resp.receipt, server.sign_key)
