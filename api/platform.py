@@ -273,34 +273,27 @@ class Platform:
         if not held:
             return
         start = min(h for _, h in held.values())
-        done = [
-            h
-            for height, body, _ in self.ledger.storage.entries(max(start, 1))
-            for h in self._own_lookup_receipts(Entry.decode(body))
-            if h in held
-        ]
+        done = []
+        for _, body, _ in self.ledger.storage.entries(max(start, 1)):
+            if body[KIND_OFFSET] != Kind.LOOKUP:
+                continue
+            e = Entry.decode(body)
+            if e.code == Code.ACCEPTED:
+                done += [r.request_hash for _, r in self._own_receipts(e.request) if r.request_hash in held]
         self.evaluator.meter.settle(done)
         log.info("settled %d lookups recorded before a restart", len(done))
 
-    def _own_lookup_receipts(self, e: Entry) -> list[bytes]:
-        """Request hashes of this platform's receipts carried by an accepted lookup entry."""
-        if e.kind is not Kind.LOOKUP or e.code != Code.ACCEPTED:
-            return []
-        return self._own_receipt_hashes(e.request)
-
-    def _own_receipt_hashes(self, req: Request) -> list[bytes]:
-        out = []
-        for rb in self._receipts_of(req):
-            r = EvaluationReceipt.open(rb)[0]
-            if r.server == self.member.id:
-                out.append(r.request_hash)
-        return out
-
-    @staticmethod
-    def _receipts_of(req: Request) -> list[bytes]:
+    def _own_receipts(self, req: Request) -> list[tuple[bytes, EvaluationReceipt]]:
+        """This platform's receipts carried by a lookup request: (signed bytes, receipt)."""
         receipts = req.fields["receipts"]
         assert isinstance(receipts, tuple)
-        return [bytes(rb) for rb in receipts]
+        out = []
+        for rb in receipts:
+            raw = bytes(rb)
+            r = EvaluationReceipt.open(raw)[0]
+            if r.server == self.member.id:
+                out.append((raw, r))
+        return out
 
     def _recover_staged(self) -> None:
         pending = self.store.staged_requests()
@@ -672,33 +665,30 @@ class Platform:
             )
         if ATTESTED[req.kind] or SUBMITTERS[req.kind] == Role.PLATFORM:
             raise BadRequest(f"{req.kind.name.lower()} entries are sequenced by the platform itself")
+        own = self._own_receipts(req) if req.kind is Kind.LOOKUP else []
         held: list[bytes] = []
-        if req.kind is Kind.LOOKUP:  # each lookup evaluation is recorded (and paid) exactly once
+        if own:  # each lookup evaluation is recorded (and paid) exactly once
             try:
-                held = self.evaluator.meter.claim(req.member, self._own_receipt_hashes(req))
+                held = self.evaluator.meter.claim(req.member, [r.request_hash for _, r in own])
             except ValueError as e:
                 raise BadRequest(str(e)) from None
         try:
-            receipt = self.ledger.submit(raw, signatures)
+            try:
+                receipt = self.ledger.submit(raw, signatures)
+            except LedgerRefused as e:
+                raise Refused(f"ledger refused the request: {e}") from None
             assert isinstance(receipt, Receipt)
             code = self.entry_code(receipt.index)
-        except LedgerRefused as e:
-            self.evaluator.meter.unclaim(held)
-            raise Refused(f"ledger refused the request: {e}") from None
+            if code != Code.ACCEPTED:
+                what = req.kind.name.lower()
+                raise Refused(f"{what} entry rejected by the ledger (code {code}, entry {receipt.index})")
         except BaseException:
-            self.evaluator.meter.unclaim(held)
+            self.evaluator.meter.unclaim(held)  # not logged as accepted: the lookups stay held
             raise
-        if code != Code.ACCEPTED:
-            self.evaluator.meter.unclaim(held)
-            raise Refused(
-                f"{req.kind.name.lower()} entry rejected by the ledger (code {code}, entry {receipt.index})"
-            )
-        if req.kind is Kind.LOOKUP:
-            self.evaluator.meter.settle(held)
-            if req.int_field("mode") == LOOKUP_OBLIVIOUS:  # the receipt buys one bucket and one OT
-                for rb in self._receipts_of(req):
-                    if EvaluationReceipt.open(rb)[0].server == self.member.id:
-                        self.store.add_token(sm3(rb), oblivious=True)
+        self.evaluator.meter.settle(held)
+        if req.kind is Kind.LOOKUP and req.int_field("mode") == LOOKUP_OBLIVIOUS:
+            for rb, _ in own:  # the receipt buys one bucket and one OT
+                self.store.add_token(sm3(rb), oblivious=True)
         return receipt
 
     def entry_code(self, height: int) -> int:
