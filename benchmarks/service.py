@@ -17,7 +17,6 @@ rates (lookups/s of one client, 1 / p50) with the millisecond figures in the not
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import statistics
 import tempfile
@@ -30,7 +29,7 @@ from api.consortium import Consortium, init_consortium
 from api.platform import Platform
 from api.roles import start_keyholder, start_platform
 from benchmarks._harness import Bench, Row
-from benchmarks.service_load import LoadConsortium
+from benchmarks.service_load import LoadConsortium, lookups
 from ledger.storage.memory import MemoryStorage
 from mpc import index as mindex
 from mpc.records import RiskRecord, SubjectType, SyntheticSource
@@ -200,20 +199,6 @@ def _index_size(bench: Bench, platform: Platform, n: int) -> None:
     )
 
 
-def _lookups(records: list[RiskRecord], count: int, seed: str) -> list[tuple[SubjectType, str, bool]]:
-    """Half hits (contributed subjects), half misses (fresh resident IDs)."""
-    rng = random.Random(seed)
-    src = SyntheticSource(seed=f"miss-{seed}")
-    out: list[tuple[SubjectType, str, bool]] = []
-    for i in range(count):
-        if i % 2 == 0:
-            r = rng.choice(records)
-            out.append((r.subject_type, r.subject_id, True))
-        else:
-            out.append((SubjectType.PERSON, src.resident_id(), False))
-    return out
-
-
 def _timed(
     queries: list[tuple[SubjectType, str, bool]],
     fn: Callable[[SubjectType, str], client.LookupOutcome],
@@ -252,13 +237,13 @@ def _latency(bench: Bench, cs: _Consortium, records: list[RiskRecord]) -> None:
     t0 = time.perf_counter()
     client.sync(broker, mirror)
     sync_s = time.perf_counter() - t0
-    queries = _lookups(records, int(_size(bench, "mirror_lookups")), "mirror")
+    queries = lookups(records, int(_size(bench, "mirror_lookups")), "mirror")
     samples = _timed(queries, lambda st, sid: client.lookup_mirror(broker, mirror, st, sid))
     _latency_row(
         bench, "mirror", samples, MIRROR_TARGET, f"; mirror sync of {mirror.index.size:,} ops {sync_s:.2f} s"
     )
     cs.witness()
-    queries = _lookups(records, int(_size(bench, "oblivious_lookups")), "oblivious")
+    queries = lookups(records, int(_size(bench, "oblivious_lookups")), "oblivious")
     samples = _timed(queries, lambda st, sid: client.lookup_oblivious(broker, st, sid))
     _latency_row(bench, f"oblivious N={BUCKET_SIZE:,}", samples, OBLIVIOUS_TARGET)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -197,7 +198,7 @@ class LoadConsortium:
     def run(self, shape: str, members: list[list[str]], desks: int, duration: float) -> LoadResult:
         """``members[k]`` are the brokers of client process k; ``desks`` threads per broker."""
         self.witness()  # lookups need a witnessed checkpoint younger than a minute
-        queries = _queries(self.records, 4096)
+        queries = lookups(self.records, 4096, "load")
         ctx = mp.get_context("spawn")
         barrier = ctx.Barrier(len(members) + 1)
         out = ctx.Queue()
@@ -252,13 +253,14 @@ class LoadConsortium:
         self._tmp.cleanup()
 
 
-def _queries(records: list[RiskRecord], count: int) -> list[Query]:
+def lookups(records: list[RiskRecord], count: int, seed: str) -> list[Query]:
     """Half hits (contributed subjects), half misses (fresh resident IDs)."""
-    src = SyntheticSource(seed="load-misses")
+    rng = random.Random(seed)
+    src = SyntheticSource(seed=f"miss-{seed}")
     out: list[Query] = []
     for i in range(count):
         if i % 2 == 0:
-            r = records[(i * 7919) % len(records)]
+            r = rng.choice(records)
             out.append((r.subject_type, r.subject_id, True))
         else:
             out.append((SubjectType.PERSON, src.resident_id(), False))

@@ -14,6 +14,7 @@ from api.consortium import Consortium, init_consortium
 from api.evaluator import Evaluator
 from api.platform import Platform
 from api.roles import Running, start_keyholder, start_platform
+from ledger.entry import Entry
 from ledger.storage.memory import MemoryStorage
 from mpc.records import RiskRecord
 
@@ -23,6 +24,11 @@ def consortium(root: Path, specs: list[str], bucket_size: int = 64) -> Consortiu
         root, specs, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0", bucket_size=bucket_size
     )
     return Consortium.load(c.root)
+
+
+def ledger_entries(platform: Platform) -> list[Entry]:
+    """Every entry after genesis, decoded, as the platform's ledger holds them."""
+    return [Entry.decode(body) for _, body, _ in platform.ledger.storage.entries(1)]
 
 
 @dataclass

@@ -5,19 +5,21 @@ without recording, a receipt cannot be recorded twice, and a restart settles wha
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
 from api import client
-from api.consortium import Consortium, init_consortium
+from api.consortium import Consortium
 from api.meter import MAX_UNRECORDED
+from api.platform import Platform
 from api.roles import start_keyholder, start_platform
 from ledger.entry import Entry, Kind
 from ledger.storage.memory import MemoryStorage
 from mpc.records import SyntheticSource, oprf_input
+from tests._service import consortium as live_consortium
+from tests._service import ledger_entries
 
 SPECS = [
     "platform:platform+admin",
@@ -29,17 +31,12 @@ SPECS = [
 
 
 @pytest.fixture
-def consortium(tmp_path: Path) -> Iterator[Consortium]:
-    c = init_consortium(
-        tmp_path / "c", SPECS, platform_address="127.0.0.1:0", keyholder_address="127.0.0.1:0", bucket_size=64
-    )
-    yield Consortium.load(c.root)
+def consortium(tmp_path: Path) -> Consortium:
+    return live_consortium(tmp_path / "c", SPECS)
 
 
-def _lookup_entries(platform: object) -> list[Entry]:
-    storage = platform.ledger.storage  # type: ignore[attr-defined]
-    out = [Entry.decode(body) for h, body, _ in storage.entries(1)]
-    return [e for e in out if e.kind is Kind.LOOKUP]
+def _lookup_entries(platform: Platform) -> list[Entry]:
+    return [e for e in ledger_entries(platform) if e.kind is Kind.LOOKUP]
 
 
 def test_lookup_fees_are_recorded_once(consortium: Consortium) -> None:

@@ -19,11 +19,11 @@ from api.consortium import Consortium
 from api.platform import Platform, _sign_admins
 from api.server import MAX_MESSAGE_BYTES
 from incentive.params import PARAM_IDS
-from ledger.entry import Code, Entry, Kind, Request, Signature
+from ledger.entry import Code, Kind, Request, Signature
 from ledger.storage.memory import MemoryStorage
 from mpc.exceptions import InvalidProof, ProtocolAbort
 from mpc.records import RiskRecord, SubjectType, SyntheticSource
-from tests._service import consortium, live
+from tests._service import consortium, ledger_entries, live
 
 SPECS = [
     "platform:platform+admin",
@@ -55,10 +55,6 @@ def net(tmp_path: Path) -> Iterator[Net]:
         yield Net(svc.c, svc.platform, svc["sec-a"], svc["broker"], svc["audit-1"], records, mirror)
 
 
-def _entries(n: Net) -> list[Entry]:
-    return [Entry.decode(body) for _, body, _ in n.platform.ledger.storage.entries(1)]
-
-
 def test_negative_balance_logs_a_rejected_entry_and_moves_no_points(net: Net) -> None:
     n = net
     c = n.c
@@ -82,7 +78,7 @@ def test_negative_balance_logs_a_rejected_entry_and_moves_no_points(net: Net) ->
     assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert "rejected by the ledger" in (e.value.details() or "")
     assert engine.balance(n.broker.member.id) == before  # nothing paid, nothing half-applied
-    logged = _entries(n)[size - 1 :]
+    logged = ledger_entries(n.platform)[size - 1 :]
     assert [(x.kind, x.code != Code.ACCEPTED) for x in logged] == [(Kind.LOOKUP, True)]
 
 
